@@ -1,0 +1,62 @@
+"""A canvas that grows at one edge without copying itself each step.
+
+The pixels live in a buffer with spare room beyond the frontier (in the frontier-right frame), so a
+step writes only the tile's region: per-step cost does not grow with the canvas's length. When the
+room runs out the buffer grows by half again (amortised O(1) per step). The user's orientation is a
+numpy view of the same buffer, never a copy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .geometry import Contract, from_frontier_right, parse_direction, to_frontier_right, user_shape, frontier_right_shape
+
+
+class GrowingCanvas:
+    def __init__(self, cross: int, length: int, direction: str, room: int = 0) -> None:
+        self.direction = parse_direction(direction)
+        self.length = length
+        self._storage = np.empty(user_shape((cross, length + room, 3), self.direction), dtype=np.uint8)
+        self._norm = to_frontier_right(self._storage, self.direction)
+
+    @classmethod
+    def from_image(cls, image: np.ndarray, direction: str, room: int = 0) -> "GrowingCanvas":
+        cross, length = frontier_right_shape(image.shape, direction)[:2]
+        canvas = cls(cross, length, direction, room)
+        canvas.norm[...] = to_frontier_right(image, canvas.direction)
+        return canvas
+
+    @property
+    def norm(self) -> np.ndarray:
+        """The canvas in the frontier-right frame (a writable view)."""
+        return self._norm[:, :self.length]
+
+    @property
+    def room(self) -> int:
+        return self._norm.shape[1] - self.length
+
+    def user(self) -> np.ndarray:
+        """The canvas in the user's orientation (a view; copy it before it outlives a step)."""
+        return from_frontier_right(self.norm, self.direction)
+
+    def turned(self, direction: str) -> "GrowingCanvas":
+        """This canvas ready to grow in another direction (a copy only when the direction changes)."""
+        direction = parse_direction(direction)
+        if direction == self.direction:
+            return self
+        return GrowingCanvas.from_image(self.user(), direction, self.room)
+
+    def reserve(self, advance: int) -> None:
+        """Make room for at least `advance` more columns at the frontier."""
+        if self.room >= advance:
+            return
+        grown = GrowingCanvas(self._norm.shape[0], self.length, self.direction,
+                              max(advance, self.length // 2))
+        grown.norm[...] = self.norm
+        self._storage, self._norm = grown._storage, grown._norm
+
+    def buffer_for_step(self, contract: Contract) -> np.ndarray:
+        """The frontier-right buffer with room for one more advance (for glue_into)."""
+        self.reserve(contract.advance)
+        return self._norm

@@ -1,0 +1,209 @@
+"""The `exquisite` command: extend an image step by step, look at a session, undo, export.
+
+Exit codes: 0 when every requested step committed, 1 when a step was rejected (its reason is
+printed), 2 for bad input (the message says what to change).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from .errors import ExquisiteError, InputError
+from .generators import backend_names, make_generator
+from .geometry import Contract, DIRECTION_ALIASES, DIRECTIONS
+from .glue import BLENDS
+from .geometry import FILLS
+from .mask import SHAPES
+from .session import SESSION_FILE, Session, StepSettings
+
+
+def default_backend() -> str:
+    """EXQUISITE_BACKEND if set, else the offline `local` backend, else `mock`."""
+    names = backend_names()
+    chosen = os.environ.get("EXQUISITE_BACKEND")
+    if chosen:
+        return chosen
+    return "local" if "local" in names else "mock"
+
+
+def parse_backend_options(pairs: list[str]) -> dict:
+    """`key=value` pairs into settings; numbers and true/false are parsed, the rest stays text."""
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise InputError(f"--backend-opt takes key=value, got {pair!r}")
+        try:
+            options[key] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key] = value
+    return options
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="exquisite", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    extend = commands.add_parser("extend", help="extend an image (a new session) or a session by N steps")
+    extend.add_argument("input", help="an image file (starts a session) or a session directory (continues it)")
+    directions = list(DIRECTIONS) + list(DIRECTION_ALIASES)
+    extend.add_argument("--direction", "-d", default=None, choices=directions,
+                        help="growth direction (default: right, or the session's last)")
+    extend.add_argument("--steps", "-n", type=int, default=1, help="how many steps (default 1)")
+    extend.add_argument("--prompt", "-p", default=None, help="what the new region should show")
+    extend.add_argument("--backend", "-b", default=None, help="generator backend (default: local offline)")
+    extend.add_argument("--backend-opt", action="append", default=[], metavar="KEY=VALUE",
+                        help="a backend setting, e.g. model=gpt-image-1.5 (repeatable)")
+    extend.add_argument("--blend", choices=BLENDS, default=None, help="seam blend (default linear)")
+    extend.add_argument("--feather", type=int, default=None, help="fade width in px for linear/smooth (default: the overlap)")
+    extend.add_argument("--overlap", type=int, default=None, help="overlap in px (512: whole tile pasted; 256: legacy contract)")
+    extend.add_argument("--ramp-start", type=float, default=None, help="where the mask ramp starts in the conditioning half")
+    extend.add_argument("--ramp-end", type=float, default=None, help="where the mask ramp ends (the frontier by default)")
+    extend.add_argument("--ramp-shape", choices=SHAPES, default=None, help="ramp shape (default linear)")
+    extend.add_argument("--fill", choices=FILLS, default=None, help="what fills the new half of the reference (default gray)")
+    extend.add_argument("--seed", type=int, default=None, help="seed of the first step; step i uses seed + i (default 0)")
+    extend.add_argument("--session", default=None, help="where to create the session (default: a new folder under ./exquisite-sessions)")
+    extend.add_argument("--fit", action="store_true", help="scale the image so its cross dimension is the tile size")
+    extend.add_argument("--out", "-o", required=True, help="PNG file for the final canvas")
+    extend.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+
+    show = commands.add_parser("show", help="a session's size, canvas file and history")
+    show.add_argument("session")
+    show.add_argument("--json", action="store_true", help="print JSON")
+
+    undo = commands.add_parser("undo", help="revert a session's last committed step")
+    undo.add_argument("session")
+
+    export = commands.add_parser("export", help="write a session's current canvas to a PNG file")
+    export.add_argument("session")
+    export.add_argument("--out", "-o", required=True)
+    export.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return {"extend": _extend, "show": _show, "undo": _undo, "export": _export}[args.command](args)
+    except ExquisiteError as error:
+        print(f"exquisite: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("exquisite: interrupted; the session keeps every step committed so far", file=sys.stderr)
+        return 130
+
+
+def _check_out(out: str, force: bool) -> Path:
+    path = Path(out)
+    if path.suffix.lower() != ".png":
+        raise InputError(f"--out must be a .png file, got {out}")
+    if path.exists() and not force:
+        raise InputError(f"{out} already exists: choose another --out or pass --force")
+    return path
+
+
+def _open_or_create(args) -> Session:
+    source = Path(args.input)
+    if (source / SESSION_FILE).exists():
+        if args.session or args.fit:
+            raise InputError("--session and --fit apply to a new session; this input is a session already")
+        session = Session.open(source)
+        if args.overlap is not None and args.overlap != session.contract.overlap:
+            raise InputError(f"this session's overlap is {session.contract.overlap}; a session keeps its contract")
+        return session
+    if source.is_dir():
+        raise InputError(f"{source} is a directory but not a session (no {SESSION_FILE})")
+    contract = Contract() if args.overlap is None else Contract(overlap=args.overlap)
+    root = Path(args.session) if args.session else _new_session_dir(source)
+    return Session.create(root, source, contract, fit=args.fit, direction=args.direction or "x_ltr")
+
+
+def _new_session_dir(source: Path) -> Path:
+    base = Path("exquisite-sessions") / f"{source.stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+    root, n = base, 1
+    while root.exists():
+        n += 1
+        root = base.with_name(f"{base.name}-{n}")
+    return root
+
+
+def _extend(args) -> int:
+    out = _check_out(args.out, args.force)
+    if args.steps < 1:
+        raise InputError(f"--steps must be at least 1, got {args.steps}")
+    backend = args.backend or default_backend()
+    generator = make_generator(backend, **parse_backend_options(args.backend_opt))
+    with _open_or_create(args) as session:
+        last = session.meta.get("last_settings") or {}
+        chosen = {
+            "direction": args.direction, "prompt": args.prompt, "seed": args.seed, "blend": args.blend,
+            "feather_px": args.feather, "ramp_start": args.ramp_start, "ramp_end": args.ramp_end,
+            "ramp_shape": args.ramp_shape, "fill": args.fill,
+        }
+        merged = {k: (v if v is not None else last.get(k)) for k, v in chosen.items()}
+        if args.seed is None and last:
+            merged["seed"] = int(last.get("seed", 0)) + 1
+        settings = StepSettings(**{k: v for k, v in merged.items() if v is not None}).checked(session.contract)
+        print(f"session: {session.root}  ({session.size[0]}x{session.size[1]}, backend {backend})", flush=True)
+
+        def report(result) -> None:
+            timing = result.timings.get("generate_s", 0.0)
+            if result.committed:
+                print(f"step {result.number:04d} committed: canvas {result.size[0]}x{result.size[1]} "
+                      f"(tile in {timing:.1f} s)  {result.directory}", flush=True)
+            else:
+                print(f"step {result.number:04d} REJECTED: {result.reason}  {result.directory}", flush=True)
+
+        results = session.extend(settings, generator, args.steps, on_step=report)
+        session.flush()
+        session.export(out)
+        committed = sum(r.committed for r in results)
+        print(f"{committed} of {args.steps} steps committed; canvas {session.size[0]}x{session.size[1]} -> {out}")
+        print(f"continue with: exquisite extend {session.root} --steps N --out OUT.png")
+    return 0 if committed == args.steps else 1
+
+
+def _show(args) -> int:
+    with Session.open(args.session) as session:
+        info = {"session": str(session.root), "size": list(session.size), "head": session.head,
+                "canvas": str(session.canvas_path()), "contract": session.contract.to_dict(),
+                "steps": session.history()}
+    if args.json:
+        print(json.dumps(info, indent=1))
+        return 0
+    print(f"session {info['session']}: canvas {info['size'][0]}x{info['size'][1]} at step {info['head']}")
+    print(f"canvas file: {info['canvas']}")
+    for step in info["steps"]:
+        size = step.get("size_after") or step.get("size_before")
+        line = f"  {step['number']:04d} {step['status']:<9} {step['direction']:<5} {size[0]}x{size[1]}  seed {step['seed']}"
+        if step["prompt"]:
+            line += f"  {step['prompt']!r}"
+        if step["status"] == "rejected":
+            line += f"  reason: {step['reason']}"
+        print(line)
+    return 0
+
+
+def _undo(args) -> int:
+    with Session.open(args.session) as session:
+        record = session.undo()
+        print(f"undid step {record['number']:04d}; canvas is {session.size[0]}x{session.size[1]} at step {session.head}")
+    return 0
+
+
+def _export(args) -> int:
+    out = _check_out(args.out, args.force)
+    with Session.open(args.session) as session:
+        session.export(out)
+        print(f"wrote {out} ({session.size[0]}x{session.size[1]})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

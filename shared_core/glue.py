@@ -1,0 +1,133 @@
+"""Glue: composite the whole generated tile onto the canvas at the frontier.
+
+The tile's conditioning half lies exactly on the band (see geometry). Only the tile's region is
+touched: columns [L - O, L) are blended (old canvas fading into the tile), [L, L + A) are the tile's
+new half, and everything before L - O stays bit-identical.
+
+Blends (all give an alpha over the tile: 0 = old canvas, 1 = tile):
+* hard   - the tile as it is (alpha 1 over the whole patch);
+* linear - a ramp of `feather_px` from the overlap's inner edge, then the tile; feather = overlap
+           dissolves across the whole overlap, feather 0 is hard;
+* smooth - the same with a smoothstep ramp (no kink where the fade begins and ends);
+* mask   - the generation mask itself: a pixel is exactly as new as it was free to be. This also
+           keeps a model that repainted fixed pixels (GPT image models treat the mask as a hint)
+           from changing them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import ContractError, InputError
+from .geometry import Contract, check_canvas, from_frontier_right, parse_direction, to_frontier_right
+from .mask import check_mask, generation_mask, ramp
+
+BLENDS = ("hard", "linear", "smooth", "mask")
+
+
+def glue_alpha(
+    contract: Contract,
+    blend: str = "linear",
+    feather_px: int | None = None,
+    mask: np.ndarray | None = None,
+) -> np.ndarray:
+    """The (T, T) float32 alpha of the tile in the frontier-right frame (1 over the new half).
+
+    feather_px defaults to the overlap for linear/smooth; `mask` (frontier-right frame) defaults to
+    the contract's default generation mask for the mask blend.
+    """
+    tile = contract.tile
+    if blend not in BLENDS:
+        raise ContractError(f"unknown blend {blend!r}: use one of {', '.join(BLENDS)}")
+    if blend == "mask":
+        if feather_px not in (None, 0):
+            raise InputError("the mask blend takes its fade from the mask; leave feather unset")
+        alpha = generation_mask(contract) if mask is None else check_mask(mask, (tile, tile)).copy()
+    else:
+        if blend == "hard":
+            if feather_px not in (None, 0):
+                raise InputError("the hard blend has no feather; use blend linear or smooth to fade")
+            feather = 0
+        else:
+            feather = contract.overlap if feather_px is None else int(feather_px)
+        if not 0 <= feather <= contract.overlap:
+            raise InputError(
+                f"feather_px must be between 0 and the overlap ({contract.overlap}), got {feather_px}"
+            )
+        start = contract.patch_start
+        columns = ramp(tile, start, start + feather, "smooth" if blend == "smooth" else "linear")
+        alpha = np.ascontiguousarray(np.broadcast_to(columns, (tile, tile)))
+    alpha[:, contract.band:] = 1.0  # nothing old lies under the new half
+    return alpha
+
+
+def mix(old: np.ndarray, new: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """old + (new - old) * alpha, rounded to uint8; alpha 0 gives old and alpha 1 new, exactly."""
+    a = alpha[..., None] if alpha.ndim == old.ndim - 1 else alpha
+    out = old.astype(np.float32)
+    out += (new.astype(np.float32) - out) * a
+    return np.rint(out, out=out).astype(np.uint8)
+
+
+def glue_into(
+    norm_canvas: np.ndarray,
+    length: int,
+    norm_tile: np.ndarray,
+    contract: Contract,
+    alpha: np.ndarray,
+    cross_start: int = 0,
+) -> int:
+    """Glue in place into a frontier-right buffer whose first `length` columns are the canvas.
+
+    The buffer must have room for `contract.advance` more columns. Returns the new length.
+    """
+    tile = contract.tile
+    if norm_tile.shape[:2] != (tile, tile):
+        raise InputError(
+            f"the tile is {norm_tile.shape[1]}x{norm_tile.shape[0]} but the contract needs {tile}x{tile}"
+        )
+    if norm_canvas.shape[1] < contract.next_length(length):
+        raise ContractError("internal: the canvas buffer has no room for the next advance")
+    check_canvas((norm_canvas.shape[0], length), contract)
+    rows = slice(cross_start, cross_start + tile)
+    origin = contract.paste_origin(length)
+    overlap = slice(contract.patch_start, contract.band)
+    norm_canvas[rows, origin:length] = mix(
+        norm_canvas[rows, origin:length], norm_tile[:, overlap], alpha[:, overlap]
+    )
+    norm_canvas[rows, length:contract.next_length(length)] = norm_tile[:, contract.band:]
+    return contract.next_length(length)
+
+
+def glue(
+    canvas: np.ndarray,
+    tile: np.ndarray,
+    direction: str,
+    contract: Contract = Contract(),
+    blend: str = "linear",
+    feather_px: int | None = None,
+    mask: np.ndarray | None = None,
+) -> np.ndarray:
+    """Pure glue in the user's frame: a new (grown) canvas; the inputs are not modified.
+
+    `mask`, for the mask blend, is the generation mask in the user's frame (as the generator saw it).
+    """
+    direction = parse_direction(direction)
+    canvas = _check_rgb(canvas, "canvas")
+    tile = _check_rgb(tile, "tile")
+    norm_canvas = to_frontier_right(canvas, direction)
+    check_canvas(norm_canvas.shape, contract)
+    norm_mask = None if mask is None else to_frontier_right(np.asarray(mask), direction)
+    alpha = glue_alpha(contract, blend, feather_px, norm_mask)
+    length = norm_canvas.shape[1]
+    out = np.empty((norm_canvas.shape[0], contract.next_length(length), 3), dtype=np.uint8)
+    out[:, :length] = norm_canvas
+    glue_into(out, length, to_frontier_right(tile, direction), contract, alpha)
+    return np.ascontiguousarray(from_frontier_right(out, direction))
+
+
+def _check_rgb(image: np.ndarray, what: str) -> np.ndarray:
+    image = np.asarray(image)
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise InputError(f"the {what} must be an RGB uint8 image (H, W, 3), got {image.dtype} {image.shape}")
+    return image
