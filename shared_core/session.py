@@ -228,6 +228,13 @@ class Session:
         """A copy of the current canvas in the user's orientation."""
         return np.array(self._loaded().user())
 
+    def canvas_view(self) -> np.ndarray:
+        """The current canvas in the user's orientation without a copy (for previews of long
+        canvases); valid only until the next step or undo, so read it while no step runs."""
+        view = self._loaded().user()
+        view.flags.writeable = False
+        return view
+
     def canvas_path(self) -> Path:
         """The file that holds the current canvas (written before this returns)."""
         self.flush()
@@ -260,7 +267,7 @@ class Session:
             raise InputError(f"steps must be a whole number of at least 1, got {steps!r}")
         settings = settings.checked(self.contract)
         canvas = self._loaded()
-        if canvas.direction == settings.direction:
+        if canvas.direction == settings.direction:  # one allocation for the whole call
             canvas.reserve(steps * self.contract.advance)
         results = []
         for i in range(steps):
@@ -409,7 +416,8 @@ class Session:
         width, height = png_size(path)
         direction = chain[-1]["direction"] if chain else (records[number]["direction"] if number else "x_ltr")
         cross, length = frontier_right_shape((height, width), direction)
-        canvas = GrowingCanvas(cross, length, direction, room=len(chain) * self.contract.advance)
+        # room for the replayed steps and a few more, so a following step need not grow the buffer
+        canvas = GrowingCanvas(cross, length, direction, room=(len(chain) + 4) * self.contract.advance)
         read_png_into(path, canvas.user())
         for record in reversed(chain):
             folder = self.step_dir(record["number"])

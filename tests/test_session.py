@@ -1,0 +1,242 @@
+"""Sessions on ground truth: growth, artifacts, rejections, kills, undo and replay."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from exquisite.shared_core.errors import GenerationError, InputError, SessionError
+from exquisite.shared_core.generators import MockGenerator
+from exquisite.shared_core.geometry import DIRECTIONS, Contract, to_frontier_right
+from exquisite.shared_core.pngio import read_png_into
+from exquisite.shared_core.session import Session, StepSettings
+from rulers import SMALL, SMALL_LEGACY, OracleGenerator, user_canvas, world
+
+ARTIFACTS = ["prompt.txt", "conditioning_band.png", "canvas_before.png", "tile_full.png", "new_half.png",
+             "canvas_after.png", "reference.png", "mask.png", "step.json", "committed.ok"]
+
+
+@pytest.mark.parametrize("contract", [SMALL, SMALL_LEGACY], ids=["contract2", "contract1"])
+@pytest.mark.parametrize("blend", ["hard", "linear", "smooth", "mask"])
+@pytest.mark.parametrize("direction", DIRECTIONS)
+def test_several_steps_rebuild_the_world_exactly(tmp_path, direction, blend, contract):
+    """The oracle answers the true continuation: a correct contract reproduces the world to the pixel."""
+    truth = world(64, 400)
+    oracle = OracleGenerator(truth)
+    with Session.create(tmp_path / "s", user_canvas(truth, 80, direction), contract, direction=direction) as session:
+        results = session.extend(StepSettings(direction=direction, blend=blend), oracle, steps=5)
+        assert [r.status for r in results] == ["committed"] * 5
+        expected = user_canvas(truth, 80 + 5 * contract.advance, direction)
+        np.testing.assert_array_equal(session.canvas(), expected)
+        session.flush()
+        on_disk = read_png_into(session.canvas_path())
+        np.testing.assert_array_equal(on_disk, expected)
+    assert oracle.calls == 5  # one generator call per step, no best-of-N
+
+
+@pytest.mark.parametrize("direction", DIRECTIONS)
+def test_seed_invariants_on_the_default_contract(tmp_path, direction):
+    """Report 13.1: 1024 tiles, 512 px bands, growth by exactly 512, canvas_after is the state."""
+    rng = np.random.default_rng(1)
+    shape = (1024, 700, 3) if direction.startswith("x") else (700, 1024, 3)
+    start = rng.integers(0, 255, shape, dtype=np.uint8)
+    with Session.create(tmp_path / "s", start, direction=direction) as session:
+        results = session.extend(StepSettings(direction=direction, prompt="a ruler"), MockGenerator(), steps=2)
+        session.flush()
+        for i, result in enumerate(results, 1):
+            folder = Path(result.directory)
+            for name in ARTIFACTS:
+                assert (folder / name).exists(), name
+            assert not (folder / "rejected.err").exists()
+            tile = read_png_into(folder / "tile_full.png")
+            band = read_png_into(folder / "conditioning_band.png")
+            before = read_png_into(folder / "canvas_before.png")
+            after = read_png_into(folder / "canvas_after.png")
+            assert tile.shape == (1024, 1024, 3)
+            assert to_frontier_right(band, direction).shape[:2] == (1024, 512)
+            assert to_frontier_right(after, direction).shape[1] == to_frontier_right(before, direction).shape[1] + 512
+            assert (folder / "prompt.txt").read_text() == "a ruler"
+            record = json.loads((folder / "step.json").read_text())
+            assert record["status"] == "committed" and record["backend"] == "mock"
+            assert record["size_after"] == [after.shape[1], after.shape[0]]
+        assert session.canvas_path() == Path(results[-1].directory) / "canvas_after.png"
+        np.testing.assert_array_equal(read_png_into(session.canvas_path()), session.canvas())
+        # step 2 started from step 1's canvas
+        np.testing.assert_array_equal(read_png_into(Path(results[1].directory) / "canvas_before.png"),
+                                      read_png_into(Path(results[0].directory) / "canvas_after.png"))
+
+
+class FailingGenerator:
+    name = "failing"
+
+    def generate(self, request):
+        raise GenerationError("the service refused the prompt (moderation)")
+
+
+class WrongSizeGenerator:
+    name = "wrong-size"
+
+    def generate(self, request):
+        return np.zeros((56, 64, 3), np.uint8)
+
+
+class BuggyGenerator:
+    name = "buggy"
+
+    def generate(self, request):
+        return {}["missing"]
+
+
+@pytest.mark.parametrize("generator, reason", [
+    (FailingGenerator(), "refused the prompt"),
+    (WrongSizeGenerator(), "returned a 64x56 tile; the contract needs 64x64"),
+    (BuggyGenerator(), "the backend failed: KeyError"),
+])
+def test_rejection_leaves_the_canvas_exactly_as_it_was(tmp_path, generator, reason):
+    truth = world(64, 300)
+    with Session.create(tmp_path / "s", user_canvas(truth, 80, "x_ltr"), SMALL) as session:
+        session.extend(StepSettings(), OracleGenerator(truth), steps=1)
+        before = session.canvas()
+        results = session.extend(StepSettings(), generator, steps=3)
+        assert len(results) == 1 and results[0].status == "rejected" and reason in results[0].reason
+        np.testing.assert_array_equal(session.canvas(), before)
+        folder = Path(results[0].directory)
+        assert reason in (folder / "rejected.err").read_text()
+        assert not (folder / "committed.ok").exists() and not (folder / "canvas_after.png").exists()
+        assert session.head == 1 and session.size == (112, 64)
+    reopened = Session.open(tmp_path / "s")
+    assert [s["status"] for s in reopened.history()] == ["committed", "rejected"]
+    np.testing.assert_array_equal(reopened.canvas(), before)
+    reopened.close()
+
+
+def test_bad_settings_are_refused_before_anything_is_written(tmp_path):
+    with Session.create(tmp_path / "s", world(64, 80), SMALL) as session:
+        for settings, message in [(StepSettings(direction="sideways"), "unknown direction"),
+                                  (StepSettings(blend="plaid"), "unknown blend"),
+                                  (StepSettings(feather_px=99), "feather_px"),
+                                  (StepSettings(seed=-1), "seed")]:
+            with pytest.raises(Exception, match=message):
+                session.extend(settings, MockGenerator())
+        assert list((tmp_path / "s" / "steps").iterdir()) == []
+
+
+def test_a_canvas_that_does_not_fit_is_refused_unless_fitted(tmp_path):
+    image = np.zeros((100, 200, 3), np.uint8)
+    with pytest.raises(Exception, match="fit the canvas first"):
+        Session.create(tmp_path / "a", image, SMALL)
+    assert not (tmp_path / "a").exists()
+    with Session.create(tmp_path / "b", image, SMALL, fit=True) as session:
+        assert session.size == (128, 64)
+
+
+def test_nothing_saved_is_overwritten(tmp_path):
+    Session.create(tmp_path / "s", world(64, 80), SMALL).close()
+    with pytest.raises(SessionError, match="already holds a session"):
+        Session.create(tmp_path / "s", world(64, 80), SMALL)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "keep.txt").write_text("mine")
+    with pytest.raises(SessionError, match="not empty"):
+        Session.create(tmp_path / "other", world(64, 80), SMALL)
+    assert (tmp_path / "other" / "keep.txt").read_text() == "mine"
+    with Session.open(tmp_path / "s") as session:
+        with pytest.raises(InputError, match="outside the session"):
+            session.export(tmp_path / "s" / "source.png")
+
+
+def test_undo_reverts_and_continuing_keeps_numbering(tmp_path):
+    truth = world(64, 400)
+    with Session.create(tmp_path / "s", user_canvas(truth, 80, "x_ltr"), SMALL) as session:
+        session.extend(StepSettings(), OracleGenerator(truth), steps=2)
+        after_one = read_png_into(session.step_dir(1) / "canvas_after.png")
+        record = session.undo()
+        assert record["number"] == 2 and record["status"] == "undone"
+        np.testing.assert_array_equal(session.canvas(), after_one)
+        assert session.step_dir(2).exists()  # undone steps keep their files
+        session.extend(StepSettings(), OracleGenerator(truth), steps=1)
+        assert session.head == 3
+        assert json.loads((session.step_dir(3) / "step.json").read_text())["parent"] == 1
+        session.undo()
+        session.undo()
+        with pytest.raises(SessionError, match="nothing to undo"):
+            session.undo()
+        np.testing.assert_array_equal(session.canvas(), user_canvas(truth, 80, "x_ltr"))
+
+
+def test_reopen_replays_canvases_a_killed_process_did_not_write(tmp_path):
+    truth = world(64, 400)
+    blurred = lambda tile: (tile // 2 + 40).astype(np.uint8)  # disagreeing tiles: the blend matters
+    with Session.create(tmp_path / "s", user_canvas(truth, 80, "y_ttb"), SMALL, direction="down") as session:
+        session.extend(StepSettings(direction="down", blend="smooth", feather_px=20),
+                       OracleGenerator(truth, blurred, (80, SMALL)), steps=4)
+        expected = session.canvas()
+    for n in (2, 3, 4):  # as if the process died before the background writer got to them
+        (session.step_dir(n) / "canvas_after.png").unlink()
+    (session.step_dir(4) / "canvas_before.png").unlink()
+    with Session.open(tmp_path / "s") as reopened:
+        np.testing.assert_array_equal(reopened.canvas(), expected)
+        assert (reopened.step_dir(4) / "canvas_after.png").exists()
+        np.testing.assert_array_equal(read_png_into(reopened.step_dir(4) / "canvas_before.png"),
+                                      read_png_into(reopened.step_dir(3) / "canvas_after.png"))
+
+
+KILLER = textwrap.dedent("""
+    import os, signal, sys, time
+    import numpy as np
+    sys.path.insert(0, {tests!r})
+    from exquisite.shared_core.session import Session, StepSettings
+    from rulers import SMALL, OracleGenerator, user_canvas, world
+
+    truth = world(64, 400)
+    class KillOnThird(OracleGenerator):
+        def generate(self, request):
+            if self.calls == 2:
+                os.kill(os.getpid(), signal.SIGKILL)  # dies in the middle of step 3
+            return super().generate(request)
+    session = Session.create({root!r}, user_canvas(truth, 80, "x_ltr"), SMALL)
+    session.extend(StepSettings(), KillOnThird(truth), steps=5)
+""")
+
+
+def test_a_kill_in_the_middle_of_a_step_reopens_at_the_last_committed(tmp_path):
+    root = tmp_path / "s"
+    code = KILLER.format(tests=str(Path(__file__).parent), root=str(root))
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()
+    with Session.open(root) as session:
+        statuses = [s["status"] for s in session.history()]
+        assert statuses == ["committed", "committed", "rejected"]
+        assert "interrupted" in (session.step_dir(3) / "rejected.err").read_text()
+        truth = world(64, 400)
+        np.testing.assert_array_equal(session.canvas(), user_canvas(truth, 144, "x_ltr"))
+        result = session.extend(StepSettings(), OracleGenerator(truth), steps=1)[0]
+        assert result.number == 4 and result.committed
+
+
+def test_session_canvases_past_pillows_bomb_limit_still_open(tmp_path):
+    """Past about 170 steps a panorama exceeds Pillow's limit; the session's own files still open."""
+    contract = Contract()
+    length = 1024 * 88  # 92 Mpx: over Pillow's 89.5 Mpx warning threshold
+    image = np.zeros((1024, length, 3), np.uint8)
+    image[:, ::97] = 200
+    Session.create(tmp_path / "s", image, contract).close()
+    del image
+    with Session.open(tmp_path / "s") as session:
+        assert session.size == (length, 1024)
+        assert session.canvas()[5, 97 * 3, 0] == 200
+
+
+def test_hostile_input_files_still_hit_pillows_limit(tmp_path):
+    from PIL import Image
+
+    big = tmp_path / "bomb.png"
+    Image.new("1", (20000, 10000)).save(big)  # 200 Mpx claimed, tiny file
+    with pytest.raises(InputError, match="too large to open safely"):
+        Session.create(tmp_path / "s", big, Contract())
+    assert not (tmp_path / "s").exists()
