@@ -123,6 +123,7 @@ class Session:
         self.contract = Contract.from_dict(meta["contract"])
         self._canvas: GrowingCanvas | None = None
         self._writer = _BackgroundWriter()
+        self._stamp = self._index_stamp()  # to notice another process's steps (see _catch_up)
         with Session._locks_guard:
             self._lock = Session._locks.setdefault(str(root.resolve()), threading.Lock())
 
@@ -353,7 +354,7 @@ class Session:
         self.meta.update(head=number, size=list(size), canvas=_relative(folder / "canvas_after.png", self.root),
                          last_settings=asdict(settings))
         self.meta["steps"].append(_summary(record))
-        _write_json(self.root / SESSION_FILE, self.meta)
+        self._save_index()
         return StepResult(number, COMMITTED, "", size, str(folder), dict(timings))
 
     def _reject(self, record: dict, folder: Path, reason: str) -> StepResult:
@@ -361,7 +362,7 @@ class Session:
         _write_json(folder / "step.json", record)
         _touch_atomic(folder / "rejected.err", reason.rstrip() + "\n")
         self.meta["steps"].append(_summary(record))
-        _write_json(self.root / SESSION_FILE, self.meta)
+        self._save_index()
         return StepResult(record["number"], REJECTED, reason, self.size, str(folder), dict(record["timings"]))
 
     def undo(self) -> dict:
@@ -388,9 +389,29 @@ class Session:
             with open(self.root / ".lock", "a") as handle:
                 fcntl.flock(handle, fcntl.LOCK_EX)
                 try:
+                    self._catch_up()
                     yield
                 finally:
                     fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _index_stamp(self):
+        try:
+            st = (self.root / SESSION_FILE).stat()
+        except FileNotFoundError:
+            return None
+        return st.st_mtime_ns, st.st_size, st.st_ino
+
+    def _save_index(self) -> None:
+        _write_json(self.root / SESSION_FILE, self.meta)
+        self._stamp = self._index_stamp()
+
+    def _catch_up(self) -> None:
+        """If another process changed the session since we last saw it, re-read it from the files."""
+        if self._stamp is not None and self._index_stamp() != self._stamp:
+            self.flush()
+            self.meta = json.loads((self.root / SESSION_FILE).read_text())
+            self._canvas = None
+            self._reconcile()
 
     def _next_number(self) -> int:
         numbers = [int(p.name) for p in (self.root / "steps").iterdir() if p.name.isdigit()]
@@ -458,8 +479,13 @@ class Session:
         self.meta["canvas"] = _relative(self._canvas_file(head), self.root)
         canvas = self._rebuild(head)
         self._canvas = canvas
+        for record in records:  # canvas_before is a link to the parent's canvas: restore lost links
+            before = self.step_dir(record["number"]) / "canvas_before.png"
+            parent_canvas = self._canvas_file(record["parent"])
+            if not before.exists() and parent_canvas.exists():
+                _link_job(parent_canvas, before)()
         self.meta["size"] = list(_user_size(canvas))
-        _write_json(self.root / SESSION_FILE, self.meta)
+        self._save_index()
 
 
 class _BackgroundWriter:
@@ -517,8 +543,8 @@ def _canvas_job(canvas: GrowingCanvas, contract: Contract, path: Path):
 
 def _link_job(source: Path, target: Path):
     def link() -> None:
-        if target.exists():
-            return
+        if target.exists() or not source.exists():
+            return  # a parent canvas another process has not written yet: restored on open
         try:
             os.link(source, target)
         except OSError:  # file systems without hard links get a copy

@@ -240,3 +240,18 @@ def test_hostile_input_files_still_hit_pillows_limit(tmp_path):
     with pytest.raises(InputError, match="too large to open safely"):
         Session.create(tmp_path / "s", big, Contract())
     assert not (tmp_path / "s").exists()
+
+
+def test_a_session_open_twice_sees_the_other_handles_steps(tmp_path):
+    """Two processes (here two handles) on one session: each step continues the latest canvas."""
+    truth = world(64, 400)
+    Session.create(tmp_path / "s", user_canvas(truth, 80, "x_ltr"), SMALL).close()
+    first, second = Session.open(tmp_path / "s"), Session.open(tmp_path / "s")
+    first.extend(StepSettings(), OracleGenerator(truth), steps=2)
+    first.flush()
+    result = second.extend(StepSettings(), OracleGenerator(truth), steps=1)[0]
+    assert result.number == 3 and result.size == (80 + 3 * 32, 64)
+    np.testing.assert_array_equal(second.canvas(), user_canvas(truth, 176, "x_ltr"))
+    assert json.loads((second.step_dir(3) / "step.json").read_text())["parent"] == 2
+    first.close()
+    second.close()
