@@ -1,12 +1,47 @@
-"""Real generation backends. Each module registers itself with `generators.register` when its
-optional dependencies import; a backend whose dependency is missing is simply not offered."""
+"""Real generation backends. Each module registers itself with `generators.register` on import.
+
+A backend's third-party dependency is an optional extra of the package. When it is not installed
+the backend is still listed (so `--backend openai` is not met with "unknown backend"), but choosing
+it raises an InputError that names the pip extra to install. A backend module that is missing
+altogether, or a bug inside one, is not hidden this way: the first is skipped, the second raises.
+"""
+
+from __future__ import annotations
 
 import importlib
 
-for _module in ("local", "openai_backend", "comfyui_backend"):
+from ..errors import InputError
+from ..generators import register
+
+# module -> (backend name, pip extra that brings its dependencies)
+BACKEND_MODULES = {
+    "local": ("local", "local"),
+    "openai_backend": ("openai", "openai"),
+    "comfyui_backend": ("comfyui", "comfyui"),
+}
+
+
+def missing_dependency_factory(backend: str, extra: str, module: str):
+    """A factory that explains, when the backend is chosen, which extra to install."""
+
+    def refuse(**_settings):
+        raise InputError(
+            f"the {backend!r} backend needs the Python package {module!r}, which is not installed: "
+            f'run  pip install "exquisite[{extra}]"  (or pick another backend)'
+        )
+
+    refuse.missing_module = module
+    return refuse
+
+
+_PROJECT = __name__.rsplit(".shared_core.", 1)[0]  # "exquisite", or ComfyUI's name for the folder
+
+for _module, (_backend, _extra) in BACKEND_MODULES.items():
     try:
         importlib.import_module(f".{_module}", __name__)
-    except ModuleNotFoundError as missing:  # a missing optional dependency or a backend not yet built
-        if missing.name and missing.name.endswith(_module):
-            continue
-        continue
+    except ModuleNotFoundError as missing:
+        if missing.name == f"{__name__}.{_module}":
+            continue  # the backend module itself is not part of this install
+        if missing.name and missing.name.startswith(_PROJECT + "."):
+            raise  # a broken import inside the project is a bug, not a missing extra
+        register(_backend, missing_dependency_factory(_backend, _extra, missing.name or "?"))
