@@ -1,0 +1,132 @@
+"""The structured results of the tools (each tool's outputSchema) and the region argument."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class Region(BaseModel):
+    """A rectangle of the canvas in pixels, origin at the top-left corner."""
+
+    x: int = Field(description="left edge, px from the canvas's left")
+    y: int = Field(description="top edge, px from the canvas's top")
+    width: int = Field(description="width in px")
+    height: int = Field(description="height in px")
+
+
+class PreviewInfo(BaseModel):
+    """The inline image that comes with the result (the image itself is in the content)."""
+
+    format: str = Field(description="png or jpeg")
+    width: int
+    height: int
+    bytes: int
+    scale: float = Field(description="preview px per canvas px (1.0 = full resolution)")
+    region: Region = Field(description="the part of the canvas it shows")
+
+
+class CanvasFiles(BaseModel):
+    canvas_uri: str = Field(description="MCP resource with the full-resolution canvas PNG")
+    canvas_path: str = Field(description="the same file on the server's disk")
+
+
+class OpenResult(CanvasFiles):
+    session_id: str
+    width: int
+    height: int
+    original_width: int
+    original_height: int
+    fitted: bool
+    contract: dict
+    preview: PreviewInfo
+
+
+class StepOutcome(BaseModel):
+    number: int
+    status: str = Field(description="committed or rejected")
+    reason: str = Field(description="why a step was rejected (empty when committed)")
+    width: int
+    height: int
+    seconds: float
+
+
+class ExtendResult(CanvasFiles):
+    session_id: str
+    direction: str
+    backend: str
+    requested_steps: int
+    committed_steps: int
+    steps: list[StepOutcome]
+    width: int
+    height: int
+    changed_region: Region | None = Field(description="what this call changed, in the new canvas's pixels")
+    preview: PreviewInfo | None
+
+
+class ViewResult(CanvasFiles):
+    session_id: str
+    what: str
+    width: int = Field(description="canvas width")
+    height: int = Field(description="canvas height")
+    head: int = Field(description="the last committed step (0 = the source image)")
+    preview: PreviewInfo
+
+
+class HistoryStep(BaseModel):
+    number: int
+    status: str = Field(description="committed, rejected or undone")
+    reason: str
+    direction: str
+    prompt: str
+    seed: int
+    backend: str
+    blend: str
+    size_before: list[int]
+    size_after: list[int] | None
+    step_uri: str = Field(description="resource prefix of this step's artifacts")
+
+
+class HistoryResult(CanvasFiles):
+    session_id: str
+    width: int
+    height: int
+    head: int
+    contract: dict
+    source: dict
+    steps: list[HistoryStep]
+
+
+class UndoResult(CanvasFiles):
+    session_id: str
+    undone_step: int
+    head: int
+    width: int
+    height: int
+
+
+class ExportResult(BaseModel):
+    session_id: str
+    path: str
+    width: int
+    height: int
+    bytes: int
+
+
+class SessionSummary(BaseModel):
+    session_id: str
+    width: int
+    height: int
+    head: int
+    committed_steps: int
+    steps_tried: int
+    created: str
+    source: str
+
+
+class ListResult(BaseModel):
+    sessions: list[SessionSummary]
+    total: int
+    backends: list[str]
+    default_backend: str
+    input_dirs: list[str] = Field(description="folders open_canvas may read image files from")
+    export_dirs: list[str] = Field(description="folders export_canvas may write to")

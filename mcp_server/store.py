@@ -1,0 +1,133 @@
+"""The server's sessions: one open `Session` per id, and one lock per id held for a whole tool call.
+
+Why a lock per call and not only per step: `Session` already serialises single steps, but an
+"extend by 3" call must not have another call's steps slipped between its own. Each tool call
+takes its session's lock, then runs the blocking work in a worker thread, so calls on different
+sessions run at the same time while calls on one session queue. A cached `Session` is reopened when
+its session.json was changed by someone else (the CLI, another server), so it never acts on a stale
+index.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import threading
+from pathlib import Path
+from typing import Callable, TypeVar
+
+import anyio
+import anyio.to_thread
+
+from ..shared_core.errors import InputError, SessionError
+from ..shared_core.session import SESSION_FILE, Session
+
+T = TypeVar("T")
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+class SessionStore:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._open: dict[str, tuple[Session, int]] = {}
+        self._locks: dict[str, anyio.Lock] = {}
+        self._guard = threading.Lock()
+
+    # ---- ids and folders -------------------------------------------------------------------
+
+    def folder(self, session_id: str) -> Path:
+        """The folder of an existing session, or an error that says how to find the right id."""
+        if not isinstance(session_id, str) or not ID_PATTERN.match(session_id):
+            raise InputError(f"{session_id!r} is not a session id (lower-case letters, digits, - and _): "
+                             f"use an id that open_canvas or list_sessions returned")
+        root = self.root / session_id
+        if not (root / SESSION_FILE).is_file():
+            raise SessionError(f"unknown session {session_id!r}: list_sessions shows the sessions there are, "
+                               f"open_canvas starts a new one")
+        return root
+
+    def new_id(self, stem: str) -> str:
+        """A fresh id from a readable stem (e.g. the image's file name) and a random suffix."""
+        stem = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")[:40] or "canvas"
+        while True:
+            session_id = f"{stem}-{secrets.token_hex(3)}"
+            if not (self.root / session_id).exists():
+                return session_id
+
+    # ---- running work on a session ---------------------------------------------------------
+
+    async def run(self, session_id: str, work: Callable[[], T]) -> T:
+        """Run blocking `work` in a worker thread while holding the session's lock.
+
+        The thread is never abandoned: a cancelled call still holds the lock until its step ends.
+        """
+        self.folder(session_id)  # refuse a bad id before a lock exists for it
+        lock = self._locks.setdefault(session_id, anyio.Lock())
+        async with lock:
+            return await anyio.to_thread.run_sync(work)
+
+    def session(self, session_id: str) -> Session:
+        """The open session (call inside `run`); reopened if another process changed it."""
+        root = self.folder(session_id)
+        with self._guard:
+            cached = self._open.get(session_id)
+        if cached is not None and cached[1] == _stamp(root):
+            return cached[0]
+        if cached is not None:
+            cached[0].close()
+        session = Session.open(root)
+        self._remember(session_id, session)
+        return session
+
+    def done(self, session_id: str, session: Session) -> None:
+        """After a change: flush artifacts to disk and remember the index as this server left it."""
+        session.flush()
+        self._remember(session_id, session)
+
+    def _remember(self, session_id: str, session: Session) -> None:
+        with self._guard:
+            self._open[session_id] = (session, _stamp(session.root))
+
+    def close_all(self) -> None:
+        with self._guard:
+            sessions, self._open = list(self._open.values()), {}
+        for session, _ in sessions:
+            session.close()
+
+    # ---- listing ---------------------------------------------------------------------------
+
+    def summaries(self, limit: int = 100) -> tuple[list[dict], int]:
+        """The most recently changed sessions (read from their index, nothing is repaired)."""
+        found = []
+        for folder in self.root.iterdir():
+            index = folder / SESSION_FILE
+            if not ID_PATTERN.match(folder.name) or not index.is_file():
+                continue
+            try:
+                meta = json.loads(index.read_text())
+            except (OSError, json.JSONDecodeError):
+                continue
+            steps = meta.get("steps", [])
+            found.append({
+                "session_id": folder.name,
+                "width": int(meta["size"][0]), "height": int(meta["size"][1]),
+                "head": int(meta.get("head", 0)),
+                "committed_steps": sum(1 for s in steps if s.get("status") == "committed"),
+                "steps_tried": len(steps),
+                "created": meta.get("created", ""),
+                "source": Path(str(meta.get("source", {}).get("input", ""))).name,
+                "_mtime": index.stat().st_mtime_ns,
+            })
+        found.sort(key=lambda s: s["_mtime"], reverse=True)
+        for summary in found:
+            del summary["_mtime"]
+        return found[:limit], len(found)
+
+
+def _stamp(root: Path) -> int:
+    try:
+        return (root / SESSION_FILE).stat().st_mtime_ns
+    except FileNotFoundError:
+        return -1
