@@ -16,6 +16,7 @@ from pathlib import Path
 from .errors import ExquisiteError, InputError
 from .generators import backend_names, make_generator
 from .geometry import Contract, DIRECTION_ALIASES, DIRECTIONS
+from .colour import SPACES as COLOUR_SPACES
 from .glue import BLENDS
 from .geometry import FILLS
 from .mask import SHAPES
@@ -60,11 +61,22 @@ def _parser() -> argparse.ArgumentParser:
     extend.add_argument("--backend", "-b", default=None, help="generator backend (default: local offline)")
     extend.add_argument("--backend-opt", action="append", default=[], metavar="KEY=VALUE",
                         help="a backend setting, e.g. model=gpt-image-1.5 (repeatable)")
-    extend.add_argument("--blend", choices=BLENDS, default=None, help="seam blend (default linear)")
+    extend.add_argument("--blend", choices=BLENDS, default=None, help="seam blend (default: the backend's own, e.g. mask for openai; else the session's last; else linear)")
     extend.add_argument("--feather", type=int, default=None, help="fade width in px for linear/smooth (default: the overlap)")
     extend.add_argument("--overlap", type=int, default=None, help="overlap in px (512: whole tile pasted; 256: legacy contract)")
     extend.add_argument("--ramp-start", type=float, default=None, help="where the mask ramp starts in the conditioning half")
     extend.add_argument("--ramp-end", type=float, default=None, help="where the mask ramp ends (the frontier by default)")
+    extend.add_argument("--colour-match", action=argparse.BooleanOptionalAction, default=None,
+                        help="map the tile's colours onto the canvas's on the overlap before blending, so colours "
+                             "do not drift (default on; --no-colour-match turns it off)")
+    extend.add_argument("--colour-space", choices=COLOUR_SPACES, default=None,
+                        help="where colour matching matches mean and spread per channel (default rgb: removes a "
+                             "per-channel gain and offset exactly; lab: lightness and chroma)")
+    extend.add_argument("--blend-ramp-start", type=float, default=None,
+                        help="compositing ramp start for the mask/multiband/seam blends, if it should differ "
+                             "from the generation ramp (same units as --ramp-start)")
+    extend.add_argument("--blend-ramp-end", type=float, default=None,
+                        help="compositing ramp end (default: the generation ramp's)")
     extend.add_argument("--ramp-shape", choices=SHAPES, default=None, help="ramp shape (default linear)")
     extend.add_argument("--fill", choices=FILLS, default=None, help="what fills the new half of the reference (default gray)")
     extend.add_argument("--seed", type=int, default=None, help="seed of the first step; step i uses seed + i (default 0)")
@@ -144,9 +156,13 @@ def _extend(args) -> int:
         chosen = {
             "direction": args.direction, "prompt": args.prompt, "seed": args.seed, "blend": args.blend,
             "feather_px": args.feather, "ramp_start": args.ramp_start, "ramp_end": args.ramp_end,
-            "ramp_shape": args.ramp_shape, "fill": args.fill,
+            "ramp_shape": args.ramp_shape, "fill": args.fill, "colour_match": args.colour_match,
+            "colour_space": args.colour_space,
+            "blend_ramp_start": args.blend_ramp_start, "blend_ramp_end": args.blend_ramp_end,
         }
         merged = {k: (v if v is not None else last.get(k)) for k, v in chosen.items()}
+        if args.blend is None and getattr(generator, "default_blend", None):
+            merged["blend"] = generator.default_blend  # e.g. openai: only the mask blend keeps fixed pixels
         if args.seed is None and last:
             merged["seed"] = int(last.get("seed", 0)) + 1
         settings = StepSettings(**{k: v for k, v in merged.items() if v is not None}).checked(session.contract)
@@ -157,6 +173,8 @@ def _extend(args) -> int:
             if result.committed:
                 print(f"step {result.number:04d} committed: canvas {result.size[0]}x{result.size[1]} "
                       f"(tile in {timing:.1f} s)  {result.directory}", flush=True)
+                if result.seam:
+                    print(f"           {_seam_brief(result.seam)}", flush=True)
             else:
                 print(f"step {result.number:04d} REJECTED: {result.reason}  {result.directory}", flush=True)
 
@@ -167,6 +185,13 @@ def _extend(args) -> int:
         print(f"{committed} of {args.steps} steps committed; canvas {session.size[0]}x{session.size[1]} -> {out}")
         print(f"continue with: exquisite extend {session.root} --steps N --out OUT.png")
     return 0 if committed == args.steps else 1
+
+
+def _seam_brief(seam: dict) -> str:
+    """The step's seam report on one line (ΔE in Lab; see shared_core/seam_report.py)."""
+    raw = "" if seam.get("drift_raw") is None else f" (raw {seam['drift_raw']:.1f})"
+    return (f"seam step {seam['seam_step']:.1f} at +{seam['seam_at_px']}px, drift {seam['drift']:.1f}{raw}, "
+            f"gradient discontinuity {seam['gradient_discontinuity']:.1f} (ΔE)")
 
 
 def _show(args) -> int:
@@ -186,6 +211,8 @@ def _show(args) -> int:
             line += f"  {step['prompt']!r}"
         if step["status"] == "rejected":
             line += f"  reason: {step['reason']}"
+        elif step.get("seam"):
+            line += f"  {_seam_brief(step['seam'])}"
         print(line)
     return 0
 

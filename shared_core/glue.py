@@ -12,17 +12,34 @@ Blends (all give an alpha over the tile: 0 = old canvas, 1 = tile):
 * mask   - the generation mask itself: a pixel is exactly as new as it was free to be. This also
            keeps a model that repainted fixed pixels (GPT image models treat the mask as a hint)
            from changing them.
+
+Blends that are not one alpha (they take the compositing mask's ramp as the zone they may work in):
+* multiband      - Laplacian multi-band blend with the seam line where the ramp crosses 1/2;
+* seam           - a minimum-error path through the overlap with a short feather along it;
+* seam_multiband - the same path, multi-band blended across it.
+Every blend is an `OverlapBlend(old, new, alpha) -> uint8` chosen by `overlap_blend(mode)`; the
+alpha ones are `mix`. Whatever the blend, only the overlap and the new half are written.
 """
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
+from .colour import match_colour
 from .errors import ContractError, InputError
-from .geometry import Contract, check_canvas, from_frontier_right, parse_direction, to_frontier_right
+from .geometry import (
+    Contract, check_canvas, extract_band, from_frontier_right, parse_direction, to_frontier_right,
+)
 from .mask import check_mask, generation_mask, ramp
 
-BLENDS = ("hard", "linear", "smooth", "mask")
+BLENDS = ("hard", "linear", "smooth", "mask", "multiband", "seam", "seam_multiband")
+MASK_BLENDS = ("mask", "multiband", "seam", "seam_multiband")
+"""Blends that take their zone from a mask (the compositing mask; the generation mask by default)."""
+
+OverlapBlend = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+"""(old overlap, tile's overlap, alpha over the overlap) -> the glued overlap, uint8."""
 
 
 def glue_alpha(
@@ -39,9 +56,9 @@ def glue_alpha(
     tile = contract.tile
     if blend not in BLENDS:
         raise ContractError(f"unknown blend {blend!r}: use one of {', '.join(BLENDS)}")
-    if blend == "mask":
+    if blend in MASK_BLENDS:
         if feather_px not in (None, 0):
-            raise InputError("the mask blend takes its fade from the mask; leave feather unset")
+            raise InputError(f"the {blend} blend takes its fade from the mask; leave feather unset")
         alpha = generation_mask(contract) if mask is None else check_mask(mask, (tile, tile)).copy()
     else:
         if blend == "hard":
@@ -69,6 +86,21 @@ def mix(old: np.ndarray, new: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     return np.rint(out, out=out).astype(np.uint8)
 
 
+def overlap_blend(blend: str) -> OverlapBlend:
+    """The function that blends the overlap in mode `blend` (refuses a mode whose extra is missing)."""
+    if blend not in BLENDS:
+        raise ContractError(f"unknown blend {blend!r}: use one of {', '.join(BLENDS)}")
+    if blend in ("multiband", "seam_multiband"):
+        from .blend_multiband import multiband_overlap, require_opencv
+        from .blend_seam import seam_multiband_overlap
+        require_opencv()
+        return multiband_overlap if blend == "multiband" else seam_multiband_overlap
+    if blend == "seam":
+        from .blend_seam import seam_overlap
+        return seam_overlap
+    return mix
+
+
 def glue_into(
     norm_canvas: np.ndarray,
     length: int,
@@ -76,10 +108,12 @@ def glue_into(
     contract: Contract,
     alpha: np.ndarray,
     cross_start: int = 0,
+    blend: OverlapBlend = mix,
 ) -> int:
     """Glue in place into a frontier-right buffer whose first `length` columns are the canvas.
 
     The buffer must have room for `contract.advance` more columns. Returns the new length.
+    `blend` blends the overlap (`overlap_blend(mode)`; `mix` by alpha by default).
     """
     tile = contract.tile
     if norm_tile.shape[:2] != (tile, tile):
@@ -92,7 +126,7 @@ def glue_into(
     rows = slice(cross_start, cross_start + tile)
     origin = contract.paste_origin(length)
     overlap = slice(contract.patch_start, contract.band)
-    norm_canvas[rows, origin:length] = mix(
+    norm_canvas[rows, origin:length] = blend(
         norm_canvas[rows, origin:length], norm_tile[:, overlap], alpha[:, overlap]
     )
     norm_canvas[rows, length:contract.next_length(length)] = norm_tile[:, contract.band:]
@@ -107,10 +141,14 @@ def glue(
     blend: str = "linear",
     feather_px: int | None = None,
     mask: np.ndarray | None = None,
+    colour_match: bool = False,
+    colour_space: str = "rgb",
 ) -> np.ndarray:
     """Pure glue in the user's frame: a new (grown) canvas; the inputs are not modified.
 
-    `mask`, for the mask blend, is the generation mask in the user's frame (as the generator saw it).
+    `mask`, for the mask-family blends, is the generation (or compositing) mask in the user's frame
+    (as the generator saw it). `colour_match` first maps the tile's colours onto the canvas's
+    (see colour.match_colour).
     """
     direction = parse_direction(direction)
     canvas = _check_rgb(canvas, "canvas")
@@ -122,7 +160,10 @@ def glue(
     length = norm_canvas.shape[1]
     out = np.empty((norm_canvas.shape[0], contract.next_length(length), 3), dtype=np.uint8)
     out[:, :length] = norm_canvas
-    glue_into(out, length, to_frontier_right(tile, direction), contract, alpha)
+    norm_tile = to_frontier_right(tile, direction)
+    if colour_match:
+        norm_tile = match_colour(extract_band(norm_canvas, contract), norm_tile, contract, colour_space)
+    glue_into(out, length, norm_tile, contract, alpha, blend=overlap_blend(blend))
     return np.ascontiguousarray(from_frontier_right(out, direction))
 
 

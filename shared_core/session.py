@@ -41,9 +41,11 @@ from .geometry import (
     Contract, FILLS, check_canvas, extract_band, fit_canvas, from_frontier_right, frontier_right_shape,
     pack_reference, parse_direction, to_frontier_right, user_box,
 )
-from .glue import BLENDS, glue_alpha, glue_into
+from .colour import SPACES as COLOUR_SPACES, match_colour
+from .glue import BLENDS, MASK_BLENDS, glue_alpha, glue_into, overlap_blend
 from .mask import SHAPES, generation_mask
 from .pngio import png_size, read_image, read_png_into, write_png
+from .seam_report import seam_report, tail_columns
 
 try:  # advisory lock between processes; absent on Windows, where the in-process lock still holds
     import fcntl
@@ -69,6 +71,10 @@ class StepSettings:
     ramp_end: float | None = None
     ramp_shape: str = "linear"
     fill: str = "gray"
+    colour_match: bool = True
+    colour_space: str = "rgb"
+    blend_ramp_start: float | None = None
+    blend_ramp_end: float | None = None
 
     def checked(self, contract: Contract) -> "StepSettings":
         """Validate every field now, so a bad option is refused before anything is written."""
@@ -81,15 +87,47 @@ class StepSettings:
             raise InputError(f"unknown fill {self.fill!r}: use one of {', '.join(FILLS)}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:
             raise InputError(f"the seed must be a whole number from 0 to 2**63-1, got {self.seed!r}")
+        if not isinstance(self.colour_match, bool):
+            raise InputError(f"colour_match is true or false, got {self.colour_match!r}")
+        if self.colour_space not in COLOUR_SPACES:
+            raise InputError(f"unknown colour space {self.colour_space!r}: use one of {', '.join(COLOUR_SPACES)}")
+        if (self.blend_ramp_start, self.blend_ramp_end) != (None, None) and self.blend not in MASK_BLENDS:
+            raise InputError(f"a compositing ramp applies to the {', '.join(MASK_BLENDS)} blends, not "
+                             f"{self.blend}: use feather_px for linear/smooth")
         settings = StepSettings(**{**asdict(self), "direction": direction})
         alpha_for(settings, contract)  # feather and ramp ranges
+        overlap_blend(settings.blend)  # refuses a blend whose extra is not installed
         return settings
+
+    @classmethod
+    def recorded(cls, settings: dict) -> "StepSettings":
+        """The settings a step.json recorded; fields added later take the value that reproduces
+        what that step did (steps recorded before colour matching existed were not matched)."""
+        return cls(**{"colour_match": False, **settings})
 
 
 def alpha_for(settings: StepSettings, contract: Contract) -> np.ndarray:
-    """The glue alpha of a step (frontier-right frame); a pure function of its recorded settings."""
-    mask = generation_mask(contract, settings.ramp_start, settings.ramp_end, settings.ramp_shape)
-    return glue_alpha(contract, settings.blend, settings.feather_px, mask if settings.blend == "mask" else None)
+    """The glue alpha of a step (frontier-right frame); a pure function of its recorded settings.
+
+    The mask-family blends use the compositing mask: the generation ramp unless blend_ramp_start /
+    blend_ramp_end give the compositing ramp its own span.
+    """
+    if settings.blend not in MASK_BLENDS:
+        return glue_alpha(contract, settings.blend, settings.feather_px)
+    start = settings.ramp_start if settings.blend_ramp_start is None else settings.blend_ramp_start
+    end = settings.ramp_end if settings.blend_ramp_end is None else settings.blend_ramp_end
+    mask = generation_mask(contract, start, end, settings.ramp_shape)
+    return glue_alpha(contract, settings.blend, settings.feather_px, mask)
+
+
+def glue_step(canvas: GrowingCanvas, norm_tile: np.ndarray, settings: StepSettings, contract: Contract) -> np.ndarray:
+    """Colour-match (if the settings say so) and glue one tile onto a canvas turned to the step's
+    direction; returns the tile as glued. A step and its replay both call this, so they agree."""
+    if settings.colour_match:
+        norm_tile = match_colour(extract_band(canvas.norm, contract), norm_tile, contract, settings.colour_space)
+    canvas.length = glue_into(canvas.buffer_for_step(contract), canvas.length, norm_tile, contract,
+                              alpha_for(settings, contract), blend=overlap_blend(settings.blend))
+    return norm_tile
 
 
 @dataclass
@@ -102,6 +140,7 @@ class StepResult:
     size: tuple[int, int] = (0, 0)
     directory: str = ""
     timings: dict = field(default_factory=dict)
+    seam: dict = field(default_factory=dict)
 
     @property
     def committed(self) -> bool:
@@ -341,12 +380,16 @@ class Session:
         norm_tile = to_frontier_right(tile, direction)
         write_png(folder / "tile_full.png", tile)
         write_png(folder / "new_half.png", from_frontier_right(norm_tile[:, contract.band:], direction))
-        alpha = alpha_for(settings, contract)
-        buffer = canvas.buffer_for_step(contract)
-        canvas.length = glue_into(buffer, canvas.length, norm_tile, contract, alpha)
-        size = _user_size(canvas)
-        record.update(status=COMMITTED, size_after=list(size), finished=_now())
+        length = canvas.length
+        before_tail = np.array(canvas.norm[:, length - min(length, tail_columns(contract)):])
+        glued = glue_step(canvas, norm_tile, settings, contract)
         timings["glue_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        after_tail = canvas.norm[:, length - before_tail.shape[1]:]
+        seam = seam_report(before_tail, after_tail, glued, contract, norm_tile).to_dict()
+        timings["seam_s"] = time.perf_counter() - t0
+        size = _user_size(canvas)
+        record.update(status=COMMITTED, size_after=list(size), finished=_now(), seam=seam)
         timings["overhead_s"] = time.perf_counter() - started - timings["generate_s"]
         _write_json(folder / "step.json", record)
         _touch_atomic(folder / "committed.ok", f"committed {record['finished']}\n")
@@ -355,7 +398,7 @@ class Session:
                          last_settings=asdict(settings))
         self.meta["steps"].append(_summary(record))
         self._save_index()
-        return StepResult(number, COMMITTED, "", size, str(folder), dict(timings))
+        return StepResult(number, COMMITTED, "", size, str(folder), dict(timings), seam)
 
     def _reject(self, record: dict, folder: Path, reason: str) -> StepResult:
         record.update(status=REJECTED, reason=reason, finished=_now(), size_after=list(self.size))
@@ -442,12 +485,10 @@ class Session:
         read_png_into(path, canvas.user())
         for record in reversed(chain):
             folder = self.step_dir(record["number"])
-            settings = StepSettings(**record["settings"])
+            settings = StepSettings.recorded(record["settings"])
             canvas = canvas.turned(settings.direction)
             tile = read_png_into(folder / "tile_full.png")
-            canvas.length = glue_into(canvas.buffer_for_step(self.contract), canvas.length,
-                                      to_frontier_right(tile, settings.direction), self.contract,
-                                      alpha_for(settings, self.contract))
+            glue_step(canvas, to_frontier_right(tile, settings.direction), settings, self.contract)
             before = folder / "canvas_before.png"
             if not before.exists():
                 _link_job(self._canvas_file(record["parent"]), before)()
@@ -556,7 +597,7 @@ def _link_job(source: Path, target: Path):
 
 def _summary(record: dict) -> dict:
     keys = ("number", "parent", "status", "reason", "direction", "backend", "seed", "prompt",
-            "size_before", "size_after", "settings", "timings", "started", "finished")
+            "size_before", "size_after", "settings", "timings", "started", "finished", "seam")
     return {k: record.get(k) for k in keys}
 
 

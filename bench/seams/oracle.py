@@ -1,0 +1,112 @@
+"""Ground truth for seams: real photographs made into panoramas, and an oracle that continues them.
+
+The photographs are scikit-image's bundled data images (no download). A photo is scaled so its
+height is the tile size and extended to the needed width by reflection (photo, mirrored photo,
+photo, ...), which keeps real photographic statistics and texture at every column; the truth of
+every column is then known.
+
+The oracle generator answers what a good but imperfect model would: the true continuation of the
+photo, *following the colours of the band it was shown* (a per-channel affine fit of the true band
+onto the given band, so an earlier cast is carried forward exactly as a model conditioned on the
+band carries it), then disturbed by a seeded error of its own:
+  gain and offset per channel (a systematic darkening with a random cast), a small shift of the
+  whole tile, Gaussian noise, and one patch across the overlap that is blurred or repainted with
+  content from elsewhere in the photo.
+So colour errors compound over steps the way they do with real models, and the truth of the new
+region stays known.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from exquisite.shared_core.generators import seeded_rng
+from exquisite.shared_core.geometry import Contract, from_frontier_right, to_frontier_right
+
+PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
+
+
+def panorama(name: str, height: int, width: int) -> np.ndarray:
+    """A (height, width, 3) uint8 frontier-right truth from a scikit-image photo (see module doc)."""
+    from skimage import data
+
+    photo = getattr(data, name)()[:, :, :3]
+    scaled_width = max(1, round(photo.shape[1] * height / photo.shape[0]))
+    resample = Image.Resampling.LANCZOS if height < photo.shape[0] else Image.Resampling.BICUBIC
+    scaled = np.asarray(Image.fromarray(photo).resize((scaled_width, height), resample))
+    pieces, total, flip = [], 0, False
+    while total < width:
+        pieces.append(scaled[:, ::-1] if flip else scaled)
+        total += scaled.shape[1]
+        flip = not flip
+    return np.ascontiguousarray(np.concatenate(pieces, axis=1)[:, :width])
+
+
+@dataclass(frozen=True)
+class Disturbance:
+    gain: tuple[float, float] = (0.90, 1.00)     # per channel, uniform: darker on average, a cast
+    offset: tuple[float, float] = (-6.0, 6.0)    # per channel, uniform, in grey levels
+    shift_px: int = 2                            # whole-tile shift, uniform in [-shift, shift] per axis
+    noise: float = 3.0                           # Gaussian sigma, grey levels
+    patch_fraction: float = 0.25                 # patch side as a fraction of the tile
+
+    @classmethod
+    def none(cls) -> "Disturbance":
+        return cls(gain=(1.0, 1.0), offset=(0.0, 0.0), shift_px=0, noise=0.0, patch_fraction=0.0)
+
+
+class PhotoOracle:
+    """Step i of an extension (seed = first_seed + i) gets the truth's tile at that step, disturbed."""
+
+    name = "photo-oracle"
+
+    def __init__(self, truth: np.ndarray, start_length: int, contract: Contract, first_seed: int = 0,
+                 disturbance: Disturbance = Disturbance()) -> None:
+        self.truth, self.start_length, self.contract = truth, start_length, contract
+        self.first_seed, self.disturbance = first_seed, disturbance
+        margin = disturbance.shift_px
+        self._padded = np.pad(truth, ((margin, margin), (margin, margin), (0, 0)), mode="reflect")
+
+    def tile_origin(self, step: int) -> int:
+        """Truth column of tile column 0 at step `step` (0-based)."""
+        c = self.contract
+        return self.start_length + step * c.advance - c.band
+
+    def generate(self, request) -> np.ndarray:
+        c, d = self.contract, self.disturbance
+        step = request.seed - self.first_seed
+        rng = seeded_rng(request.seed, "photo-oracle")
+        dy, dx = rng.integers(-d.shift_px, d.shift_px + 1, size=2) if d.shift_px else (0, 0)
+        x0 = self.tile_origin(step) + d.shift_px + int(dx)
+        y0 = d.shift_px + int(dy)
+        tile = self._padded[y0:y0 + c.tile, x0:x0 + c.tile].astype(np.float64)
+        if x0 + c.tile > self._padded.shape[1]:
+            raise ValueError("the panorama is too short for this many steps")
+
+        band = to_frontier_right(np.asarray(request.reference), request.direction)[:, :c.band].astype(np.float64)
+        true_band = self.truth[:, self.tile_origin(step):self.tile_origin(step) + c.band].astype(np.float64)
+        for ch in range(3):  # follow the conditioning: the band's colours as the model was shown them
+            a, b = np.polyfit(true_band[..., ch].ravel(), band[..., ch].ravel(), 1)
+            tile[..., ch] = a * tile[..., ch] + b
+
+        tile = tile * rng.uniform(*d.gain, size=3) + rng.uniform(*d.offset, size=3)
+        if d.noise:
+            tile += rng.normal(0.0, d.noise, tile.shape)
+        if d.patch_fraction:
+            side = max(2, int(c.tile * d.patch_fraction))
+            top = int(rng.integers(0, c.tile - side))
+            left = int(rng.integers(max(0, c.patch_start - side // 2), c.band))
+            box = (slice(top, top + side), slice(left, min(c.tile, left + side)))
+            patch = tile[box]
+            if rng.random() < 0.5:
+                blurred = np.asarray(Image.fromarray(np.clip(patch, 0, 255).astype(np.uint8)).filter(
+                    __import__("PIL.ImageFilter").ImageFilter.GaussianBlur(side / 16)), dtype=np.float64)
+                tile[box] = blurred
+            else:  # repainted: the same place shows other content of the photo
+                src = int(rng.integers(0, self.truth.shape[1] - patch.shape[1]))
+                tile[box] = self.truth[top:top + side, src:src + patch.shape[1]]
+        out = np.clip(np.rint(tile), 0, 255).astype(np.uint8)
+        return np.ascontiguousarray(from_frontier_right(out, request.direction))

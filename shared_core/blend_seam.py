@@ -1,0 +1,107 @@
+"""A minimum-error seam through the overlap (dynamic programming, as in image quilting).
+
+When the tile's overlap disagrees with the canvas (a model that moved or repainted something), any
+fade shows both versions at once as a ghost. A seam instead cuts from the canvas to the tile along
+the path where they agree best, top to bottom, moving at most one column per row; only a short
+feather (or a multi-band transition) is laid along that path.
+
+The path stays inside the compositing ramp with a margin so that its transition ends before the
+ramp does; outside the ramp (alpha 0 or 1) the old canvas or the tile is kept exactly. Pure numpy,
+ties broken by a fixed rule, so a replay draws the same seam.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .blend_multiband import keep_ends, levels_for, multiband, ramp_zone
+
+FEATHER_FRACTION = 1 / 16
+"""The feather across the seam path is this fraction of the ramp's width (at least 2 px)."""
+
+MULTIBAND_MARGIN = 1 / 4
+"""For seam_multiband the path keeps this fraction of the ramp's width from each end, so the
+pyramid has room for its coarse bands."""
+
+SMOOTHING = 1
+"""Radius of the box that averages the disagreement, so the path follows regions, not single pixels."""
+
+
+def disagreement(old: np.ndarray, new: np.ndarray, radius: int = SMOOTHING) -> np.ndarray:
+    """Per-pixel squared RGB difference, box-averaged over (2 radius + 1)^2 pixels; float64 (H, W)."""
+    diff = old.astype(np.float64) - new.astype(np.float64)
+    cost = (diff * diff).sum(axis=2)
+    if radius <= 0:
+        return cost
+    padded = np.pad(cost, radius, mode="edge")
+    summed = padded.cumsum(axis=0).cumsum(axis=1)
+    summed = np.pad(summed, ((1, 0), (1, 0)))
+    k = 2 * radius + 1
+    h, w = cost.shape
+    return (summed[k:k + h, k:k + w] - summed[:h, k:k + w] - summed[k:k + h, :w] + summed[:h, :w]) / (k * k)
+
+
+def min_error_path(cost: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """For every row, the column where the cheapest top-to-bottom path crosses it, within [lo, hi).
+
+    Neighbouring rows' columns differ by at most one. Ties go to the leftmost choice.
+    """
+    height, width = cost.shape
+    if not 0 <= lo < hi <= width:
+        raise ValueError(f"internal: seam columns [{lo}, {hi}) outside 0..{width}")
+    inf = np.inf
+    span = cost[:, lo:hi]
+    total = span[0].copy()
+    moves = np.zeros((height, hi - lo), dtype=np.int8)
+    for row in range(1, height):
+        left = np.concatenate(([inf], total[:-1]))
+        right = np.concatenate((total[1:], [inf]))
+        choices = np.stack([left, total, right])
+        best = choices.argmin(axis=0)
+        moves[row] = best - 1
+        total = span[row] + choices[best, np.arange(hi - lo)]
+    path = np.empty(height, dtype=np.int64)
+    path[-1] = int(total.argmin())
+    for row in range(height - 1, 0, -1):
+        path[row - 1] = path[row] + moves[row, path[row]]
+    return path + lo
+
+
+def path_weight(path: np.ndarray, width: int, feather: float) -> np.ndarray:
+    """(H, W) weight of the tile: 0 left of the path, 1 right of it, a smoothstep `feather` wide
+    centred on it (feather 0: a hard cut, the path's own column taken from the tile)."""
+    centres = np.arange(width, dtype=np.float64)[None, :] + 0.5
+    if feather <= 0:
+        return (centres > path[:, None]).astype(np.float32)
+    t = np.clip((centres - path[:, None]) / feather + 0.5, 0.0, 1.0)
+    return (t * t * (3.0 - 2.0 * t)).astype(np.float32)
+
+
+def _seam(old: np.ndarray, new: np.ndarray, alpha: np.ndarray, margin: float) -> tuple[np.ndarray, int, int]:
+    lo, hi = ramp_zone(alpha)
+    keep = int(np.ceil(margin))
+    first, last = lo + keep, hi - keep
+    if last <= first:  # a ramp too narrow for the margin: cut through its middle
+        first = (lo + hi) // 2
+        last = first + 1
+    return min_error_path(disagreement(old, new), first, last), lo, hi
+
+
+def seam_overlap(old: np.ndarray, new: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """The `seam` blend: the minimum-error path with a short smoothstep feather along it."""
+    lo, hi = ramp_zone(alpha)
+    feather = max(2.0, (hi - lo) * FEATHER_FRACTION)
+    path, lo, hi = _seam(old, new, alpha, feather / 2 + 1)
+    weight = path_weight(path, old.shape[1], feather)
+    blended = old.astype(np.float32) + (new.astype(np.float32) - old.astype(np.float32)) * weight[..., None]
+    return keep_ends(old, new, alpha, blended)
+
+
+def seam_multiband_overlap(old: np.ndarray, new: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """The `seam_multiband` blend: the minimum-error path, multi-band blended across it."""
+    lo, hi = ramp_zone(alpha)
+    margin = (hi - lo) * MULTIBAND_MARGIN
+    path, lo, hi = _seam(old, new, alpha, margin)
+    weight = path_weight(path, old.shape[1], 0)
+    room = float(min((path - lo).min(), (hi - path).min()))
+    return keep_ends(old, new, alpha, multiband(old, new, weight, levels_for(room)))

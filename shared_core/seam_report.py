@@ -1,0 +1,178 @@
+"""The seam report: three numbers per step that say whether the glued tile fits the canvas.
+
+An agent (or a person) reads them to decide whether to keep a step or undo it and retry. All are
+in CIE Lab ΔE76 (Euclidean distance in Lab; about 1 is a just noticeable difference, 2-3 is visible
+on flat areas, 10 is obvious). Everything is measured in the frontier-right frame, where the canvas
+was L columns long before the step, the tile's column c lies on canvas column L - B + c, the
+overlap is canvas columns [L - O, L) and the new half [L, L + A). "Before" is the canvas before
+the step, "after" the canvas after it, "tile" the tile as glued (after colour matching).
+
+seam_step (ΔE): the largest colour step across the seam that the canvas did not already have.
+    Rows are grouped in blocks of `block_rows(T)` rows. For a block b and a candidate seam column c,
+    step_X(b, c) = | mean Lab of X over the block's rows and columns [c, c + K) -
+                     mean Lab of X over the block's rows and columns [c - K, c) |   (K = SEAM_WINDOW)
+    for X = after, before and tile (the tile wherever it has both windows, the canvas before the
+    step wherever it has them). A step either source has is the picture's own (an edge in the
+    photo); a larger one was made by gluing:
+    seam_step = max over b and c in [L - O, L] of
+                max(0, step_after(b, c) - max(step_before(b, c), step_tile(b, c))).
+    Every blend puts its old-to-new transition inside [L - O, L], so a hard cut or a cut along a
+    seam path shows here in full; a fade spreads the same difference over many columns and shows a
+    small step (but keeps the drift). `seam_at_px` is
+    c - (L - O) at the maximum: how far into the overlap the worst step lies.
+
+drift (ΔE): the colour cast the new region carries against the canvas.
+    drift_lab = mean Lab(tile over the reference columns) - mean Lab(before over the same canvas
+    columns), signed (dL, da, db), drift = |drift_lab|. The reference columns are the overlap
+    (colour.reference_columns), the place where the tile and the canvas show the same thing, so a
+    difference there is a cast, not content; the new half is the same tile, so it carries the same
+    cast. `drift_raw` is the same for the tile as the generator returned it (before colour
+    matching): the difference between the two is what colour matching removed.
+
+gradient_discontinuity (ΔE per pixel): edges the compositing made that neither source has.
+    g_X(r, c) = | Lab X(r, c) - Lab X(r, c - 1) |, the colour change between neighbouring pixels
+    along the growth axis. For each row r and c in [L - O, L],
+    excess(r, c) = max(0, g_after(r, c) - max(g_before(r, c), g_tile(r, c)))
+    (a source that has no pixel pair there is left out of the max). The score is the mean over
+    rows of the largest excess in the row. A blend of two agreeing images, or a fade, makes no
+    gradient larger than both sources' (within rounding); a cut between disagreeing images, or
+    misaligned detail meeting at a line, does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from .colour import reference_columns, rgb_to_lab
+from .errors import InputError
+from .geometry import Contract
+
+SEAM_WINDOW = 4
+"""K: columns averaged on each side of a candidate seam column."""
+
+
+def block_rows(tile: int) -> int:
+    """Rows per block for seam_step: T / 64 (16 at T = 1024), at least 4, so texture averages out."""
+    return max(4, tile // 64)
+
+
+def tail_columns(contract: Contract) -> int:
+    """How many of the canvas's last columns `seam_report` needs from before the step."""
+    return contract.band + SEAM_WINDOW
+
+
+@dataclass(frozen=True)
+class SeamReport:
+    seam_step: float
+    seam_at_px: int
+    drift: float
+    drift_lab: tuple[float, float, float]
+    drift_raw: float | None
+    gradient_discontinuity: float
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["drift_lab"] = list(self.drift_lab)
+        return data
+
+    def brief(self) -> str:
+        """One line for a terminal."""
+        raw = "" if self.drift_raw is None else f" (raw {self.drift_raw:.1f})"
+        return (f"seam step {self.seam_step:.1f} at +{self.seam_at_px}px, drift {self.drift:.1f}{raw}, "
+                f"gradient discontinuity {self.gradient_discontinuity:.1f}")
+
+
+def seam_report(before_tail: np.ndarray, after_tail: np.ndarray, tile: np.ndarray, contract: Contract,
+                raw_tile: np.ndarray | None = None) -> SeamReport:
+    """Measure one glued step (see the module docstring for the definitions).
+
+    before_tail: the canvas's last W columns before the step, W = min(L, tail_columns(contract));
+    after_tail: the same W columns plus the A new ones after it; tile, raw_tile: (T, T, 3); all
+    frontier-right uint8.
+    """
+    t, o, b = contract.tile, contract.overlap, contract.band
+    w = before_tail.shape[1]
+    if before_tail.shape[0] != t or after_tail.shape[:2] != (t, w + contract.advance) or w < b:
+        raise InputError(
+            f"the seam report needs the canvas's last {b}..{tail_columns(contract)} columns before the step "
+            f"and the same plus {contract.advance} after it, {t} rows; got {before_tail.shape[:2]} and "
+            f"{after_tail.shape[:2]}"
+        )
+    k = SEAM_WINDOW
+    first = w - o  # the overlap's inner edge, in tail columns
+    # only the columns the measures read are converted to Lab
+    lo = max(0, first - k)
+    hi = min(w + contract.advance, w + k)
+    before = rgb_to_lab(before_tail[:, lo:w])
+    after = rgb_to_lab(after_tail[:, lo:hi])
+    tile_lo = w - b  # tail column of tile column 0
+    tile_lab = rgb_to_lab(tile[:, max(0, lo - tile_lo):hi - tile_lo])
+    tile_origin = max(lo, tile_lo) - lo  # tile_lab column 0 in the lo-based frame
+
+    step, step_at = _seam_step(before, after, tile_lab, tile_origin, first - lo, w - lo, k, block_rows(t))
+    gradient = _gradient_discontinuity(before, after, tile_lab, tile_origin, first - lo, w - lo)
+
+    ref_start, ref_stop = reference_columns(contract)
+    canvas_ref = rgb_to_lab(before_tail[:, tile_lo + ref_start:tile_lo + ref_stop]).reshape(-1, 3).mean(axis=0)
+
+    def cast(image: np.ndarray) -> np.ndarray:
+        return rgb_to_lab(image[:, ref_start:ref_stop]).reshape(-1, 3).mean(axis=0) - canvas_ref
+
+    drift_lab = cast(tile)
+    drift_raw = None if raw_tile is None else float(np.linalg.norm(cast(raw_tile)))
+    return SeamReport(
+        seam_step=round(step, 3), seam_at_px=int(step_at), drift=round(float(np.linalg.norm(drift_lab)), 3),
+        drift_lab=tuple(round(float(v), 3) for v in drift_lab),
+        drift_raw=None if drift_raw is None else round(drift_raw, 3),
+        gradient_discontinuity=round(gradient, 3),
+    )
+
+
+def _window_means(lab: np.ndarray, rows: int, k: int) -> np.ndarray:
+    """means[b, c] = mean over block b's rows and columns [c, c + k) (c from 0 to width - k)."""
+    height, width = lab.shape[:2]
+    blocks = lab[:height - height % rows].reshape(-1, rows, width, 3).mean(axis=1)
+    summed = np.concatenate([np.zeros_like(blocks[:, :1]), blocks.cumsum(axis=1)], axis=1)
+    return (summed[:, k:] - summed[:, :-k]) / k
+
+
+def _seam_step(before, after, tile_lab, tile_origin, first, frontier, k, rows) -> tuple[float, int]:
+    means_after = _window_means(after, rows, k)
+    means = [(_window_means(before, rows, k), 0), (_window_means(tile_lab, rows, k), tile_origin)]
+    best, best_at = 0.0, 0
+    for c in range(max(first, k), frontier + 1):
+        if c + k > after.shape[1]:
+            break
+        step_after = np.linalg.norm(means_after[:, c] - means_after[:, c - k], axis=1)
+        natural = np.zeros_like(step_after)
+        for source, origin in means:
+            j = c - origin  # window [j - k, j + k) of this source
+            if j - k >= 0 and j < source.shape[1]:
+                natural = np.maximum(natural, np.linalg.norm(source[:, j] - source[:, j - k], axis=1))
+        excess = float((step_after - natural).max())
+        if excess > best:
+            best, best_at = excess, c - first
+    return best, best_at
+
+
+def _gradient_discontinuity(before, after, tile_lab, tile_origin, first, frontier) -> float:
+    start = max(first, 1)
+    if frontier < start:
+        return 0.0
+    cols = np.arange(start, frontier + 1)
+    g_after = np.linalg.norm(after[:, cols] - after[:, cols - 1], axis=2)
+    baseline = np.zeros_like(g_after)
+    has_before = cols < before.shape[1]
+    if has_before.any():
+        c = cols[has_before]
+        baseline[:, has_before] = np.linalg.norm(before[:, c] - before[:, c - 1], axis=2)
+    tile_cols = cols - tile_origin
+    has_tile = (tile_cols - 1 >= 0) & (tile_cols < tile_lab.shape[1])
+    if has_tile.any():
+        c = tile_cols[has_tile]
+        g_tile = np.linalg.norm(tile_lab[:, c] - tile_lab[:, c - 1], axis=2)
+        baseline[:, has_tile] = np.maximum(baseline[:, has_tile], g_tile)
+    excess = np.maximum(0.0, g_after - baseline)
+    return float(excess.max(axis=1).mean())

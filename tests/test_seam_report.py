@@ -1,0 +1,101 @@
+"""The seam report on cases whose answer is known: a truthful tile, a pure offset, a hard cut."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from exquisite.shared_core.cli import main
+from exquisite.shared_core.colour import rgb_to_lab
+from exquisite.shared_core.errors import InputError
+from exquisite.shared_core.geometry import Contract
+from exquisite.shared_core.glue import BLENDS, glue
+from exquisite.shared_core.seam_report import seam_report, tail_columns
+from exquisite.shared_core.session import Session, StepSettings
+from rulers import SMALL, SMALL_LEGACY, OracleGenerator, world
+
+BIG = Contract(tile=128, band=64, overlap=64, advance=64)
+
+
+def smooth(cross, length):
+    rows, cols = np.mgrid[0:cross, 0:length].astype(np.float64)
+    return np.dstack([100 + 40 * np.sin(cols / 19), 110 + 30 * np.cos(rows / 13), 90 + cols * 0.1]).round().astype(np.uint8)
+
+
+def report_for(truth, length, tile, contract, blend, **kw):
+    after = glue(truth[:, :length], tile, "x_ltr", contract, blend, **kw)
+    w = min(length, tail_columns(contract))
+    return seam_report(truth[:, length - w:length], after[:, length - w:], tile, contract)
+
+
+@pytest.mark.parametrize("contract", [SMALL, SMALL_LEGACY, BIG], ids=["contract2", "contract1", "big"])
+@pytest.mark.parametrize("blend", BLENDS)
+def test_a_tile_equal_to_the_truth_reports_no_seam_in_every_mode(blend, contract):
+    truth = smooth(contract.tile, 600)
+    length = 3 * contract.band
+    tile = truth[:, length - contract.band:length - contract.band + contract.tile]
+    report = report_for(truth, length, tile, contract, blend)
+    assert report.seam_step < 1e-6 and report.drift < 1e-6 and report.gradient_discontinuity < 1e-6, report
+
+
+def test_an_offset_tile_glued_hard_shows_its_step_at_the_paste_edge():
+    truth = smooth(BIG.tile, 400)
+    length = 200
+    tile = truth[:, length - BIG.band:length - BIG.band + BIG.tile].astype(int)
+    tile = np.clip(tile + 25, 0, 255).astype(np.uint8)  # brighter everywhere
+    expected = float(np.linalg.norm(rgb_to_lab(tile[:, :BIG.band]).mean((0, 1)) -
+                                    rgb_to_lab(truth[:, length - BIG.band:length]).mean((0, 1))))
+    hard = report_for(truth, length, tile, BIG, "hard")
+    linear = report_for(truth, length, tile, BIG, "linear")
+    assert hard.seam_at_px == 0 and abs(hard.seam_step - expected) < 0.25 * expected, (hard, expected)
+    assert abs(hard.gradient_discontinuity - expected) < 0.35 * expected
+    assert linear.seam_step < 0.2 * hard.seam_step and linear.gradient_discontinuity < 1.0, linear
+    for report in (hard, linear):  # the cast is the tile's, whatever the blend
+        assert abs(report.drift - expected) < 0.05 and report.drift_lab[0] > 0
+
+
+def test_colour_matching_removes_the_drift_the_report_measures():
+    truth = smooth(BIG.tile, 400)
+    length = 200
+    true_tile = truth[:, length - BIG.band:length - BIG.band + BIG.tile]
+    tile = np.clip(true_tile * np.array([0.8, 0.9, 1.0]), 0, 255).astype(np.uint8)
+    after = glue(truth[:, :length], tile, "x_ltr", BIG, "linear", colour_match=True)
+    from exquisite.shared_core.colour import match_colour
+    matched = match_colour(truth[:, length - BIG.band:length], tile, BIG)
+    report = seam_report(truth[:, length - 68:length], after[:, length - 68:], matched, BIG, raw_tile=tile)
+    assert report.drift_raw > 5 and report.drift < 0.3, report
+    assert report.drift_lab[0] == pytest.approx(0, abs=0.3)
+
+
+def test_bad_tails_are_refused():
+    with pytest.raises(InputError, match="seam report needs"):
+        seam_report(np.zeros((64, 10, 3), np.uint8), np.zeros((64, 42, 3), np.uint8),
+                    np.zeros((64, 64, 3), np.uint8), SMALL)
+
+
+def test_every_step_records_and_returns_its_report(tmp_path, capsys):
+    truth = world(64, 400)
+    darker = lambda tile: (tile * 0.8).astype(np.uint8)
+    with Session.create(tmp_path / "s", truth[:, :80], SMALL) as session:
+        [result] = session.extend(StepSettings(blend="hard", colour_match=False),
+                                  OracleGenerator(truth, darker, (80, SMALL)), steps=1)
+    record = json.loads((Path(result.directory) / "step.json").read_text())
+    assert record["seam"] == result.seam and result.seam["seam_step"] > 1 and result.seam["drift"] > 1
+    assert set(result.seam) == {"seam_step", "seam_at_px", "drift", "drift_lab", "drift_raw",
+                                "gradient_discontinuity"}
+    assert Session.open(tmp_path / "s").history()[0]["seam"] == result.seam
+    assert main(["show", str(tmp_path / "s")]) == 0
+    assert "seam step" in capsys.readouterr().out
+
+
+def test_the_cli_prints_the_report_and_takes_the_new_options(tmp_path, capsys):
+    from PIL import Image
+    photo = tmp_path / "p.png"
+    Image.fromarray(smooth(1024, 700)).save(photo)
+    code = main(["extend", str(photo), "--backend", "mock", "--session", str(tmp_path / "s"), "--blend", "seam",
+                 "--no-colour-match", "--blend-ramp-start", "128", "--out", str(tmp_path / "o.png")])
+    out = capsys.readouterr().out
+    assert code == 0 and "seam step" in out and "drift" in out, out
+    settings = json.loads((tmp_path / "s" / "steps" / "0001" / "step.json").read_text())["settings"]
+    assert settings["blend"] == "seam" and settings["colour_match"] is False and settings["blend_ramp_start"] == 128
