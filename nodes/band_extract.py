@@ -1,0 +1,77 @@
+"""BandExtract: the conditioning band at a canvas's frontier (geometry.extract_band)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..shared_core.errors import ContractError
+from ..shared_core.geometry import (
+    Contract, extract_band, from_frontier_right, parse_direction, to_frontier_right,
+)
+from .tensors import images_to_uint8, uint8_to_images
+from .widgets import CATEGORY, band_px_input, direction_input
+
+
+class BandExtract:
+    DESCRIPTION = (
+        "Cuts the conditioning band at the canvas's frontier: the last band_px columns (or rows) on "
+        "the side the canvas grows towards, full height (or width). The canvas must be exactly "
+        "tile_px across the growth axis (1024 px high to grow left/right): scale it first with "
+        "'Upscale Image' (height 1024, width 0 keeps the aspect). Batches: one band per canvas. "
+        "Also returns the canvas's width and height."
+    )
+    CATEGORY = CATEGORY
+    FUNCTION = "extract"
+    RETURN_TYPES = ("IMAGE", "INT", "INT")
+    RETURN_NAMES = ("band", "width", "height")
+    OUTPUT_TOOLTIPS = (
+        "The band, in the canvas's orientation (e.g. 512x1024 when growing right).",
+        "Width of the input canvas in px.",
+        "Height of the input canvas in px.",
+    )
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {
+            "canvas": ("IMAGE", {"tooltip": "The canvas to grow (a batch gives a batch of bands)."}),
+            "direction": direction_input(),
+            "band_px": band_px_input("is cut here and packed into the tile's conditioning half"),
+            "tile_px": ("INT", {
+                "default": 1024, "min": 2, "max": 16384, "step": 1,
+                "tooltip": "Tile size in px; the canvas must be this many px across the growth axis. "
+                           "Keep it a multiple of 8 when a VAE decodes the tile.",
+            }),
+        }}
+
+    def extract(self, canvas, direction, band_px, tile_px):
+        direction = parse_direction(direction)
+        contract = _extraction_contract(tile_px, band_px)
+        canvases = images_to_uint8(canvas, "canvas")
+        bands = [np.ascontiguousarray(from_frontier_right(
+            extract_band(_require_fit(to_frontier_right(c, direction), contract, direction), contract),
+            direction)) for c in canvases]
+        height, width = canvases.shape[1:3]
+        return (uint8_to_images(bands), int(width), int(height))
+
+
+def _extraction_contract(tile_px: int, band_px: int) -> Contract:
+    if not 0 < band_px < tile_px:
+        raise ContractError(
+            f"band_px ({band_px}) must be smaller than tile_px ({tile_px}): the rest of the tile is the "
+            f"new half the canvas grows by"
+        )
+    return Contract(tile=int(tile_px), band=int(band_px), overlap=int(band_px),
+                    advance=int(tile_px) - int(band_px))
+
+
+def _require_fit(norm_canvas: np.ndarray, contract: Contract, direction: str) -> np.ndarray:
+    """The canvas itself; a canvas of the wrong size is refused with the ComfyUI way to fix it."""
+    cross = norm_canvas.shape[0]
+    if cross != contract.tile:
+        side = "high" if direction.startswith("x") else "wide"
+        raise ContractError(
+            f"the canvas is {cross} px {side} but growing {direction} needs it {contract.tile} px {side} "
+            f"(tile_px): scale it first, e.g. 'Upscale Image' with "
+            f"{'height' if side == 'high' else 'width'} {contract.tile} and the other side 0 (aspect kept)"
+        )
+    return norm_canvas

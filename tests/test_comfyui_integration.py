@@ -1,0 +1,237 @@
+"""The nodes inside a real ComfyUI: loaded, listed, and running workflow 1's API twin.
+
+Runs only when COMFYUI_ROOT points at a ComfyUI checkout (the folder with main.py). The test starts
+its OWN ComfyUI on a free 127.0.0.1 port with --base-directory in a temporary folder whose
+custom_nodes/ holds a symlink to this repository, so the checkout's own custom_nodes, models,
+input and output are not touched. Interpreter: COMFYUI_PYTHON, else a venv next to or inside the
+checkout (../comfyvenv, venv, .venv), else this Python. It must have ComfyUI's requirements.
+"""
+
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+REPO = Path(__file__).resolve().parent.parent
+OUR_NODES = {"ExquisiteBandExtract": "Band Extract (exquisite)", "ExquisiteReferenceMask": "Reference Mask (exquisite)",
+             "ExquisiteGenerateTile": "Generate Tile (exquisite)", "ExquisiteFeatherGlue": "Feather Glue (exquisite)"}
+STARTUP_TIMEOUT_S = 180
+RUN_TIMEOUT_S = 300
+
+
+def comfyui_root() -> Path:
+    root = os.environ.get("COMFYUI_ROOT")
+    if not root:
+        pytest.skip("set COMFYUI_ROOT to a ComfyUI checkout (the folder with main.py) to run the integration test")
+    root = Path(root)
+    if not (root / "main.py").is_file():
+        pytest.skip(f"COMFYUI_ROOT={root} has no main.py: point it at a ComfyUI checkout")
+    return root
+
+
+def comfyui_python(root: Path) -> str:
+    if os.environ.get("COMFYUI_PYTHON"):
+        return os.environ["COMFYUI_PYTHON"]
+    for venv in (root.parent / "comfyvenv", root / "venv", root / ".venv"):
+        if (venv / "bin" / "python").exists():
+            return str(venv / "bin" / "python")
+    return sys.executable
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ComfyUI:
+    """A ComfyUI process of our own, talked to over HTTP."""
+
+    def __init__(self, root: Path, base: Path) -> None:
+        (base / "custom_nodes").mkdir(parents=True)
+        (base / "custom_nodes" / "exquisite").symlink_to(REPO, target_is_directory=True)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = base / "comfyui.log"
+        self._log = open(self.log_path, "w")
+        self.process = subprocess.Popen(
+            [comfyui_python(root), "main.py", "--cpu", "--listen", "127.0.0.1", "--port", str(self.port),
+             "--base-directory", str(base), "--disable-auto-launch"],
+            cwd=root, stdout=self._log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while True:
+            if self.process.poll() is not None:
+                pytest.fail(f"ComfyUI exited with {self.process.returncode} during startup:\n{self.log()}")
+            try:
+                self.get("/queue")
+                return
+            except (urllib.error.URLError, ConnectionError):
+                if time.monotonic() > deadline:
+                    self.stop()
+                    pytest.fail(f"ComfyUI did not answer within {STARTUP_TIMEOUT_S} s:\n{self.log()}")
+                time.sleep(1)
+
+    def log(self) -> str:
+        return self.log_path.read_text()[-4000:]
+
+    def get(self, path: str):
+        with urllib.request.urlopen(self.url + path, timeout=30) as response:
+            body = response.read()
+            return json.loads(body) if response.headers.get_content_type() == "application/json" else body
+
+    def post_json(self, path: str, data: dict):
+        request = urllib.request.Request(self.url + path, json.dumps(data).encode(),
+                                         {"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    def upload_png(self, name: str, image: np.ndarray) -> str:
+        buffer = io.BytesIO()
+        Image.fromarray(image).save(buffer, "PNG")
+        boundary = uuid.uuid4().hex
+        body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"{name}\"\r\n"
+                f"Content-Type: image/png\r\n\r\n").encode() + buffer.getvalue() + (
+                f"\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"overwrite\"\r\n\r\ntrue\r\n"
+                f"--{boundary}--\r\n").encode()
+        request = urllib.request.Request(self.url + "/upload/image", body,
+                                         {"Content-Type": f"multipart/form-data; boundary={boundary}"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())["name"]
+
+    def run(self, prompt: dict) -> dict:
+        status, answer = self.post_json("/prompt", {"prompt": prompt, "client_id": uuid.uuid4().hex})
+        assert status == 200, f"POST /prompt refused the workflow: {json.dumps(answer)[:2000]}"
+        prompt_id = answer["prompt_id"]
+        deadline = time.monotonic() + RUN_TIMEOUT_S
+        while time.monotonic() < deadline:
+            history = self.get(f"/history/{prompt_id}")
+            if prompt_id in history and history[prompt_id]["status"].get("completed") is not None:
+                entry = history[prompt_id]
+                if entry["status"]["status_str"] == "success":
+                    return entry
+                pytest.fail(f"the workflow failed: {json.dumps(entry['status'])[:3000]}")
+            time.sleep(0.5)
+        pytest.fail(f"the workflow did not finish within {RUN_TIMEOUT_S} s:\n{self.log()}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+
+
+@pytest.fixture(scope="module")
+def comfyui(tmp_path_factory):
+    root = comfyui_root()
+    server = ComfyUI(root, tmp_path_factory.mktemp("comfyui_base"))
+    yield server
+    server.stop()
+
+
+def test_object_info_lists_the_four_nodes_and_the_templates(comfyui):
+    info = comfyui.get("/object_info")
+    for node_id, display_name in OUR_NODES.items():
+        assert node_id in info, f"{node_id} is not loaded; ComfyUI log:\n{comfyui.log()}"
+        assert info[node_id]["display_name"] == display_name
+        assert info[node_id]["category"] == "exquisite"
+        assert info[node_id]["description"]
+    backends = info["ExquisiteGenerateTile"]["input"]["required"]["backend"][0]
+    assert {"mock", "local"} <= set(backends)
+    templates = comfyui.get("/api/workflow_templates")
+    assert {"exquisite_1_one_step_offline", "exquisite_2_three_steps_local_checkpoint",
+            "exquisite_3_one_step_openai"} <= set(templates.get("exquisite", []))
+
+
+def test_workflow_1_api_twin_runs_and_saves_the_grown_canvas(comfyui):
+    rng = np.random.default_rng(0)
+    # 600x800 scales to exactly 768x1024 in the workflow's Upscale Image (height 1024, width 0).
+    rows = np.linspace(40, 220, 800)[:, None, None]
+    source = np.clip(rows + rng.normal(0, 12, (800, 600, 3)), 0, 255).astype(np.uint8)
+    name = comfyui.upload_png(f"exquisite_it_{uuid.uuid4().hex[:8]}.png", source)
+    prompt = json.loads((REPO / "workflows" / "api" / "exquisite_1_one_step_offline.json").read_text())
+    [load] = [n for n in prompt.values() if n["class_type"] == "LoadImage"]
+    load["inputs"]["image"] = name
+    [(save_id, save)] = [(k, n) for k, n in prompt.items() if n["class_type"] == "SaveImage"]
+    save["inputs"]["filename_prefix"] = "exquisite_it/step"
+    started = time.monotonic()
+    entry = comfyui.run(prompt)
+    [image] = entry["outputs"][save_id]["images"]
+    png = comfyui.get(f"/view?filename={image['filename']}&subfolder={image['subfolder']}&type={image['type']}")
+    saved = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    assert saved.shape == (1024, 768 + 512, 3)
+    new_half = saved[:, 768:].astype(np.float32)
+    assert new_half.std() > 5  # generated content, not a flat fill
+    print(f"\nworkflow 1 ran in {time.monotonic() - started:.1f} s; saved {image['filename']} {saved.shape[1]}x{saved.shape[0]}")
+
+
+def test_workflow_1_with_the_mock_backend_saves_exactly_the_cli_sessions_canvas(comfyui, tmp_path):
+    """End to end through ComfyUI (LoadImage, Upscale Image, our nodes, SaveImage) to the pixel."""
+    from exquisite.shared_core.generators import MockGenerator
+    from exquisite.shared_core.session import Session, StepSettings
+
+    rng = np.random.default_rng(1)
+    source = rng.integers(0, 256, (1024, 768, 3), dtype=np.uint8)  # already 1024 high: scaling keeps it
+    prompt = json.loads((REPO / "workflows" / "api" / "exquisite_1_one_step_offline.json").read_text())
+    [load] = [n for n in prompt.values() if n["class_type"] == "LoadImage"]
+    load["inputs"]["image"] = comfyui.upload_png("exquisite_it_mock.png", source)
+    [tile] = [n for n in prompt.values() if n["class_type"] == "ExquisiteGenerateTile"]
+    tile["inputs"]["backend"] = "mock"
+    [(save_id, save)] = [(k, n) for k, n in prompt.items() if n["class_type"] == "SaveImage"]
+    save["inputs"]["filename_prefix"] = "exquisite_it/mock"
+    [image] = comfyui.run(prompt)["outputs"][save_id]["images"]
+    png = comfyui.get(f"/view?filename={image['filename']}&subfolder={image['subfolder']}&type={image['type']}")
+    saved = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    with Session.create(tmp_path / "session", source) as session:
+        [result] = session.extend(StepSettings(seed=tile["inputs"]["seed"], prompt=tile["inputs"]["prompt"]),
+                                  MockGenerator())
+        assert result.committed
+        np.testing.assert_array_equal(saved, session.canvas())
+
+
+def test_same_seed_reuses_the_tile_and_a_new_seed_calls_the_backend_again(comfyui):
+    """The caching rule GenerateTile documents, observed in ComfyUI's own execution_cached messages."""
+    prompt = json.loads((REPO / "workflows" / "api" / "exquisite_1_one_step_offline.json").read_text())
+    [load] = [n for n in prompt.values() if n["class_type"] == "LoadImage"]
+    load["inputs"]["image"] = comfyui.upload_png("exquisite_it_cache.png", np.full((800, 600, 3), 90, np.uint8))
+    [(tile_id, tile)] = [(k, n) for k, n in prompt.items() if n["class_type"] == "ExquisiteGenerateTile"]
+    [(glue_id, glue)] = [(k, n) for k, n in prompt.items() if n["class_type"] == "ExquisiteFeatherGlue"]
+    tile["inputs"].update(backend="mock", seed=1234)
+
+    def cached(entry) -> set:
+        return {node for event, data in entry["status"]["messages"] if event == "execution_cached"
+                for node in data["nodes"]}
+
+    comfyui.run(prompt)
+    glue["inputs"]["feather_px"] = 100  # only downstream of the tile changes
+    assert tile_id in cached(comfyui.run(prompt))
+    tile["inputs"]["seed"] = 1235
+    assert tile_id not in cached(comfyui.run(prompt))
+
+
+def test_post_prompt_refuses_a_bad_widget_value_of_our_node(comfyui):
+    prompt = json.loads((REPO / "workflows" / "api" / "exquisite_1_one_step_offline.json").read_text())
+    [glue] = [n for n in prompt.values() if n["class_type"] == "ExquisiteFeatherGlue"]
+    glue["inputs"]["direction"] = "sideways"
+    status, answer = comfyui.post_json("/prompt", {"prompt": prompt})
+    assert status == 400
+    errors = [e for node in answer["node_errors"].values() for e in node["errors"]]
+    assert any(e["type"] == "value_not_in_list" and "direction" in e["details"] for e in errors), answer
