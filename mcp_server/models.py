@@ -48,6 +48,10 @@ class StepOutcome(BaseModel):
     width: int
     height: int
     seconds: float
+    seam: dict | None = Field(default=None, description=(
+        "how well the tile fits (committed steps): seam_step = largest colour jump across the seam not "
+        "already in the picture, drift = remaining colour cast of the new region, gradient_discontinuity; "
+        "all in Lab ΔE (about 2 is barely visible). A high value is a reason to undo and retry"))
 
 
 class ExtendResult(CanvasFiles):
@@ -83,6 +87,7 @@ class HistoryStep(BaseModel):
     blend: str
     size_before: list[int]
     size_after: list[int] | None
+    seam: dict | None = Field(default=None, description="the step's seam report (see extend_canvas)")
     step_uri: str = Field(description="resource prefix of this step's artifacts")
 
 

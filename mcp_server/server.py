@@ -15,7 +15,7 @@ import json
 import logging
 import sys
 import traceback
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Literal
@@ -38,7 +38,7 @@ from ..shared_core.geometry import (
 from ..shared_core.paths import confine, inside
 from ..shared_core.pngio import decode_image_bytes
 from ..shared_core.preview import Box, Preview, changed_box, check_box, render_preview
-from ..shared_core.session import COMMITTED, Session, StepSettings
+from ..shared_core.session import COMMITTED, Session, next_settings
 from .models import (
     ExportResult, ExtendResult, HistoryResult, HistoryStep, ListResult, OpenResult, PreviewInfo, Region,
     SessionSummary, StepOutcome, UndoResult, ViewResult,
@@ -229,13 +229,14 @@ def create_app(settings: ServerSettings) -> App:
             except ExquisiteError as bad:
                 raise InputError(f"this {width}x{height} canvas cannot grow {DIRECTION_WORDS[direction]}: "
                                  f"{bad}") from None
-            step_settings = _next_settings(session.meta.get("last_settings") or {}, direction, prompt, seed,
-                                           blend, fill).checked(session.contract)
             try:
                 generator = make_generator(backend, **settings.settings_for(backend))
             except Exception as error:
                 raise InputError(f"backend {backend!r} is not configured: {error} (the operator sets backend "
                                  f"settings in EXQUISITE_BACKEND_SETTINGS)") from None
+            chosen = {"direction": direction, "prompt": prompt, "seed": seed, "blend": blend, "fill": fill}
+            step_settings = next_settings(session.meta.get("last_settings"), chosen,
+                                          getattr(generator, "default_blend", None)).checked(session.contract)
             progress.start()
             try:
                 outcomes = session.extend(step_settings, generator, steps, on_step=progress.step_done,
@@ -249,7 +250,8 @@ def create_app(settings: ServerSettings) -> App:
                 session_id=session_id, direction=direction, backend=backend, requested_steps=steps,
                 committed_steps=committed,
                 steps=[StepOutcome(number=r.number, status=r.status, reason=redact(r.reason), width=r.size[0],
-                                   height=r.size[1], seconds=round(r.timings.get("generate_s", 0.0) + r.timings.get("overhead_s", 0.0), 3))
+                                   height=r.size[1], seconds=round(r.timings.get("generate_s", 0.0) + r.timings.get("overhead_s", 0.0), 3),
+                                   seam=r.seam or None)
                        for r in outcomes],
                 width=session.size[0], height=session.size[1],
                 changed_region=Region(**box.to_dict()) if box else None,
@@ -329,7 +331,7 @@ def create_app(settings: ServerSettings) -> App:
                 number=r["number"], status=r["status"], reason=redact(r.get("reason") or ""),
                 direction=r["direction"], prompt=r.get("prompt") or "", seed=int(r.get("seed") or 0),
                 backend=r.get("backend") or "", blend=(r.get("settings") or {}).get("blend", ""),
-                size_before=list(r["size_before"]), size_after=r.get("size_after"),
+                size_before=list(r["size_before"]), size_after=r.get("size_after"), seam=r.get("seam"),
                 step_uri=f"{URI_ROOT}/{session_id}/steps/{r['number']}/") for r in session.history()]
             source = dict(session.meta["source"])
             source["input"] = Path(str(source.get("input", ""))).name
@@ -490,21 +492,6 @@ class _ProgressRelay:
         self.done += 1
         status = outcome.status if outcome.committed else f"rejected ({outcome.reason})"
         self._send(float(self.done), f"step {self.done}/{self.total} {status}")
-
-
-def _next_settings(last: dict, direction: str, prompt, seed, blend, fill) -> StepSettings:
-    """A step's settings: what the agent gave, else what the session's last step used (as the CLI
-    does), with the seed moving on by one so a repeated call does not repeat a tile."""
-    known = {f.name for f in fields(StepSettings)}
-    chosen = {k: v for k, v in last.items() if k in known}
-    if blend is not None and blend != chosen.get("blend"):  # a new blend starts from its own defaults
-        chosen.pop("blend_ramp_start", None), chosen.pop("blend_ramp_end", None)
-    chosen["direction"] = direction
-    chosen["seed"] = seed if seed is not None else (int(last["seed"]) + 1 if "seed" in last else 0)
-    for key, value in (("prompt", prompt), ("blend", blend), ("fill", fill)):
-        if value is not None:
-            chosen[key] = value
-    return StepSettings(**chosen)
 
 
 def _preview_info(preview: Preview) -> PreviewInfo:

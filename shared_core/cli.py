@@ -20,7 +20,7 @@ from .colour import SPACES as COLOUR_SPACES
 from .glue import BLENDS
 from .geometry import FILLS
 from .mask import SHAPES
-from .session import SESSION_FILE, Session, StepSettings
+from .session import SESSION_FILE, Session, next_settings
 
 
 def default_backend() -> str:
@@ -152,7 +152,6 @@ def _extend(args) -> int:
     backend = args.backend or default_backend()
     generator = make_generator(backend, **parse_backend_options(args.backend_opt))
     with _open_or_create(args) as session:
-        last = session.meta.get("last_settings") or {}
         chosen = {
             "direction": args.direction, "prompt": args.prompt, "seed": args.seed, "blend": args.blend,
             "feather_px": args.feather, "ramp_start": args.ramp_start, "ramp_end": args.ramp_end,
@@ -160,12 +159,8 @@ def _extend(args) -> int:
             "colour_space": args.colour_space,
             "blend_ramp_start": args.blend_ramp_start, "blend_ramp_end": args.blend_ramp_end,
         }
-        merged = {k: (v if v is not None else last.get(k)) for k, v in chosen.items()}
-        if args.blend is None and getattr(generator, "default_blend", None):
-            merged["blend"] = generator.default_blend  # e.g. openai: only the mask blend keeps fixed pixels
-        if args.seed is None and last:
-            merged["seed"] = int(last.get("seed", 0)) + 1
-        settings = StepSettings(**{k: v for k, v in merged.items() if v is not None}).checked(session.contract)
+        settings = next_settings(session.meta.get("last_settings"), chosen,
+                                 getattr(generator, "default_blend", None)).checked(session.contract)
         print(f"session: {session.root}  ({session.size[0]}x{session.size[1]}, backend {backend})", flush=True)
 
         def report(result) -> None:

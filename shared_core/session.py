@@ -29,7 +29,7 @@ import os
 import queue
 import threading
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +45,7 @@ from .colour import SPACES as COLOUR_SPACES, match_colour
 from .glue import BLENDS, MASK_BLENDS, glue_alpha, glue_into, overlap_blend
 from .mask import SHAPES, generation_mask
 from .pngio import png_size, read_image, read_png_into, write_png
-from .seam_report import seam_report, tail_columns
+from .seam_report import report_grown, tail_before
 
 try:  # advisory lock between processes; absent on Windows, where the in-process lock still holds
     import fcntl
@@ -99,11 +99,30 @@ class StepSettings:
         overlap_blend(settings.blend)  # refuses a blend whose extra is not installed
         return settings
 
-    @classmethod
-    def recorded(cls, settings: dict) -> "StepSettings":
-        """The settings a step.json recorded; fields added later take the value that reproduces
-        what that step did (steps recorded before colour matching existed were not matched)."""
-        return cls(**{"colour_match": False, **settings})
+
+def next_settings(last: dict | None, chosen: dict, backend_blend: str | None = None) -> StepSettings:
+    """A step's settings as every face builds them, so a session continues the same way everywhere.
+
+    Each field is what the caller chose (None = not chosen); else, for the blend, the backend's own
+    (`default_blend`, e.g. openai's mask blend: only it keeps pixels a model repainted); else what
+    the session's last step used; else the default. The seed moves on by one from the last step's,
+    so a repeated call does not repeat a tile. A newly chosen blend drops a compositing ramp that
+    belonged to the previous one.
+    """
+    known = {f.name for f in fields(StepSettings)}
+    unknown = set(chosen) - known
+    if unknown:
+        raise InputError(f"unknown step settings {sorted(unknown)}")
+    last = {k: v for k, v in (last or {}).items() if k in known}
+    blend = chosen.get("blend") or backend_blend
+    if blend is not None and blend != last.get("blend"):
+        last.pop("blend_ramp_start", None)
+        last.pop("blend_ramp_end", None)
+        last["blend"] = blend
+    if chosen.get("seed") is None and "seed" in last:
+        last["seed"] = int(last["seed"]) + 1
+    merged = {**last, **{k: v for k, v in chosen.items() if v is not None}}
+    return StepSettings(**merged)
 
 
 def alpha_for(settings: StepSettings, contract: Contract) -> np.ndarray:
@@ -380,13 +399,11 @@ class Session:
         norm_tile = to_frontier_right(tile, direction)
         write_png(folder / "tile_full.png", tile)
         write_png(folder / "new_half.png", from_frontier_right(norm_tile[:, contract.band:], direction))
-        length = canvas.length
-        before_tail = np.array(canvas.norm[:, length - min(length, tail_columns(contract)):])
+        before_tail = tail_before(canvas.norm, contract)
         glued = glue_step(canvas, norm_tile, settings, contract)
         timings["glue_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        after_tail = canvas.norm[:, length - before_tail.shape[1]:]
-        seam = seam_report(before_tail, after_tail, glued, contract, norm_tile).to_dict()
+        seam = report_grown(before_tail, canvas.norm, glued, contract, norm_tile).to_dict()
         timings["seam_s"] = time.perf_counter() - t0
         size = _user_size(canvas)
         record.update(status=COMMITTED, size_after=list(size), finished=_now(), seam=seam)
@@ -485,7 +502,7 @@ class Session:
         read_png_into(path, canvas.user())
         for record in reversed(chain):
             folder = self.step_dir(record["number"])
-            settings = StepSettings.recorded(record["settings"])
+            settings = StepSettings(**record["settings"])
             canvas = canvas.turned(settings.direction)
             tile = read_png_into(folder / "tile_full.png")
             glue_step(canvas, to_frontier_right(tile, settings.direction), settings, self.contract)

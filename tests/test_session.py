@@ -255,3 +255,20 @@ def test_a_session_open_twice_sees_the_other_handles_steps(tmp_path):
     assert json.loads((second.step_dir(3) / "step.json").read_text())["parent"] == 2
     first.close()
     second.close()
+
+
+def test_next_settings_precedence_is_the_same_for_every_face():
+    from exquisite.shared_core.session import next_settings
+
+    last = {"direction": "x_rtl", "prompt": "sea", "seed": 7, "blend": "mask", "blend_ramp_start": 4.0,
+            "fill": "edge", "not_a_field_any_more": 1}
+    s = next_settings(last, {"prompt": None, "seed": None})
+    assert (s.direction, s.prompt, s.seed, s.blend, s.blend_ramp_start, s.fill) == ("x_rtl", "sea", 8, "mask", 4.0, "edge")
+    s = next_settings(last, {"blend": "linear", "seed": 3})
+    assert (s.blend, s.blend_ramp_start, s.seed) == ("linear", None, 3)  # a new blend drops the old ramp
+    assert next_settings(last, {}, backend_blend="seam").blend == "seam"  # the backend's own blend
+    assert next_settings(last, {"blend": "hard"}, backend_blend="mask").blend == "hard"  # the caller's wins
+    s = next_settings(None, {})
+    assert s == StepSettings()
+    with pytest.raises(InputError, match="unknown step settings"):
+        next_settings(None, {"colour": "red"})
