@@ -1,19 +1,67 @@
-"""The offline backend "local": a weight-free continuation of the band (prototype)."""
+"""The offline backend "local": continue the band into the free half by copying patches of it.
+
+No key, no GPU, no model download: this backend only rearranges pixels that are already in the band,
+the way a "content-aware fill" does. It is a coarse-to-fine patch-based completion in the style of
+Wexler, Shechtman and Irani (2007) with PatchMatch searches (Barnes et al. 2009):
+
+1. The tile is turned in memory so the band lies on the left and the free part on the right; the
+   answer is turned back, so every copied patch keeps the user's orientation.
+2. At about 1/32 scale the free part starts from seeded random patches of the band (this is what the
+   seed changes); then, level by level up to about 256 px high, it alternates "find for every free
+   7x7 patch the most similar band patch" with "let the overlapping patches vote for each pixel".
+   Small levels search exactly, larger ones with PatchMatch (neighbours' offsets plus seeded random
+   trials). Matching compares blurred patches; votes use sharp ones, weighted toward the patch
+   centre. Each further use of one source patch costs a little (against smeared repeats), and so
+   does moving a patch along the frontier (up or down for x directions), so horizons stay level.
+3. At full size every free pixel is copied from the band through that correspondence field (the four
+   nearest offsets blended, so seams between copied regions are short blends, not blocks).
+4. Seams: a screened Poisson equation, solved with FFTs at the finest level, removes small colour
+   steps between copied regions (large steps are edges and are kept, so nothing bleeds), and the
+   slow part of the step at the frontier is taken out and faded across the new part.
+
+It continues skies, gradients and textures (fur, wood, tissue, star fields thinned out) and keeps
+horizons and large colour areas going. It cannot invent: objects cut by the frontier are not
+completed, and whole objects near the frontier are often repeated or copied in fragments.
+
+OpenCV (cv2) is optional. The "patch" method uses it only for exact nearest-pixel copies
+(`cv2.remap`), so its picture is the same bit for bit without it; the "smooth" method uses Telea
+inpainting with cv2 and a plainer numpy stand-in without.
+"""
 
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from ..errors import GenerationError, InputError
 from ..generators import TileRequest, register, seeded_rng
 
-try:  # optional extra: only speeds things up / smooths seams
+try:  # optional extra, used only to speed up exact nearest-pixel copies
     import cv2
-except ImportError:  # pragma: no cover - exercised by monkeypatching in the tests
+except ImportError:  # pragma: no cover - the tests monkeypatch this handle to None instead
     cv2 = None
 
+DIRECTIONS = ("x_ltr", "x_rtl", "y_ttb", "y_btt")
+METHODS = ("patch", "smooth")
 
-_DIRECTIONS = ("x_ltr", "x_rtl", "y_ttb", "y_btt")
+_R = 3  # patch radius: 7x7 patches at every level
+_K = 2 * _R + 1
+_FREE = 0.99  # a pixel whose mask is at least this is free (to be generated)
+_FIXED = 0.5  # a pixel whose mask is below this counts as known
+# costs are in squared grey levels per patch value (a patch has 3*7*7 values)
+_ROW_WEIGHT = 1600.0  # cost of moving a patch across the whole band (scaled by distance squared)
+_USE_WEIGHT = 16.0  # cost of each further use of one source patch
+_VOTE_SIGMA = 1.5  # px: spread of the centre weighting of votes
+_FINEST_HEIGHT = 256  # the patch search runs up to this height; the last step copies at full size
+_COARSEST_BAND = 12  # the coarsest level is the smallest whose band is still this wide
+_SEAM_SCALE = 48.0  # px: beyond this scale the seamless blend keeps the copied colours
+_STRIP = 32  # px of band included in the seamless blend
+_SEAM_STEP = 12.0  # grey levels: steps between copied regions up to this are smoothed away
+_BRUTE_PAIRS = 8_000_000  # exact search below this many (target, source) pairs, PatchMatch above
+
+
+# ---------------------------------------------------------------------------------------------
+# orientation: the band on the left, the free region on the right
 
 
 def _to_canonical(a: np.ndarray, direction: str) -> np.ndarray:
@@ -23,7 +71,7 @@ def _to_canonical(a: np.ndarray, direction: str) -> np.ndarray:
         return a[:, ::-1]
     if direction == "y_ttb":
         return a.swapaxes(0, 1)
-    return a[::-1].swapaxes(0, 1)  # y_btt: band at the bottom -> band on the left
+    return a[::-1].swapaxes(0, 1)  # y_btt: band at the bottom
 
 
 def _from_canonical(a: np.ndarray, direction: str) -> np.ndarray:
@@ -36,208 +84,465 @@ def _from_canonical(a: np.ndarray, direction: str) -> np.ndarray:
     return a.swapaxes(0, 1)[::-1]
 
 
-def _downscale(img: np.ndarray, s: int) -> np.ndarray:
-    if s == 1:
-        return img.astype(np.float32)
-    h, w = img.shape[0] // s * s, img.shape[1] // s * s
-    a = img[:h, :w].astype(np.float32)
-    return a.reshape(h // s, s, w // s, s, *a.shape[2:]).mean(axis=(1, 3))
+# ---------------------------------------------------------------------------------------------
+# small image helpers (numpy only)
 
 
-class _Matcher:
-    """Masked sum of squared differences of a template against every position of a source (FFT)."""
-
-    def __init__(self, src: np.ndarray, p: int) -> None:
-        self.h, self.w = src.shape[:2]
-        self.p = p
-        self.shape = (self.h, self.w)
-        self.f_src = [np.fft.rfft2(src[..., c]) for c in range(3)]
-        self.f_sq = np.fft.rfft2((src.astype(np.float64) ** 2).sum(axis=2))
-
-    def ssd(self, templ: np.ndarray, weight: np.ndarray) -> np.ndarray:
-        acc = self.f_sq * np.conj(np.fft.rfft2(weight, self.shape))
-        for c in range(3):
-            acc -= 2.0 * self.f_src[c] * np.conj(np.fft.rfft2(weight * templ[..., c], self.shape))
-        corr = np.fft.irfft2(acc, self.shape)
-        n = self.p
-        out = corr[: self.h - n + 1, : self.w - n + 1]
-        return out + float((weight[..., None] * templ.astype(np.float64) ** 2).sum())
+def _down(img: np.ndarray, f: int) -> np.ndarray:
+    """Block mean by an integer factor (edges replicated up to a multiple of f)."""
+    img = img.astype(np.float32, copy=False)
+    if f == 1:
+        return img.copy()
+    h, w = img.shape[:2]
+    hh, ww = -(-h // f) * f, -(-w // f) * f
+    a = np.pad(img, ((0, hh - h), (0, ww - w), (0, 0)), mode="edge")
+    return a.reshape(hh // f, f, ww // f, f, a.shape[2]).mean(axis=(1, 3))
 
 
-def _min_cut_vertical(err: np.ndarray) -> np.ndarray:
-    """err (H, w): column index of the cheapest top-to-bottom path; returns per-row cut column."""
-    h, w = err.shape
-    cost = err.astype(np.float64).copy()
-    back = np.zeros((h, w), np.int64)
-    big = np.inf
-    for y in range(1, h):
-        prev = cost[y - 1]
-        left = np.concatenate(([big], prev[:-1]))
-        right = np.concatenate((prev[1:], [big]))
-        stack = np.stack((left, prev, right))
-        arg = stack.argmin(axis=0)
-        cost[y] += stack[arg, np.arange(w)]
-        back[y] = arg - 1
-    path = np.empty(h, np.int64)
-    path[-1] = int(cost[-1].argmin())
-    for y in range(h - 1, 0, -1):
-        path[y - 1] = min(max(path[y] + back[y, path[y]], 0), w - 1)
-    return path
+def _up(img: np.ndarray, f: int, shape: tuple[int, int]) -> np.ndarray:
+    """Bilinear enlargement by an integer factor, pixel centres aligned, cut to `shape`."""
+    if f == 1:
+        return img[: shape[0], : shape[1]].astype(np.float32)
+
+    def axis(n: int, m: int):
+        c = np.clip((np.arange(n) + 0.5) / f - 0.5, 0, m - 1)
+        i0 = np.floor(c).astype(np.intp)
+        return i0, np.minimum(i0 + 1, m - 1), (c - i0).astype(np.float32)
+
+    y0, y1, ty = axis(shape[0], img.shape[0])
+    x0, x1, tx = axis(shape[1], img.shape[1])
+    rows = img[y0] * (1 - ty)[:, None, None] + img[y1] * ty[:, None, None]
+    return rows[:, x0] * (1 - tx)[None, :, None] + rows[:, x1] * tx[None, :, None]
 
 
-def _box_blur(a: np.ndarray, r: int) -> np.ndarray:
-    if r <= 0:
-        return a
-    if cv2 is not None:
-        return cv2.blur(a, (2 * r + 1, 2 * r + 1), borderType=cv2.BORDER_REPLICATE)
-    k = 2 * r + 1
-    p = np.pad(a, r, mode="edge")
-    c = np.cumsum(np.pad(p, ((1, 0), (0, 0))), axis=0)
-    p = (c[k:] - c[:-k]) / k
-    c = np.cumsum(np.pad(p, ((0, 0), (1, 0))), axis=1)
-    return (c[:, k:] - c[:, :-k]) / k
+def _soften(a: np.ndarray, passes: int = 2) -> np.ndarray:
+    """A few passes of a [1 2 1]/4 binomial blur (the matching features)."""
+    for _ in range(passes):
+        p = np.pad(a, ((1, 1), (1, 1), (0, 0)), mode="edge")
+        a = (p[:-2] + 2 * p[1:-1] + p[2:]) * 0.25
+        a = (a[:, :-2] + 2 * a[:, 1:-1] + a[:, 2:]) * 0.25
+    return a.astype(np.float32, copy=False)
 
 
-def _smooth1d(a: np.ndarray, r: int, axis: int = 0) -> np.ndarray:
-    if r <= 0:
-        return a
-    k = 2 * r + 1
-    pad = [(0, 0)] * a.ndim
-    pad[axis] = (r, r)
-    p = np.pad(a, pad, mode="edge")
-    c = np.cumsum(p, axis=axis, dtype=np.float64)
-    c = np.concatenate([np.zeros_like(np.take(c, [0], axis=axis)), c], axis=axis)
-    hi = np.take(c, np.arange(k, c.shape[axis]), axis=axis)
-    lo = np.take(c, np.arange(0, c.shape[axis] - k), axis=axis)
-    return ((hi - lo) / k).astype(np.float32)
+def _patch_rows(img: np.ndarray, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
+    """(n, 3*K*K) float32 rows of the patches centred at y0..y1-1 x x0..x1-1, row-major."""
+    v = sliding_window_view(img, (_K, _K), axis=(0, 1))[y0 - _R : y1 - _R, x0 - _R : x1 - _R]
+    return np.ascontiguousarray(v, dtype=np.float32).reshape(-1, 3 * _K * _K)
 
 
-def _guide(band_lr: np.ndarray, width_lr: int, drift: float) -> np.ndarray:
-    """A smooth guess at the free region: the frontier's colours stretched outward, drifting toward
-    the band's average along each line (sky stays sky, ground stays ground)."""
-    h, wbl = band_lr.shape[:2]
-    k = max(2, wbl // 16)
-    frontier = _smooth1d(band_lr[:, -k:].mean(axis=1), max(1, h // 64))
-    rowmean = _smooth1d(band_lr.mean(axis=1), max(1, h // 24))
-    t = (np.arange(width_lr, dtype=np.float32) + 0.5) / max(width_lr, 1)
-    w = (drift * t)[None, :, None]
-    g = frontier[:, None, :] * (1 - w) + rowmean[:, None, :] * w
-    return np.concatenate([_blur2(band_lr, max(1, h // 64)), g], axis=1)
+# ---------------------------------------------------------------------------------------------
+# one level of the coarse-to-fine completion
+
+def _vote_weights(sigma: float) -> np.ndarray:
+    """Votes count more near a patch's centre, so averaging blurs less and small things survive."""
+    k = np.arange(-_R, _R + 1)
+    return np.exp(-(k[:, None] ** 2 + k[None, :] ** 2) / (2 * sigma**2)).astype(np.float32)
 
 
-def _blur2(a: np.ndarray, r: int) -> np.ndarray:
-    return _smooth1d(_smooth1d(a, r, 0), r, 1)
+_VOTE_WEIGHTS = _vote_weights(_VOTE_SIGMA)
 
 
-def quilt(band: np.ndarray, width: int, seed: int, *, report=None, patch_frac=0.125,
-          overlap_frac=0.25, tol=0.15, row_weight=3000.0, col_weight=0.0, guide_weight=1.0,
-          drift=0.6, offset_clamp=24.0):
-    """Continue `band` (H, wb, 3) to the right by `width` px; returns (H, wb + width, 3) float32."""
-    H, wb = band.shape[:2]
-    W = wb + width
-    s = max(1, int(round(H / 256)))
-    P = max(8, int(round(H * patch_frac / s)) * s)
-    P = min(P, wb // s * s, H // s * s)
-    p = P // s
-    O = max(s, int(round(P * overlap_frac / s)) * s)
-    step = P - O
-    rng = seeded_rng(seed, "local", "quilt")
+class _Level:
+    """The tile at one scale: `img` (h, w, 3) whose first `wb` columns are the known band."""
 
-    src_lr = _downscale(band, s)
-    matcher = _Matcher(src_lr, p)
-    rg = max(1, src_lr.shape[0] // 64)
-    gmatcher = _Matcher(_blur2(src_lr, rg), p) if guide_weight else None
-    guide = _guide(src_lr, (W - src_lr.shape[1] * s + s - 1) // s, drift) if guide_weight else None
-    ones = np.ones((p, p), np.float32)
-    ny, nx = src_lr.shape[0] - p + 1, src_lr.shape[1] - p + 1
-    cand_y = (np.arange(ny) * s)[:, None].astype(np.float64)
-    cand_x = (np.arange(nx) * s)[None, :].astype(np.float64)
+    def __init__(self, img: np.ndarray, wb: int) -> None:
+        self.img = img
+        self.h, self.w = img.shape[:2]
+        self.wb = wb
+        h, w = self.h, self.w
+        # targets: every patch centre whose patch reaches into the free columns
+        self.tx0 = max(_R, wb - _R)
+        self.nty, self.ntx = h - 2 * _R, w - _R - self.tx0
+        self.cy = np.broadcast_to((np.arange(self.nty) + _R)[:, None], (self.nty, self.ntx))
+        self.cx = np.broadcast_to((np.arange(self.ntx) + self.tx0)[None, :], (self.nty, self.ntx))
+        # sources: every patch centre whose patch lies inside the band
+        self.nsy, self.nsx = h - 2 * _R, wb - 2 * _R
+        band = img[:, :wb]
+        self.sharp = _patch_rows(band, _R, h - _R, _R, wb - _R)
+        self.soft = _patch_rows(_soften(band), _R, h - _R, _R, wb - _R)
+        self.row_cost = np.float32(_ROW_WEIGHT * 3 * _K * _K / h**2)
+        self.use_cost = np.float32(_USE_WEIGHT * 3 * _K * _K)
 
-    xs = list(range(wb - O, W - P, step)) + [W - P]
-    ys = list(range(0, H - P, step)) + [H - P]
-    xs = sorted(set(xs))
-    ys = sorted(set(ys))
+    # -- correspondence fields are kept as source centres (sy, sx), one per target centre --------
 
-    canvas = np.zeros((H, W, 3), np.float32)
-    canvas[:, :wb] = band
-    filled = np.zeros((H, W), bool)
-    filled[:, :wb] = True
-    total = len(xs) * len(ys)
-    done = 0
-    band_f = band.astype(np.float32)
-    for ix, x in enumerate(xs):
-        ol = O if ix == 0 else xs[ix - 1] + P - x
-        for iy, y in enumerate(ys):
-            ot = 0 if iy == 0 else ys[iy - 1] + P - y
-            region = canvas[y:y + P, x:x + P]
-            F = filled[y:y + P, x:x + P]
-            t_lr = _downscale(region, s)
-            m_lr = _downscale(F.astype(np.float32), s)
-            cost = matcher.ssd(t_lr, m_lr) / max(float(m_lr.sum()), 1.0) / 3.0
-            cost = np.maximum(cost, 0.0)
-            if gmatcher is not None:
-                yl, xl = y // s, x // s
-                gp = guide[yl:yl + p, xl:xl + p]
-                if gp.shape[:2] == (p, p):
-                    cost = cost + guide_weight * np.maximum(gmatcher.ssd(gp, ones), 0) / (3 * p * p)
-            cost = cost + row_weight * ((cand_y - y) / H) ** 2
-            if col_weight:
-                cost = cost + col_weight * ((wb - P - cand_x) / max(wb, 1)) ** 2
-            best = float(cost.min())
-            ok = np.flatnonzero(cost.ravel() <= best * (1 + tol) + 1.0)
-            pick = int(ok[rng.integers(len(ok))])
-            sy, sx = divmod(pick, nx)
-            sy *= s
-            sx *= s
-            patch = band_f[sy:sy + P, sx:sx + P]
-            if offset_clamp and F.any():
-                off = (region[F] - patch[F]).mean(axis=0)
-                patch = patch + np.clip(off, -offset_clamp, offset_clamp)
-            err = ((region - patch) ** 2).sum(axis=2)
-            new = np.ones((P, P), bool)
-            if ol > 0:
-                cut = _min_cut_vertical(err[:, :ol])
-                new &= np.arange(P)[None, :] > cut[:, None]
-            if ot > 0:
-                cut = _min_cut_vertical(err[:ot, :].T)
-                new &= np.arange(P)[:, None] > cut[None, :]
-            new |= ~F
-            alpha = _box_blur(new.astype(np.float32), max(1, s // 2))
-            alpha[~F] = 1.0
-            canvas[y:y + P, x:x + P] = region * (1 - alpha[..., None]) + patch * alpha[..., None]
-            filled[y:y + P, x:x + P] = True
-            done += 1
-            if report is not None and done % max(1, total // 4) == 0:
-                report(0.1 + 0.8 * done / total, f"local: {done}/{total} patches")
-    return canvas
+    def clamp(self, sy: np.ndarray, sx: np.ndarray):
+        return np.clip(sy, _R, self.h - _R - 1), np.clip(sx, _R, self.wb - _R - 1)
+
+    def _index(self, sy: np.ndarray, sx: np.ndarray) -> np.ndarray:
+        return ((sy - _R) * self.nsx + (sx - _R)).ravel()
+
+    def _targets(self) -> np.ndarray:
+        return _patch_rows(_soften(self.img), _R, self.h - _R, self.tx0, self.w - _R)
+
+    def random_field(self, rng: np.random.Generator):
+        reach = max(1, self.h // 6)
+        sy = self.cy + rng.integers(-reach, reach + 1, size=self.cy.shape)
+        sx = rng.integers(_R, self.wb - _R, size=self.cy.shape)
+        return self.clamp(sy, sx)
+
+    def _usage(self, sy, sx) -> np.ndarray:
+        """How many targets each source serves now, times the cost of one more use."""
+        counts = np.bincount(self._index(sy, sx), minlength=self.nsy * self.nsx)
+        return counts.astype(np.float32) * self.use_cost
+
+    def exact_search(self, sy=None, sx=None):
+        """The best source for every target (blurred patches, offset and reuse costs), exactly."""
+        lam = np.sqrt(self.row_cost)
+        s_cy = np.repeat(np.arange(self.nsy) + _R, self.nsx).astype(np.float32)
+        src = np.concatenate([self.soft, (s_cy * lam)[:, None]], axis=1)
+        tgt = np.concatenate(
+            [self._targets(), (self.cy.ravel().astype(np.float32) * lam)[:, None]], axis=1
+        )
+        norms = np.einsum("ij,ij->i", src, src)
+        if sy is not None:
+            norms = norms + self._usage(sy, sx)
+        best = np.empty(len(tgt), np.intp)
+        for i in range(0, len(tgt), 1024):
+            d = norms[None, :] - 2.0 * (tgt[i : i + 1024] @ src.T)
+            best[i : i + 1024] = d.argmin(axis=1)
+        sy = (best // self.nsx + _R).reshape(self.nty, self.ntx)
+        sx = (best % self.nsx + _R).reshape(self.nty, self.ntx)
+        return sy, sx
+
+    def _cost(self, tgt: np.ndarray, sy: np.ndarray, sx: np.ndarray, usage) -> np.ndarray:
+        index = self._index(sy, sx)
+        diff = tgt - self.soft[index]
+        d = np.einsum("ij,ij->i", diff, diff) + usage[index]
+        return d.reshape(sy.shape) + self.row_cost * (sy - self.cy).astype(np.float32) ** 2
+
+    def patchmatch(self, sy, sx, rng: np.random.Generator, radius: int):
+        """One round of PatchMatch: neighbours' offsets and two random trials, all in parallel."""
+        tgt = self._targets()
+        usage = self._usage(sy, sx)
+        best = self._cost(tgt, sy, sx, usage)
+        oy, ox = sy - self.cy, sx - self.cx
+        trials = [
+            (np.roll(oy, shift, axis), np.roll(ox, shift, axis))
+            for axis in (0, 1)
+            for shift in (1, -1)
+        ]
+        for r in (radius, max(1, radius // 2)):
+            jitter = rng.integers(-r, r + 1, size=(2,) + oy.shape)
+            trials.append((oy + jitter[0], ox + jitter[1]))
+        for toy, tox in trials:
+            ty, tx = self.clamp(self.cy + toy, self.cx + tox)
+            cost = self._cost(tgt, ty, tx, usage)
+            better = cost < best
+            best = np.where(better, cost, best)
+            sy = np.where(better, ty, sy)
+            sx = np.where(better, tx, sx)
+        return sy, sx
+
+    def vote(self, sy: np.ndarray, sx: np.ndarray) -> None:
+        """Every free pixel becomes the mean of the sharp source pixels its patches propose."""
+        h, w, tx0 = self.h, self.w, self.tx0
+        got = self.sharp[self._index(sy, sx)].reshape(self.nty, self.ntx, 3, _K, _K)
+        acc = np.zeros((h, w, 3), np.float32)
+        count = np.zeros((h, w, 1), np.float32)
+        for du in range(_K):
+            for dv in range(_K):
+                wgt = _VOTE_WEIGHTS[du, dv]
+                rows = slice(du, du + self.nty)
+                cols = slice(tx0 - _R + dv, tx0 - _R + dv + self.ntx)
+                acc[rows, cols] += wgt * got[..., du, dv]
+                count[rows, cols] += wgt
+        img = self.img.copy()
+        img[:, self.wb :] = acc[:, self.wb :] / np.maximum(count[:, self.wb :], 1e-6)
+        self.img = img
+
+
+# ---------------------------------------------------------------------------------------------
+# the whole continuation
+
+
+def _plan(h: int, wb: int) -> tuple[int, list[int]]:
+    """The finest factor and the list of factors, coarse to fine."""
+    # never the full size when avoidable: the copy from a coarser field is what keeps things sharp
+    limit = max(1, min(h, wb) // _COARSEST_BAND)
+    finest = max(1, min(max(2, int(round(h / _FINEST_HEIGHT))), limit))
+    steps = 0
+    while min(h, wb) / (finest * 2 ** (steps + 1)) >= _COARSEST_BAND:
+        steps += 1
+    return finest, [finest * 2**k for k in range(steps, -1, -1)]
+
+
+def _gather(src: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """src[ys, xs] for integer maps inside src (cv2.remap when available; same values)."""
+    if cv2 is not None and src.shape[0] < 32767 and src.shape[1] < 32767:
+        return cv2.remap(
+            src, xs.astype(np.float32), ys.astype(np.float32), interpolation=cv2.INTER_NEAREST,
+            borderMode=cv2.BORDER_REPLICATE,
+        )
+    return src[ys, xs]
+
+
+def continue_band(band: np.ndarray, width: int, seed: int, report=None) -> np.ndarray:
+    """Continue `band` (H, wb, 3) uint8 to the right by `width` columns: (H, width, 3) uint8."""
+    h, wb = band.shape[:2]
+    w = wb + width
+    rng = seeded_rng(seed, "local", "patch")
+    full = np.empty((h, w, 3), np.float32)
+    full[:, :wb] = band
+    full[:, wb:] = band[:, -1:].astype(np.float32)  # only fills partial blocks at the frontier
+
+    finest, factors = _plan(h, wb)
+    current = previous = offsets = None
+    for n, f in enumerate(factors):
+        small = _down(full, f)
+        wbl = wb // f
+        if current is not None:
+            small[:, wbl:] = _up(current, previous // f, small.shape[:2])[:, wbl:]
+        level = _Level(small, wbl)
+        exact = level.nty * level.ntx * level.nsy * level.nsx <= _BRUTE_PAIRS
+        rounds = max(2, 5 - n)
+        if current is None:
+            sy, sx = level.random_field(rng)
+            level.vote(sy, sx)
+        else:
+            k = previous // f  # enlarge the coarser field's offsets
+            old_oy, old_ox, old_tx0 = offsets
+            qy = np.clip(level.cy // k - _R, 0, old_oy.shape[0] - 1)
+            qx = np.clip(level.cx // k - old_tx0, 0, old_oy.shape[1] - 1)
+            sy, sx = level.clamp(level.cy + k * old_oy[qy, qx], level.cx + k * old_ox[qy, qx])
+        for _ in range(rounds):
+            if exact:
+                sy, sx = level.exact_search(sy, sx)
+            else:
+                sy, sx = level.patchmatch(sy, sx, rng, radius=6)
+            level.vote(sy, sx)
+        current, previous = level.img, f
+        offsets = (sy - level.cy, sx - level.cx, level.tx0)
+        if report is not None:
+            report(0.1 + 0.75 * (n + 1) / len(factors), f"local: level {n + 1}/{len(factors)} done")
+
+    if finest == 1:  # a tiny tile: the last vote is the answer
+        return np.clip(np.rint(current[:, wb:]), 0, 255).astype(np.uint8)
+    # the field, one offset per pixel of the finest level (edge pixels take their nearest centre's)
+    oy, ox, tx0 = offsets
+    lh, lw = current.shape[:2]
+    qy = np.clip(np.arange(lh), _R, lh - _R - 1) - _R
+    qx = np.clip(np.arange(lw), tx0, lw - _R - 1) - tx0
+    oy, ox = oy[qy][:, qx], ox[qy][:, qx]
+    if report is not None:
+        report(0.9, "local: copying at full size")
+    new = _copy_full(band, oy, ox, finest, width)
+    new += _seam_correction(current, oy, ox, level.wb, finest, (h, wb, width))
+    return np.clip(np.rint(new), 0, 255).astype(np.uint8)
+
+
+def _copy_full(band: np.ndarray, oy: np.ndarray, ox: np.ndarray, f: int, width: int) -> np.ndarray:
+    """Copy every free pixel from the band through the field, blending the four nearest offsets
+    bilinearly: where they agree the copy is exact, where they differ the seam is a short blend."""
+    h, wb = band.shape[:2]
+    lh, lw = oy.shape
+    ys = np.arange(h)
+    xs = np.arange(wb, wb + width)
+    cy = (ys + 0.5) / f - 0.5
+    cx = (xs + 0.5) / f - 0.5
+    y0 = np.floor(cy).astype(np.intp)
+    x0 = np.floor(cx).astype(np.intp)
+    ty = (cy - y0).astype(np.float32)
+    tx = (cx - x0).astype(np.float32)
+    band = np.ascontiguousarray(band)
+    out = np.zeros((h, width, 3), np.float32)
+    for ay, wy in ((y0, 1 - ty), (y0 + 1, ty)):
+        ay = np.clip(ay, 0, lh - 1)
+        for ax, wx in ((x0, 1 - tx), (x0 + 1, tx)):
+            ax = np.clip(ax, 0, lw - 1)
+            src_y = np.clip(ys[:, None] + f * oy[ay][:, ax], 0, h - 1)
+            src_x = np.clip(xs[None, :] + f * ox[ay][:, ax], 0, wb - 1)
+            out += (wy[:, None] * wx[None, :])[..., None] * _gather(band, src_y, src_x)
+    return out
+
+
+def _seam_correction(img, oy, ox, wbl: int, f: int, size: tuple[int, int, int]) -> np.ndarray:
+    """A smooth correction that removes the colour steps between copied regions (and between the
+    band and the new part), computed at the finest level and enlarged to full size.
+
+    At that level every free pixel q is the band pixel q + offset(q). A screened Poisson equation
+    finds the picture whose gradients are the sources' own gradients (so there are no steps where
+    the offset changes) and which stays near the copy at scales beyond _SEAM_SCALE. It is solved
+    exactly with FFTs on the mirrored domain (Neumann edges) over a strip of band plus the free
+    part."""
+    h, wb, width = size
+    lh, lw = img.shape[:2]
+    band = img[:, :wbl].astype(np.float32)
+    strip = min(_STRIP // f + 1, wbl)
+    ys = np.arange(lh)[:, None]
+    xs = np.arange(wbl, lw)[None, :]
+    sy = np.clip(ys + oy[:, wbl:], 0, lh - 1)
+    sx = np.clip(xs + ox[:, wbl:], 0, wbl - 1)
+    grad_x = np.zeros_like(band)
+    grad_x[:, :-1] = band[:, 1:] - band[:, :-1]
+    grad_y = np.zeros_like(band)
+    grad_y[:-1] = band[1:] - band[:-1]
+    copy = band[sy, sx]
+    c = np.concatenate([band[:, wbl - strip :], copy], axis=1)
+    gx = np.concatenate([grad_x[:, wbl - strip :], grad_x[sy, sx]], axis=1)
+    gy = np.concatenate([grad_y[:, wbl - strip :], grad_y[sy, sx]], axis=1)
+    # across the frontier the step is kept here (it is dealt with below, over a longer distance)
+    gx[:, strip - 1] = c[:, strip] - c[:, strip - 1]
+    # between copied regions only small steps are smoothed away; a large one is an edge (an object
+    # cut at a seam) and is kept as it is, otherwise its colour would bleed into the new part
+    for g, actual in (
+        (gx[:, strip:-1], c[:, strip + 1 :] - c[:, strip:-1]),
+        (gy[:-1, strip:], copy[1:] - copy[:-1]),
+    ):
+        edge = np.abs(actual - g).max(axis=-1, keepdims=True) > _SEAM_STEP
+        np.copyto(g, actual, where=np.broadcast_to(edge, g.shape))
+    gx[:, -1] = 0
+    gy[-1] = 0
+    div = gx.copy()
+    div[:, 1:] -= gx[:, :-1]
+    div += gy
+    div[1:] -= gy[:-1]
+    eps = (f / _SEAM_SCALE) ** 2
+    rhs = eps * c - div
+    hh, ww = rhs.shape[:2]
+    ext = np.concatenate([rhs, rhs[:, ::-1]], axis=1)
+    ext = np.concatenate([ext, ext[::-1]], axis=0).transpose(2, 0, 1)
+    ext = np.ascontiguousarray(ext, dtype=np.float64)
+    ky = 2.0 - 2.0 * np.cos(np.pi * np.arange(2 * hh) / hh)
+    kx = 2.0 - 2.0 * np.cos(np.pi * np.arange(ww + 1) / ww)
+    spectrum = np.fft.rfft2(ext) / (eps + ky[:, None] + kx[None, :])
+    u = np.fft.irfft2(spectrum, s=(2 * hh, 2 * ww))[:, :hh, :ww].transpose(1, 2, 0)
+    # the frontier: the slow part of the step between the band and the new part (a running median
+    # along the frontier, so texture and small objects cut by the frontier keep their edges) is
+    # taken out when it is small (a colour drift rather than a large object cut by the frontier),
+    # and the correction fades away smoothly across the whole new part
+    step = band[:, -1] - u[:, strip]
+    step = _running_median(step, int(2 * _SEAM_SCALE / f) | 1)
+    size_of_step = np.abs(step).max(axis=1, keepdims=True) / (2 * _SEAM_STEP)
+    step = step * np.exp(-(size_of_step**2))
+    t = np.clip((np.arange(ww - strip) + 0.5) * f / max(width, 1), 0, 1)
+    fade = 1.0 - t * t * (3 - 2 * t)
+    delta = (u[:, strip:] - copy + step[:, None, :] * fade[None, :, None]).astype(np.float32)
+    # enlarge the free part's correction; full-size column wbl*f lines up with its first column
+    skip = wb - wbl * f
+    return _up(delta, f, (h, skip + width))[:, skip:]
+
+
+def _running_median(a: np.ndarray, window: int) -> np.ndarray:
+    """Median over `window` neighbours along the first axis (edges replicated)."""
+    r = min(window // 2, a.shape[0] - 1)
+    if r < 1:
+        return a.copy()
+    padded = np.pad(a, ((r, r),) + ((0, 0),) * (a.ndim - 1), mode="edge")
+    return np.median(sliding_window_view(padded, 2 * r + 1, axis=0), axis=-1).astype(np.float32)
+
+
+def smooth_band(band: np.ndarray, width: int) -> np.ndarray:
+    """A calm, featureless continuation: the frontier's colours stretched outward and softened.
+
+    With cv2 this is OpenCV's Telea inpainting; without it, a numpy stand-in (the frontier's colours
+    drifting toward each line's mean colour, then blurred)."""
+    h, wb = band.shape[:2]
+    if cv2 is not None:  # Telea at about 256 px high (it is smooth anyway), then enlarged
+        f = max(1, h // 256)
+        small = _down(band, f)
+        sw = -(-width // f)
+        img = np.concatenate([small, np.zeros((small.shape[0], sw, 3), np.float32)], axis=1)
+        hole = np.zeros(img.shape[:2], np.uint8)
+        hole[:, small.shape[1] :] = 255
+        img = np.clip(np.rint(img), 0, 255).astype(np.uint8)
+        filled = cv2.inpaint(img, hole, 3, cv2.INPAINT_TELEA)
+        big = _up(filled[:, small.shape[1] :].astype(np.float32), f, (h, width))
+        # small was cut at a block boundary: shift so the first new column meets the band
+        big += (band[:, -1:].astype(np.float32) - big[:, :1]) * np.clip(
+            1.0 - np.arange(width, dtype=np.float32) / (4 * f), 0, 1
+        )[None, :, None]
+        return np.clip(np.rint(big), 0, 255).astype(np.uint8)
+    b = band.astype(np.float32)
+    k = max(2, wb // 32)
+    frontier = _soften(b[:, -k:].mean(axis=1, keepdims=True), 4)[:, 0]
+    line_mean = _soften(b.mean(axis=1, keepdims=True), 8)[:, 0]
+    t = ((np.arange(width) + 0.5) / max(width, 1) * 0.6).astype(np.float32)[None, :, None]
+    out = frontier[:, None] * (1 - t) + line_mean[:, None] * t
+    return np.clip(np.rint(_soften(out, 3)), 0, 255).astype(np.uint8)
+
+
+# ---------------------------------------------------------------------------------------------
+# the backend
 
 
 class LocalGenerator:
+    """Offline, weight-free continuation of the band (see the module docstring)."""
+
     name = "local"
-    _SETTINGS = {"method": ("quilt",)}
 
     def __init__(self, **settings) -> None:
-        unknown = sorted(set(settings) - set(self._SETTINGS))
+        unknown = sorted(set(settings) - {"method"})
         if unknown:
-            raise InputError(f"the local backend does not know the setting(s) {unknown}")
-        self.method = settings.get("method", "quilt")
+            raise InputError(
+                f"the local backend does not take the setting(s) {', '.join(unknown)}; "
+                f"it takes only 'method' ({' or '.join(METHODS)})"
+            )
+        method = settings.get("method", "patch")
+        if method not in METHODS:
+            raise InputError(
+                f"the local backend has no method {method!r}: choose {' or '.join(METHODS)}"
+            )
+        self.method = method
 
     def generate(self, request: TileRequest) -> np.ndarray:
-        ref = np.asarray(request.reference)
-        mask = np.asarray(request.mask, dtype=np.float32)
-        d = request.direction
-        r = _to_canonical(ref, d)
-        m = _to_canonical(mask, d)
-        col_min = m.min(axis=0)
-        free = col_min >= 0.99
-        nfree = 0
-        while nfree < free.size and free[free.size - 1 - nfree]:
-            nfree += 1
-        wb = r.shape[1] - nfree
-        request.report(0.05, "local: matching")
-        out = quilt(r[:, :wb], nfree, request.seed, report=request.report)
-        tile = np.clip(np.rint(out), 0, 255).astype(np.uint8)
-        return np.ascontiguousarray(_from_canonical(tile, d))
+        reference, mask, direction = _check(request)
+        ref = _to_canonical(reference, direction)
+        m = _to_canonical(mask, direction)
+        free_cols = m.min(axis=0) >= _FREE
+        width = int(np.argmin(free_cols[::-1])) if not free_cols.all() else free_cols.size
+        if width == 0:
+            if (m >= _FREE).any():
+                raise GenerationError(
+                    f"the mask's free pixels are not on the side that {direction} grows towards; "
+                    "the local backend only continues a band across a straight frontier"
+                )
+            request.report(1.0, "local: nothing to generate")
+            return reference.copy()
+        wb = ref.shape[1] - width
+        if wb < 2 * _K or ref.shape[0] < 2 * _K:
+            raise GenerationError(
+                f"the band is only {wb} pixels deep; the local backend needs at least {2 * _K} "
+                "known pixels to copy from"
+            )
+        band = np.ascontiguousarray(ref[:, :wb])
+        request.report(0.05, f"local: continuing the band ({self.method})")
+        if self.method == "smooth":
+            new = smooth_band(band, width)
+        else:
+            new = continue_band(band, width, request.seed, report=request.report)
+        tile = np.concatenate([band, new], axis=1)
+        request.report(1.0, "local: tile ready")
+        return np.ascontiguousarray(_from_canonical(tile, direction))
+
+
+def _check(request: TileRequest) -> tuple[np.ndarray, np.ndarray, str]:
+    reference = np.asarray(request.reference)
+    mask = np.asarray(request.mask, dtype=np.float32)
+    direction = request.direction
+    if direction not in DIRECTIONS:
+        raise GenerationError(
+            f"the local backend cannot grow towards {direction!r}: "
+            f"use one of {', '.join(DIRECTIONS)}"
+        )
+    if reference.ndim == 3 and reference.shape[2] == 4:
+        reference = reference[:, :, :3]
+    if reference.ndim != 3 or reference.shape[2] != 3:
+        raise GenerationError(f"the reference has shape {reference.shape}, not an RGB image")
+    if reference.dtype != np.uint8:
+        raise GenerationError(f"the reference has {reference.dtype} pixels, not uint8")
+    if mask.shape != reference.shape[:2]:
+        raise GenerationError(
+            f"the mask is {mask.shape[1]}x{mask.shape[0]} but the reference is "
+            f"{reference.shape[1]}x{reference.shape[0]}"
+        )
+    if not np.isfinite(mask).all():
+        raise GenerationError("the mask holds NaN or infinite values")
+    if not (mask < _FIXED).any():
+        raise GenerationError(
+            "the mask marks every pixel free; the local backend continues a band and needs "
+            "fixed pixels (mask 0) to copy from"
+        )
+    return reference, mask, direction
 
 
 register("local", LocalGenerator)
