@@ -1,10 +1,13 @@
-"""FeatherGlue: the whole tile glued onto the canvas at the frontier (glue.glue)."""
+"""FeatherGlue: the whole tile glued onto the canvas at the frontier, and its seam report
+(glue.glue_with_report: the same numbers a CLI/MCP session step records)."""
 
 from __future__ import annotations
 
+import json
+
 from ..shared_core.errors import InputError
 from ..shared_core.geometry import Contract, frontier_right_shape, parse_direction
-from ..shared_core.glue import BLENDS, MASK_BLENDS, glue
+from ..shared_core.glue import BLENDS, MASK_BLENDS, glue_with_report
 from .tensors import images_to_uint8, masks_to_float, paired_batch, uint8_to_images
 from .widgets import CATEGORY, band_px_input, direction_input, overlap_px_input
 
@@ -23,13 +26,23 @@ class FeatherGlue:
         "overlap, so colours do not drift over many steps (the CLI does the same by default). "
         "Batches: canvases and "
         "tiles pair item by item; a single canvas is grown by each tile of a batch (a batch of "
-        "alternatives), a single tile is glued onto each canvas."
+        "alternatives), a single tile is glued onto each canvas. "
+        "seam_report (JSON text; one object, or a list in batch order for a batch) measures the glue "
+        "in CIE Lab ΔE, as the CLI's step.json does: seam_step (the largest colour step across the "
+        "seam that neither the canvas nor the tile had; seam_at_px is where in the overlap), drift "
+        "(the colour cast the new region still carries; drift_raw before colour_match), and "
+        "gradient_discontinuity (edges the compositing made). About 1 is just noticeable, 10 is "
+        "obvious: a large value says to try another seed or blend."
     )
     CATEGORY = CATEGORY
     FUNCTION = "glue"
-    RETURN_TYPES = ("IMAGE",)
-    RETURN_NAMES = ("canvas",)
-    OUTPUT_TOOLTIPS = ("The grown canvas; feed it to the next step's BandExtract or to SaveImage.",)
+    RETURN_TYPES = ("IMAGE", "STRING")
+    RETURN_NAMES = ("canvas", "seam_report")
+    OUTPUT_TOOLTIPS = (
+        "The grown canvas; feed it to the next step's BandExtract or to SaveImage.",
+        "The seam report as JSON (a list for a batch): seam_step, seam_at_px, drift, drift_lab, "
+        "drift_raw, gradient_discontinuity, in Lab ΔE. Show it with a text display node or save it.",
+    )
 
     @classmethod
     def INPUT_TYPES(cls):
@@ -80,12 +93,15 @@ class FeatherGlue:
         batch = paired_batch(sizes)
         contract = _contract_for(canvases.shape[1:3], tiles.shape[1:3], direction, band_px, overlap_px)
         feather = None if feather_px < 0 else int(feather_px)
-        grown = [
-            glue(canvases[i % len(canvases)], tiles[i % len(tiles)], direction, contract, blend, feather,
-                 None if masks is None else masks[i % len(masks)], colour_match=bool(colour_match))
+        glued = [
+            glue_with_report(canvases[i % len(canvases)], tiles[i % len(tiles)], direction, contract, blend,
+                             feather, None if masks is None else masks[i % len(masks)],
+                             colour_match=bool(colour_match))
             for i in range(batch)
         ]
-        return (uint8_to_images(grown),)
+        reports = [report.to_dict() for _, report in glued]
+        report_json = json.dumps(reports[0] if batch == 1 else reports, indent=2)
+        return uint8_to_images([grown for grown, _ in glued]), report_json
 
 
 def _contract_for(canvas_hw, tile_hw, direction: str, band_px: int, overlap_px: int) -> Contract:

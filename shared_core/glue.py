@@ -33,6 +33,7 @@ from .geometry import (
     Contract, check_canvas, extract_band, from_frontier_right, parse_direction, to_frontier_right,
 )
 from .mask import check_mask, generation_mask, ramp
+from .seam_report import SeamReport, report_grown, tail_before
 
 BLENDS = ("hard", "linear", "smooth", "mask", "multiband", "seam", "seam_multiband")
 MASK_BLENDS = ("mask", "multiband", "seam", "seam_multiband")
@@ -151,6 +152,33 @@ def glue(
     (see colour.match_colour).
     """
     direction = parse_direction(direction)
+    _, grown, _, _ = _glue_frontier_right(canvas, tile, direction, contract, blend, feather_px, mask,
+                                          colour_match, colour_space)
+    return np.ascontiguousarray(from_frontier_right(grown, direction))
+
+
+def glue_with_report(
+    canvas: np.ndarray,
+    tile: np.ndarray,
+    direction: str,
+    contract: Contract = Contract(),
+    blend: str = "linear",
+    feather_px: int | None = None,
+    mask: np.ndarray | None = None,
+    colour_match: bool = False,
+    colour_space: str = "rgb",
+) -> tuple[np.ndarray, SeamReport]:
+    """`glue`, and the seam report of that glue: the numbers a session step records in step.json
+    for the same pixels and settings (the report needs the tile as glued, after colour matching)."""
+    direction = parse_direction(direction)
+    before, grown, raw_tile, glued_tile = _glue_frontier_right(
+        canvas, tile, direction, contract, blend, feather_px, mask, colour_match, colour_space)
+    report = report_grown(tail_before(before, contract), grown, glued_tile, contract, raw_tile)
+    return np.ascontiguousarray(from_frontier_right(grown, direction)), report
+
+
+def _glue_frontier_right(canvas, tile, direction, contract, blend, feather_px, mask, colour_match, colour_space):
+    """The pure glue in the frontier-right frame: (canvas before, canvas after, tile as given, tile as glued)."""
     canvas = _check_rgb(canvas, "canvas")
     tile = _check_rgb(tile, "tile")
     norm_canvas = to_frontier_right(canvas, direction)
@@ -160,11 +188,11 @@ def glue(
     length = norm_canvas.shape[1]
     out = np.empty((norm_canvas.shape[0], contract.next_length(length), 3), dtype=np.uint8)
     out[:, :length] = norm_canvas
-    norm_tile = to_frontier_right(tile, direction)
+    raw_tile = norm_tile = to_frontier_right(tile, direction)
     if colour_match:
         norm_tile = match_colour(extract_band(norm_canvas, contract), norm_tile, contract, colour_space)
     glue_into(out, length, norm_tile, contract, alpha, blend=overlap_blend(blend))
-    return np.ascontiguousarray(from_frontier_right(out, direction))
+    return norm_canvas, out, raw_tile, norm_tile
 
 
 def _check_rgb(image: np.ndarray, what: str) -> np.ndarray:

@@ -5,10 +5,12 @@ default, linked inputs are tensors in ComfyUI's shapes (IMAGE [B, H, W, 3] float
 [B, H, W]), and the method named by FUNCTION is called on a fresh instance.
 """
 
+import json
 import subprocess
 import sys
 import textwrap
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,7 +28,7 @@ from exquisite.shared_core.generators import MockGenerator, TileRequest
 from exquisite.shared_core.geometry import (
     DIRECTIONS, Contract, extract_band, from_frontier_right, pack_reference, to_frontier_right,
 )
-from exquisite.shared_core.glue import BLENDS, MASK_BLENDS, glue
+from exquisite.shared_core.glue import BLENDS, MASK_BLENDS, glue, glue_with_report
 from exquisite.shared_core.mask import generation_mask_for
 from exquisite.shared_core.session import Session, StepSettings
 from rulers import SMALL, SMALL_LEGACY, user_canvas, world
@@ -311,35 +313,56 @@ def test_feather_glue_is_the_cores_glue(direction, blend, contract):
     tile = tile.astype(np.uint8)
     mask = generation_mask_for(direction, contract, ramp_start=4.0, ramp_end=30.0)
     colour_match = blend != "linear"  # both settings, across the blends
-    (grown,) = run(FeatherGlue, canvas=as_image(canvas), tile=as_image(tile), direction=direction,
-                   blend=blend, mask=torch.from_numpy(mask[None]), colour_match=colour_match,
-                   **small_widgets(contract))
-    expected = glue(canvas, tile, direction, contract, blend, None, mask if blend in MASK_BLENDS else None,
-                    colour_match=colour_match)
+    grown, report = run(FeatherGlue, canvas=as_image(canvas), tile=as_image(tile), direction=direction,
+                        blend=blend, mask=torch.from_numpy(mask[None]), colour_match=colour_match,
+                        **small_widgets(contract))
+    expected, expected_report = glue_with_report(canvas, tile, direction, contract, blend, None,
+                                                 mask if blend in MASK_BLENDS else None, colour_match=colour_match)
     np.testing.assert_array_equal(pixels(grown)[0], expected)
+    np.testing.assert_array_equal(expected, glue(canvas, tile, direction, contract, blend, None,
+                                                 mask if blend in MASK_BLENDS else None, colour_match=colour_match))
+    assert json.loads(report) == expected_report.to_dict()
+    measured = json.loads(report)
+    assert measured["drift_raw"] > 5  # the +25 cast, as the generator returned it
+    assert (measured["drift"] < 1) == colour_match  # removed only when colour matching is on
 
 
 def test_feather_glue_colour_match_changes_the_tile_and_can_be_switched_off():
     canvas = np.full((64, 90, 3), 100, np.uint8)
     cast = np.full((64, 64, 3), 130, np.uint8)  # the band re-rendered 30 levels too bright
-    (matched,) = run(FeatherGlue, canvas=as_image(canvas), tile=as_image(cast), **small_widgets(SMALL))
-    (raw,) = run(FeatherGlue, canvas=as_image(canvas), tile=as_image(cast), colour_match=False,
-                 **small_widgets(SMALL))
+    matched, matched_report = run(FeatherGlue, canvas=as_image(canvas), tile=as_image(cast),
+                                  **small_widgets(SMALL))
+    raw, raw_report = run(FeatherGlue, canvas=as_image(canvas), tile=as_image(cast), colour_match=False,
+                          **small_widgets(SMALL))
     assert abs(int(pixels(matched)[0, 5, -1, 0]) - 100) <= 1
     assert pixels(raw)[0, 5, -1, 0] == 130
+    # the report says what colour matching removed: a 30-level cast is ~10 ΔE in L, gone when matched
+    matched_report, raw_report = json.loads(matched_report), json.loads(raw_report)
+    assert matched_report["drift"] < 0.5 < 8 < matched_report["drift_raw"] == raw_report["drift_raw"]
+    assert raw_report["drift"] == raw_report["drift_raw"] and raw_report["drift_lab"][0] > 8
 
 
 def test_feather_glue_batches_broadcast_a_single_canvas_or_tile():
     canvas = world(64, 90)
     tiles = [np.full((64, 64, 3), v, np.uint8) for v in (10, 200, 90)]
-    (grown,) = run(FeatherGlue, canvas=as_image(canvas), tile=as_image(*tiles), feather_px=8,
-                   **small_widgets(SMALL))
+    grown, reports = run(FeatherGlue, canvas=as_image(canvas), tile=as_image(*tiles), feather_px=8,
+                         **small_widgets(SMALL))
     assert grown.shape == (3, 64, 90 + 32, 3)
-    for got, tile in zip(pixels(grown), tiles):
-        np.testing.assert_array_equal(got, glue(canvas, tile, "x_ltr", SMALL, "linear", 8, colour_match=True))
-    (one_tile_each,) = run(FeatherGlue, canvas=as_image(canvas, canvas[::-1].copy()), tile=as_image(tiles[0]),
-                           **small_widgets(SMALL))
+    reports = json.loads(reports)
+    assert isinstance(reports, list) and len(reports) == 3  # a batch reports a list, in batch order
+    for got, report, tile in zip(pixels(grown), reports, tiles):
+        expected, expected_report = glue_with_report(canvas, tile, "x_ltr", SMALL, "linear", 8, colour_match=True)
+        np.testing.assert_array_equal(got, expected)
+        assert report == expected_report.to_dict()
+    assert len({r["drift_raw"] for r in reports}) == 3
+    canvases = (canvas, canvas[::-1].copy())
+    one_tile_each, reports = run(FeatherGlue, canvas=as_image(*canvases), tile=as_image(tiles[0]),
+                                 **small_widgets(SMALL))
     assert one_tile_each.shape[0] == 2
+    assert json.loads(reports) == [glue_with_report(c, tiles[0], "x_ltr", SMALL, colour_match=True)[1].to_dict()
+                                   for c in canvases]
+    _, single = run(FeatherGlue, canvas=as_image(canvas), tile=as_image(tiles[0]), **small_widgets(SMALL))
+    assert json.loads(single) == json.loads(reports)[0]  # one item: one object, not a list of one
     with pytest.raises(InputError, match="canvas 2, tile 3 cannot be paired"):
         run(FeatherGlue, canvas=as_image(canvas, canvas), tile=as_image(*tiles), **small_widgets(SMALL))
 
@@ -385,8 +408,10 @@ def test_every_error_a_node_raises_on_purpose_is_an_exquisite_error():
 # ---- the graph equals the CLI's session step -----------------------------------------------------
 
 def node_graph_steps(canvas: torch.Tensor, steps: int, direction: str, settings: StepSettings,
-                     contract: Contract) -> torch.Tensor:
-    """BandExtract -> ReferenceMask -> GenerateTile(mock) -> FeatherGlue, chained `steps` times."""
+                     contract: Contract) -> tuple[torch.Tensor, list[dict]]:
+    """BandExtract -> ReferenceMask -> GenerateTile(mock) -> FeatherGlue, chained `steps` times;
+    the grown canvas and each step's seam report."""
+    reports = []
     ramp = {"ramp_start": -1.0 if settings.ramp_start is None else settings.ramp_start,
             "ramp_end": -1.0 if settings.ramp_end is None else settings.ramp_end}
     for i in range(steps):
@@ -396,11 +421,12 @@ def node_graph_steps(canvas: torch.Tensor, steps: int, direction: str, settings:
                               ramp_shape=settings.ramp_shape, fill=settings.fill, **ramp)
         (tile,) = run(GenerateTile, reference=reference, mask=mask, prompt=settings.prompt, backend="mock",
                       seed=settings.seed + i, direction=direction)
-        (canvas,) = run(FeatherGlue, canvas=canvas, tile=tile, direction=direction, band_px=contract.band,
-                        overlap_px=contract.overlap, blend=settings.blend,
-                        feather_px=-1 if settings.feather_px is None else settings.feather_px,
-                        colour_match=settings.colour_match, mask=mask)
-    return canvas
+        canvas, report = run(FeatherGlue, canvas=canvas, tile=tile, direction=direction,
+                             band_px=contract.band, overlap_px=contract.overlap, blend=settings.blend,
+                             feather_px=-1 if settings.feather_px is None else settings.feather_px,
+                             colour_match=settings.colour_match, mask=mask)
+        reports.append(json.loads(report))
+    return canvas, reports
 
 
 def test_the_graph_with_default_widgets_equals_a_cli_session_step(tmp_path):
@@ -410,11 +436,13 @@ def test_the_graph_with_default_widgets_equals_a_cli_session_step(tmp_path):
     band, width, height = run(BandExtract, canvas=as_image(start))
     reference, mask = run(ReferenceMask, band=band)
     (tile,) = run(GenerateTile, reference=reference, mask=mask, backend="mock")
-    (grown,) = run(FeatherGlue, canvas=as_image(start), tile=tile)
+    grown, report = run(FeatherGlue, canvas=as_image(start), tile=tile)
     with Session.create(tmp_path / "s", start) as session:
         [result] = session.extend(StepSettings(), MockGenerator())
         assert result.committed
         np.testing.assert_array_equal(pixels(grown)[0], session.canvas())
+    step_json = json.loads((Path(result.directory) / "step.json").read_text())
+    assert json.loads(report) == step_json["seam"] == result.seam and step_json["seam"]["drift_raw"] is not None
     assert (width, height) == (700, 1024) and grown.shape == (1, 1024, 1212, 3)
 
 
@@ -428,8 +456,10 @@ def test_the_graph_with_default_widgets_equals_a_cli_session_step(tmp_path):
 def test_three_chained_graph_steps_equal_three_session_steps(tmp_path, direction, contract, settings):
     settings = StepSettings(**{**settings.__dict__, "direction": direction})
     start = user_canvas(world(64, 300), 70, direction)
-    grown = node_graph_steps(as_image(start), 3, direction, settings, contract)
+    grown, reports = node_graph_steps(as_image(start), 3, direction, settings, contract)
     with Session.create(tmp_path / "s", start, contract, direction=direction) as session:
         results = session.extend(settings, MockGenerator(), steps=3)
         assert all(r.committed for r in results)
         np.testing.assert_array_equal(pixels(grown)[0], session.canvas())
+    recorded = [json.loads((Path(r.directory) / "step.json").read_text())["seam"] for r in results]
+    assert reports == recorded

@@ -7,13 +7,14 @@ import numpy as np
 import pytest
 
 from exquisite.shared_core.cli import main
-from exquisite.shared_core.colour import rgb_to_lab
+from exquisite.shared_core.colour import match_colour, rgb_to_lab
 from exquisite.shared_core.errors import InputError
-from exquisite.shared_core.geometry import Contract
-from exquisite.shared_core.glue import BLENDS, glue
-from exquisite.shared_core.seam_report import seam_report, tail_columns
+from exquisite.shared_core.geometry import DIRECTIONS, Contract, from_frontier_right
+from exquisite.shared_core.glue import BLENDS, glue, glue_with_report
+from exquisite.shared_core.mask import generation_mask
+from exquisite.shared_core.seam_report import report_grown, seam_report, tail_before, tail_columns
 from exquisite.shared_core.session import Session, StepSettings
-from rulers import SMALL, SMALL_LEGACY, OracleGenerator, world
+from rulers import SMALL, SMALL_LEGACY, OracleGenerator, user_canvas, world
 
 BIG = Contract(tile=128, band=64, overlap=64, advance=64)
 
@@ -61,7 +62,6 @@ def test_colour_matching_removes_the_drift_the_report_measures():
     true_tile = truth[:, length - BIG.band:length - BIG.band + BIG.tile]
     tile = np.clip(true_tile * np.array([0.8, 0.9, 1.0]), 0, 255).astype(np.uint8)
     after = glue(truth[:, :length], tile, "x_ltr", BIG, "linear", colour_match=True)
-    from exquisite.shared_core.colour import match_colour
     matched = match_colour(truth[:, length - BIG.band:length], tile, BIG)
     report = seam_report(truth[:, length - 68:length], after[:, length - 68:], matched, BIG, raw_tile=tile)
     assert report.drift_raw > 5 and report.drift < 0.3, report
@@ -99,3 +99,64 @@ def test_the_cli_prints_the_report_and_takes_the_new_options(tmp_path, capsys):
     assert code == 0 and "seam step" in out and "drift" in out, out
     settings = json.loads((tmp_path / "s" / "steps" / "0001" / "step.json").read_text())["settings"]
     assert settings["blend"] == "seam" and settings["colour_match"] is False and settings["blend_ramp_start"] == 128
+
+
+# ---- one measurement for every face: the session's step and the pure glue (the ComfyUI node) -------
+
+def test_tail_before_is_a_copy_of_the_last_columns_or_the_whole_short_canvas():
+    canvas = world(64, 100)
+    tail = tail_before(canvas, SMALL)
+    np.testing.assert_array_equal(tail, canvas[:, 100 - tail_columns(SMALL):])
+    canvas[:, -1] = 0  # a step glues into the same buffer; the tail must keep what was there
+    assert tail[0, -1, 0] == 99
+    short = world(64, 33)  # shorter than band + window: all of it
+    np.testing.assert_array_equal(tail_before(short, SMALL), short)
+
+
+def test_report_grown_cuts_the_after_tail_from_the_grown_canvas_and_refuses_a_short_one():
+    truth = smooth(BIG.tile, 400)
+    length = 200
+    tile = np.clip(truth[:, length - BIG.band:length - BIG.band + BIG.tile].astype(int) + 25, 0, 255)
+    tile = tile.astype(np.uint8)
+    after = glue(truth[:, :length], tile, "x_ltr", BIG, "hard")
+    w = tail_columns(BIG)
+    by_hand = seam_report(truth[:, length - w:length], after[:, length - w:], tile, BIG, tile)
+    assert report_grown(tail_before(truth[:, :length], BIG), after, tile, BIG, tile) == by_hand
+    assert by_hand.seam_step > 5  # a real step, so equality is not 0 == 0
+    with pytest.raises(InputError, match=f"at least {w + BIG.advance} columns"):
+        report_grown(tail_before(truth[:, :length], BIG), after[:, :w], tile, BIG)
+
+
+@pytest.mark.parametrize("direction", DIRECTIONS)
+def test_glue_with_report_is_glue_plus_the_report_of_the_tile_as_glued(direction):
+    truth = smooth(BIG.tile, 400)
+    length = 200
+    true_tile = truth[:, length - BIG.band:length - BIG.band + BIG.tile]
+    tile = np.clip(true_tile * np.array([0.8, 0.9, 1.0]), 0, 255).astype(np.uint8)
+    canvas = user_canvas(truth, length, direction)
+    grown, report = glue_with_report(canvas, from_frontier_right(tile, direction), direction, BIG, "linear",
+                                     colour_match=True)
+    np.testing.assert_array_equal(grown, glue(canvas, from_frontier_right(tile, direction), direction, BIG,
+                                              "linear", colour_match=True))
+    # the same numbers in every direction: measured in the frontier-right frame, on the tile as glued
+    matched = match_colour(truth[:, length - BIG.band:length], tile, BIG)
+    after = glue(truth[:, :length], tile, "x_ltr", BIG, "linear", colour_match=True)
+    w = tail_columns(BIG)
+    assert report == seam_report(truth[:, length - w:length], after[:, length - w:], matched, BIG, raw_tile=tile)
+    assert report.drift_raw > 5 and report.drift < 0.3
+
+
+@pytest.mark.parametrize("blend, colour_match", [("hard", False), ("mask", True), ("seam", True)])
+def test_a_session_step_and_glue_with_report_measure_the_same(tmp_path, blend, colour_match):
+    truth = world(64, 400)
+    darker = lambda tile: (tile * 0.8).astype(np.uint8)
+    settings = StepSettings(blend=blend, colour_match=colour_match)
+    with Session.create(tmp_path / "s", truth[:, :80], SMALL) as session:
+        [result] = session.extend(settings, OracleGenerator(truth, darker, (80, SMALL)), steps=1)
+        grown_by_session = session.canvas()
+    tile = darker(truth[:, 80 - SMALL.band:80 - SMALL.band + SMALL.tile])
+    mask = generation_mask(SMALL, settings.ramp_start, settings.ramp_end, settings.ramp_shape)
+    grown, report = glue_with_report(truth[:, :80], tile, "x_ltr", SMALL, blend, None, mask,
+                                     colour_match=colour_match)
+    np.testing.assert_array_equal(grown, grown_by_session)
+    assert report.to_dict() == result.seam and result.seam["drift_raw"] > 1

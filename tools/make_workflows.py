@@ -298,7 +298,7 @@ def thumbnails():
         band, _, _ = run_node("ExquisiteBandExtract", canvas=canvas)
         reference, mask = run_node("ExquisiteReferenceMask", band=band, fill="edge")
         (tile,) = run_node("ExquisiteGenerateTile", reference=reference, mask=mask, backend="local", seed=seed)
-        (grown,) = run_node("ExquisiteFeatherGlue", canvas=canvas, tile=tile)
+        grown, _seam_report = run_node("ExquisiteFeatherGlue", canvas=canvas, tile=tile)
         return grown, reference, mask
 
     def save(array, name, height=256):
