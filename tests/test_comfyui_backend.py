@@ -8,19 +8,15 @@ tile that comes back depends on the reference and the mask that went up.
 
 from __future__ import annotations
 
-import email.parser
-import email.policy
 import io
 import json
 import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 import urllib.parse
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +24,7 @@ import pytest
 from PIL import Image
 
 from exquisite.shared_core.backends import comfyui_backend
+from fake_http import LocalServer, QuietHandler, parse_multipart
 from exquisite.shared_core.errors import InputError
 from exquisite.shared_core.generators import TileRequest, make_generator
 from exquisite.shared_core.geometry import Contract
@@ -50,7 +47,7 @@ def run_like_comfy(uploaded_png: bytes, out_size: int | None = None) -> bytes:
     return buffer.getvalue()
 
 
-class FakeComfy:
+class FakeComfy(LocalServer):
     """mode: finish | never | invalid | error | wrong_size."""
 
     def __init__(self, mode: str = "finish", polls_before_done: int = 2):
@@ -65,7 +62,7 @@ class FakeComfy:
         self.outputs: dict[str, bytes] = {}
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def _send(self, status: int, payload, content_type="application/json"):
                 data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
                 self.send_response(status)
@@ -81,8 +78,8 @@ class FakeComfy:
                 fake.calls.append(("POST", self.path))
                 body = self._body()
                 if self.path == "/upload/image":
-                    form = parse_form(self.headers["Content-Type"], body)
-                    name, data = form["image"]
+                    form, filenames = parse_multipart(self.headers["Content-Type"], body)
+                    name, data = filenames["image"], form["image"]
                     fake.uploads[f"{form['subfolder']}/{name}"] = data
                     return self._send(200, {"name": name, "subfolder": form["subfolder"], "type": form["type"]})
                 payload = json.loads(body or b"{}")
@@ -109,12 +106,7 @@ class FakeComfy:
                     return self._send(200, fake.outputs[query["filename"][0]], "image/png")
                 self._send(404, b"", "text/plain")
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
+        super().__init__(Handler)
 
     def queue_prompt(self, prompt: dict):
         if self.mode == "invalid":
@@ -152,26 +144,7 @@ class FakeComfy:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def parse_form(content_type: str, body: bytes) -> dict:
-    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-        f"Content-Type: {content_type}\r\n\r\n".encode() + body)
-    form = {}
-    for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        payload = part.get_payload(decode=True)
-        form[name] = (part.get_filename(), payload) if part.get_filename() else payload.decode()
-    return form
+        return self.origin
 
 
 def ruler(height: int, width: int) -> np.ndarray:

@@ -7,13 +7,9 @@ from a script, one entry per request, so each test says exactly what "OpenAI" do
 from __future__ import annotations
 
 import base64
-import email.parser
-import email.policy
 import io
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
@@ -22,6 +18,7 @@ from PIL import Image
 pytest.importorskip("openai")
 
 from exquisite.shared_core import cli  # noqa: E402
+from fake_http import LocalServer, QuietHandler, parse_multipart  # noqa: E402
 from exquisite.shared_core.backends import openai_backend  # noqa: E402
 from exquisite.shared_core.errors import InputError  # noqa: E402
 from exquisite.shared_core.generators import TileRequest, make_generator  # noqa: E402
@@ -47,7 +44,7 @@ def error_answer(status: int, message: str, code: str | None = None, headers: di
     return status, dict(headers or {}), {"error": {"message": message, "type": "x", "param": None, "code": code}}
 
 
-class FakeImagesAPI:
+class FakeImagesAPI(LocalServer):
     """A threaded HTTP server; `script` is a list of answers (status, headers, json) or callables."""
 
     def __init__(self, script):
@@ -55,11 +52,11 @@ class FakeImagesAPI:
         self.requests: list[dict] = []
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self):  # noqa: N802
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 fake.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
-                                      "parts": parse_multipart(self.headers["Content-Type"], body)})
+                                      "parts": parse_multipart(self.headers["Content-Type"], body)[0]})
                 answer = fake.script.pop(0) if fake.script else (500, {}, {"error": {"message": "script ended"}})
                 if callable(answer):
                     answer = answer()
@@ -76,35 +73,11 @@ class FakeImagesAPI:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
+        super().__init__(Handler)
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def parse_multipart(content_type: str, body: bytes) -> dict:
-    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-        f"Content-Type: {content_type}\r\n\r\n".encode() + body)
-    parts = {}
-    for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        payload = part.get_payload(decode=True)
-        parts[name] = payload if part.get_filename() else payload.decode()
-    return parts
+        return f"{self.origin}/v1"
 
 
 def ruler_canvas(height: int, width: int) -> np.ndarray:
