@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from exquisite.shared_core.backends import local
 from exquisite.shared_core.backends.local import LocalGenerator
@@ -223,3 +224,54 @@ def test_mismatched_mask_and_reference_are_refused():
         LocalGenerator().generate(
             TileRequest(reference=req.reference, mask=req.mask[:64], direction="x_ltr")
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# detail over chained steps, on real photos: the new part keeps the band's small bright points,
+# its fine detail and its row-by-row colours, and a copy of a copy does not thin out
+
+
+def bright_points(img: np.ndarray, above: float = 30.0) -> int:
+    """Local maxima (5x5) of the grey picture that stand `above` levels over their 15x15 median."""
+    from scipy import ndimage
+
+    grey = img.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    peak = grey == ndimage.maximum_filter(grey, size=5)
+    return int((peak & (grey - ndimage.median_filter(grey, size=15) > above)).sum())
+
+
+def mean_gradient(img: np.ndarray) -> float:
+    grey = img.astype(np.float32).mean(axis=2)
+    return float(np.hypot(np.diff(grey, axis=1)[:-1], np.diff(grey, axis=0)[:, :-1]).mean())
+
+
+@pytest.mark.parametrize("name", ["hubble_deep_field", "rocket"])
+def test_three_chained_steps_keep_the_detail_of_the_photo(tmp_path, name):
+    data = pytest.importorskip("skimage.data", reason="needs scikit-image (the test extra)")
+    pytest.importorskip("scipy", reason="needs scipy (comes with scikit-image)")
+    from exquisite.shared_core.geometry import Contract
+    from exquisite.shared_core.session import Session, StepSettings
+
+    contract = Contract(tile=256, band=128, overlap=128, advance=128)
+    session = Session.create(tmp_path / "s", getattr(data, name)(), contract, fit=True)
+    results = session.extend(StepSettings(seed=5), LocalGenerator(), steps=3)
+    assert all(r.committed for r in results)
+    canvas = np.asarray(Image.open(session.export(tmp_path / "out.png")).convert("RGB"))
+    start = canvas.shape[1] - 3 * 128
+    original = canvas[:, start - 128 : start]  # the photo's last band
+
+    def row_difference(a, b):  # mean difference of the rows' mean colours
+        return float(np.abs(a.mean(axis=1) - b.mean(axis=1).astype(np.float32)).mean())
+
+    # yardsticks: the photo's own slice before its last band, and that band upside down
+    natural = row_difference(canvas[:, start - 256 : start - 128], original)
+    upside_down = row_difference(original[::-1], original)
+    for k in range(3):
+        new = canvas[:, start + 128 * k : start + 128 * (k + 1)]
+        points = bright_points(new) / bright_points(original)
+        detail = mean_gradient(new) / mean_gradient(original)
+        assert 0.6 < points < 1.5, (k + 1, points)
+        assert 0.6 < detail < 1.5, (k + 1, detail)
+        # the rows keep their colours: a ground strip stays a ground strip
+        rows = row_difference(new, original)
+        assert rows < min(natural + 2.0, upside_down + 1.0), (k + 1, rows, natural, upside_down)

@@ -1,31 +1,34 @@
-"""The offline backend "local": continue the band into the free half by copying patches of it.
+"""The offline backend "local": continue the band into the free half by copying blocks of it.
 
 No key, no GPU, no model download: this backend only rearranges pixels that are already in the band,
-the way a "content-aware fill" does. It is a coarse-to-fine patch-based completion in the style of
-Wexler, Shechtman and Irani (2007) with PatchMatch searches (Barnes et al. 2009):
+the way a "content-aware fill" does.
 
 1. The tile is turned in memory so the band lies on the left and the free part on the right; the
-   answer is turned back, so every copied patch keeps the user's orientation.
-2. At about 1/32 scale the free part starts from seeded random patches of the band (this is what the
-   seed changes); then, level by level up to about 256 px high, it alternates "find for every free
-   7x7 patch the most similar band patch" with "let the overlapping patches vote for each pixel".
-   Small levels search exactly, larger ones with PatchMatch (neighbours' offsets plus seeded random
-   trials). Matching compares blurred patches; votes use sharp ones, weighted toward the patch
-   centre. Each further use of one source patch costs a little (against smeared repeats), and so
-   does moving a patch along the frontier (up or down for x directions), so horizons stay level.
-3. At full size every free pixel is copied from the band through that correspondence field (the four
-   nearest offsets blended, so seams between copied regions are short blends, not blocks).
-4. Seams: a screened Poisson equation, solved with FFTs at the finest level, removes small colour
-   steps between copied regions (large steps are edges and are kept, so nothing bleeds), and the
+   answer is turned back, so every copied block keeps the user's orientation.
+2. Layout: a coarse-to-fine patch completion (Wexler, Shechtman and Irani 2007, with PatchMatch,
+   Barnes et al. 2009) up to about 128 px high decides where sky, ground and large things go. It
+   averages patches, so it is used only as a guide, never copied into the picture.
+3. Picture: image quilting (Efros and Freeman 2001) at full resolution. Blocks of about 1/16 of the
+   tile's height are placed column by column from the frontier outward; each is drawn (seeded) from
+   the near-best band blocks at fitting its overlap with what is already there and the layout,
+   taken from rows whose mean colours look like those of the rows it goes to (a ground strip stays
+   a ground strip, a uniform texture may move up or down). Blocks are compared with small bright
+   points (stars, lamps) flattened, so the emptiest parts of the band do not fit best; each further
+   use of the same band pixels costs a little (variety), except going on down the same source as
+   the block above (tall things stay whole). Neighbouring blocks meet along minimum-error cuts.
+   Every pixel is an exact copy of a band pixel: small bright things keep their number and
+   sharpness, also when a later step copies this one.
+4. Seams: a screened Poisson equation, solved with FFTs at about 256 px high, removes small colour
+   steps between copied blocks (large steps are edges and are kept, so nothing bleeds), and the
    slow part of the step at the frontier is taken out and faded across the new part.
 
-It continues skies, gradients and textures (fur, wood, tissue, star fields thinned out) and keeps
-horizons and large colour areas going. It cannot invent: objects cut by the frontier are not
-completed, and whole objects near the frontier are often repeated or copied in fragments.
+It continues skies, star fields, gradients and textures (fur, wood, tissue) with the band's density
+of detail, keeps horizons and ground strips at their height, and keeps that over chained steps. It
+cannot invent: objects cut by the frontier are not completed, and large objects in the band
+(towers, buildings) are repeated, often in pieces.
 
-OpenCV (cv2) is optional. The "patch" method uses it only for exact nearest-pixel copies
-(`cv2.remap`), so its picture is the same bit for bit without it; the "smooth" method uses Telea
-inpainting with cv2 and a plainer numpy stand-in without.
+OpenCV (cv2) is optional and used only by the "smooth" method (Telea inpainting; a plainer numpy
+stand-in without it). The "patch" method is numpy only, so its picture does not depend on cv2.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from ..errors import GenerationError, InputError
 from ..generators import TileRequest, register, seeded_rng
 
-try:  # optional extra, used only to speed up exact nearest-pixel copies
+try:  # optional extra, used only by the "smooth" method
     import cv2
 except ImportError:  # pragma: no cover - the tests monkeypatch this handle to None instead
     cv2 = None
@@ -44,16 +47,28 @@ except ImportError:  # pragma: no cover - the tests monkeypatch this handle to N
 DIRECTIONS = ("x_ltr", "x_rtl", "y_ttb", "y_btt")
 METHODS = ("patch", "smooth")
 
-_R = 3  # patch radius: 7x7 patches at every level
-_K = 2 * _R + 1
 _FREE = 0.99  # a pixel whose mask is at least this is free (to be generated)
 _FIXED = 0.5  # a pixel whose mask is below this counts as known
-# costs are in squared grey levels per patch value (a patch has 3*7*7 values)
+_MIN_BAND = 16  # px: the least band (and tile height) there is to copy from
+_R = 3  # layout: patch radius, 7x7 patches at every level
+_K = 2 * _R + 1
+# layout costs are in squared grey levels per patch value (a patch has 3*7*7 values)
 _ROW_WEIGHT = 1600.0  # cost of moving a patch across the whole band (scaled by distance squared)
 _USE_WEIGHT = 16.0  # cost of each further use of one source patch
 _VOTE_SIGMA = 1.5  # px: spread of the centre weighting of votes
-_FINEST_HEIGHT = 256  # the patch search runs up to this height; the last step copies at full size
+_LAYOUT_HEIGHT = 128  # the layout is worked out up to this height
 _COARSEST_BAND = 12  # the coarsest level is the smallest whose band is still this wide
+_BRUTE_PAIRS = 8_000_000  # exact search below this many (target, source) pairs, PatchMatch above
+_BLOCKS_PER_HEIGHT = 16  # a block is about 1/16 of the tile's height (64 px at 1024)...
+_BLOCK_MIN, _BLOCK_MAX = 8, 64  # ...within these bounds
+_ROW_REACH = 2.0  # blocks: a block comes from at most this many block heights higher or lower
+_ROW_COST = 30.0  # squared grey levels per value: the cost of coming from the furthest row allowed
+_USE_COST = 20.0  # squared grey levels per value, per earlier copy of the same band pixels
+_GUIDE = 0.3  # weight of the layout against the overlaps when blocks are chosen
+_TOLERANCE = 0.15  # any block within this fraction of the best fit may be chosen (seeded)
+_TOLERANCE_ABS = 4.0  # ... or within this many squared grey levels of it
+_BRIGHT_CLIP = 24.0  # grey levels: brighter points than this above their surroundings are flattened
+_SEAM_HEIGHT = 256  # the seam correction runs at about this height
 _SEAM_SCALE = 48.0  # px: beyond this scale the seamless blend keeps the copied colours
 _STRIP = 32  # px of band included in the seamless blend
 _SEAM_STEP = 12.0  # grey levels: steps between copied regions up to this are smoothed away
@@ -131,7 +146,7 @@ def _patch_rows(img: np.ndarray, y0: int, y1: int, x0: int, x1: int) -> np.ndarr
 
 
 # ---------------------------------------------------------------------------------------------
-# one level of the coarse-to-fine completion
+# the layout: a coarse-to-fine patch completion at low resolution
 
 def _vote_weights(sigma: float) -> np.ndarray:
     """Votes count more near a patch's centre, so averaging blurs less and small things survive."""
@@ -251,40 +266,24 @@ class _Level:
         self.img = img
 
 
-# ---------------------------------------------------------------------------------------------
-# the whole continuation
-
 
 def _plan(h: int, wb: int) -> tuple[int, list[int]]:
     """The finest factor and the list of factors, coarse to fine."""
-    # never the full size when avoidable: the copy from a coarser field is what keeps things sharp
     limit = max(1, min(h, wb) // _COARSEST_BAND)
-    finest = max(1, min(max(2, int(round(h / _FINEST_HEIGHT))), limit))
+    finest = max(1, min(max(2, int(round(h / _LAYOUT_HEIGHT))), limit))
     steps = 0
     while min(h, wb) / (finest * 2 ** (steps + 1)) >= _COARSEST_BAND:
         steps += 1
     return finest, [finest * 2**k for k in range(steps, -1, -1)]
 
 
-def _gather(src: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
-    """src[ys, xs] for integer maps inside src (cv2.remap when available; same values)."""
-    if cv2 is not None and src.shape[0] < 32767 and src.shape[1] < 32767:
-        return cv2.remap(
-            src, xs.astype(np.float32), ys.astype(np.float32), interpolation=cv2.INTER_NEAREST,
-            borderMode=cv2.BORDER_REPLICATE,
-        )
-    return src[ys, xs]
-
-
-def continue_band(band: np.ndarray, width: int, seed: int, report=None) -> np.ndarray:
-    """Continue `band` (H, wb, 3) uint8 to the right by `width` columns: (H, width, 3) uint8."""
+def _layout(band: np.ndarray, width: int, rng: np.random.Generator, report=None):
+    """A coarse picture of the whole tile (at about _LAYOUT_HEIGHT px high): where sky, ground and
+    large things go. Returns it and its scale factor."""
     h, wb = band.shape[:2]
-    w = wb + width
-    rng = seeded_rng(seed, "local", "patch")
-    full = np.empty((h, w, 3), np.float32)
+    full = np.empty((h, wb + width, 3), np.float32)
     full[:, :wb] = band
     full[:, wb:] = band[:, -1:].astype(np.float32)  # only fills partial blocks at the frontier
-
     finest, factors = _plan(h, wb)
     current = previous = offsets = None
     for n, f in enumerate(factors):
@@ -313,46 +312,219 @@ def continue_band(band: np.ndarray, width: int, seed: int, report=None) -> np.nd
         current, previous = level.img, f
         offsets = (sy - level.cy, sx - level.cx, level.tx0)
         if report is not None:
-            report(0.1 + 0.75 * (n + 1) / len(factors), f"local: level {n + 1}/{len(factors)} done")
+            report(0.05 + 0.15 * (n + 1) / len(factors), f"local: level {n + 1}/{len(factors)} done")
 
-    if finest == 1:  # a tiny tile: the last vote is the answer
-        return np.clip(np.rint(current[:, wb:]), 0, 255).astype(np.uint8)
-    # the field, one offset per pixel of the finest level (edge pixels take their nearest centre's)
-    oy, ox, tx0 = offsets
-    lh, lw = current.shape[:2]
-    qy = np.clip(np.arange(lh), _R, lh - _R - 1) - _R
-    qx = np.clip(np.arange(lw), tx0, lw - _R - 1) - tx0
-    oy, ox = oy[qy][:, qx], ox[qy][:, qx]
-    if report is not None:
-        report(0.9, "local: copying at full size")
-    new = _copy_full(band, oy, ox, finest, width)
-    new += _seam_correction(current, oy, ox, level.wb, finest, (h, wb, width))
-    return np.clip(np.rint(new), 0, 255).astype(np.uint8)
+    return current, finest
 
 
-def _copy_full(band: np.ndarray, oy: np.ndarray, ox: np.ndarray, f: int, width: int) -> np.ndarray:
-    """Copy every free pixel from the band through the field, blending the four nearest offsets
-    bilinearly: where they agree the copy is exact, where they differ the seam is a short blend."""
+# ---------------------------------------------------------------------------------------------
+# image quilting: whole blocks of the band, placed one by one, joined along minimum-error cuts
+
+
+class _Quilt:
+    """The geometry of one continuation: block size, overlap, where blocks go, where they may
+    come from."""
+
+    def __init__(self, h: int, wb: int, width: int) -> None:
+        self.h, self.wb, self.width = h, wb, width
+        size = min(_BLOCK_MAX, max(_BLOCK_MIN, h // _BLOCKS_PER_HEIGHT), wb // 2, h)
+        self.block = max(4, size - size % 4)
+        self.overlap = max(2, self.block // 4)
+        step = self.block - self.overlap
+        # matching runs on 2x2 block means for large blocks: same choices, a quarter of the work
+        self.scale = 2 if self.block >= 32 else 1
+        self.reach = int(round(_ROW_REACH * self.block))  # a block moves at most this far up/down
+        total = wb + width
+        self.rows = _positions(0, h - self.block, step)
+        self.cols = _positions(max(0, wb - self.overlap), total - self.block, step)
+
+
+def _positions(first: int, last: int, step: int) -> list[int]:
+    """first, first+step, ... and `last` itself, so the blocks cover [first, last + block)."""
+    if last <= first:
+        return [first]
+    out = list(range(first, last, step))
+    return out + [last] if out[-1] != last else out
+
+
+def _match_image(img: np.ndarray, f: int, known: np.ndarray | None = None) -> np.ndarray:
+    """What blocks are compared on: block means by `f`, with small bright points (stars, lamps)
+    flattened, so a block's fit does not depend on how many of them it happens to hold - otherwise
+    the emptiest parts of the band fit best and every step comes out sparser than its band.
+    `known` (at scale f) limits the local background to the pixels that are there."""
+    img = _down(img, f)
+    if known is None:
+        base = _soften(img, 3)
+    else:
+        m = known.astype(np.float32)[..., None]
+        base = _soften(img * m, 3) / np.maximum(_soften(m, 3), 1e-3)
+    return np.minimum(img, base + _BRIGHT_CLIP).astype(np.float32)
+
+
+class _Window:
+    """The band rows one block row may copy from, with their spectra (computed once per row)."""
+
+    def __init__(self, feat: np.ndarray, low: np.ndarray, y0: int, y1: int, bm: int) -> None:
+        self.y0 = y0
+        img, low = feat[y0:y1], low[y0:y1]
+        self.shape = img.shape[:2]
+        self.spec = np.fft.rfft2(img, axes=(0, 1))  # (H, W//2+1, 3)
+        self.spec_sq = np.fft.rfft2((img * img).sum(axis=2))
+        self.spec_low = np.fft.rfft2(low, axes=(0, 1))
+        self.low_sq = _box_sums((low * low).sum(axis=2), bm)
+
+
+def _block_errors(win: _Window, target: np.ndarray, known: np.ndarray, guide: np.ndarray):
+    """For every block position of the window: the mean squared difference to `target` over its
+    known pixels plus _GUIDE times that of the block's coarse picture to `guide` (the layout) over
+    the whole block. Sums of squares and correlations, the correlations by FFT."""
+    bh, bw = known.shape
+    m = known.astype(np.float32)
+    n_known, n_all = max(1.0, 3.0 * m.sum()), 3.0 * bh * bw
+    tm = target * m[..., None]
+    spec_t = np.fft.rfft2(tm, s=win.shape, axes=(0, 1))
+    spec_m = np.fft.rfft2(m, s=win.shape)
+    spec_g = np.fft.rfft2(guide, s=win.shape, axes=(0, 1))
+    cross = (win.spec * np.conj(spec_t)).sum(axis=2)
+    cross_g = (win.spec_low * np.conj(spec_g)).sum(axis=2)
+    spec = (win.spec_sq * np.conj(spec_m) - 2.0 * cross) / n_known
+    spec -= (2.0 * _GUIDE / n_all) * cross_g
+    err = np.fft.irfft2(spec, s=win.shape)[: win.shape[0] - bh + 1, : win.shape[1] - bw + 1]
+    err += float((tm * target).sum()) / n_known
+    err += (_GUIDE / n_all) * (win.low_sq + float((guide * guide).sum()))
+    return err
+
+
+def _box_sums(a: np.ndarray, k: int) -> np.ndarray:
+    """Sums of every k x k box of `a` (a summed-area table)."""
+    sat = np.zeros((a.shape[0] + 1, a.shape[1] + 1), np.float64)
+    sat[1:, 1:] = a.cumsum(0).cumsum(1)
+    return sat[k:, k:] - sat[:-k, k:] - sat[k:, :-k] + sat[:-k, :-k]
+
+
+def _cut(err: np.ndarray) -> np.ndarray:
+    """The cheapest top-to-bottom path through `err` (rows, cols), moving at most one column per
+    row: True for the pixels left of it (they keep what was there)."""
+    rows, cols = err.shape
+    acc = err.astype(np.float64).copy()
+    for i in range(1, rows):
+        prev = acc[i - 1]
+        best = prev.copy()
+        best[1:] = np.minimum(best[1:], prev[:-1])
+        best[:-1] = np.minimum(best[:-1], prev[1:])
+        acc[i] += best
+    path = np.empty(rows, np.intp)
+    path[-1] = int(np.argmin(acc[-1]))
+    for i in range(rows - 2, -1, -1):
+        c = path[i + 1]
+        lo, hi = max(0, c - 1), min(cols, c + 2)
+        path[i] = lo + int(np.argmin(acc[i, lo:hi]))
+    return np.arange(cols)[None, :] < path[:, None]
+
+
+def _quilt(band: np.ndarray, width: int, rng: np.random.Generator, report=None):
+    """Fill `width` columns right of `band` with blocks of the band: every block is one of the
+    near-best at fitting both its overlap with what is already there and the coarse layout, taken
+    from rows that look like the rows it goes to. Returns the new columns and, per pixel, the band pixel it was copied from."""
     h, wb = band.shape[:2]
-    lh, lw = oy.shape
-    ys = np.arange(h)
-    xs = np.arange(wb, wb + width)
-    cy = (ys + 0.5) / f - 0.5
-    cx = (xs + 0.5) / f - 0.5
-    y0 = np.floor(cy).astype(np.intp)
-    x0 = np.floor(cx).astype(np.intp)
-    ty = (cy - y0).astype(np.float32)
-    tx = (cx - x0).astype(np.float32)
-    band = np.ascontiguousarray(band)
-    out = np.zeros((h, width, 3), np.float32)
-    for ay, wy in ((y0, 1 - ty), (y0 + 1, ty)):
-        ay = np.clip(ay, 0, lh - 1)
-        for ax, wx in ((x0, 1 - tx), (x0 + 1, tx)):
-            ax = np.clip(ax, 0, lw - 1)
-            src_y = np.clip(ys[:, None] + f * oy[ay][:, ax], 0, h - 1)
-            src_x = np.clip(xs[None, :] + f * ox[ay][:, ax], 0, wb - 1)
-            out += (wy[:, None] * wx[None, :])[..., None] * _gather(band, src_y, src_x)
-    return out
+    q = _Quilt(h, wb, width)
+    b, f = q.block, q.scale
+    total = wb + width
+    out = np.zeros((h, total, 3), np.float32)
+    out[:, :wb] = band
+    src_y = np.broadcast_to(np.arange(h)[:, None], (h, total)).copy()
+    src_x = np.broadcast_to(np.arange(total)[None, :], (h, total)).copy()
+    hm, wm = h // f, wb // f
+    feat = _match_image(band[: hm * f, : wm * f].astype(np.float32), f)
+    bm = b // f
+    # the layout at matching scale, and the band as coarse as the layout, to compare it with
+    coarse, k = _layout(band, width, rng, report)
+    k = max(1, k // f)
+    layout = _up(coarse, k, (-(-h // f) + bm, -(-total // f) + bm))
+    low = _up(_down(feat, k), k, feat.shape[:2])
+    uses = np.zeros((hm, wm), np.float32)  # how often each band pixel was copied so far
+    rows = _soften(feat.mean(axis=1, keepdims=True), 4)[:, 0]  # (hm, 3) the band's row colours
+    row_windows = sliding_window_view(rows, bm, axis=0).transpose(0, 2, 1)  # (hm-bm+1, bm, 3)
+    windows: dict[tuple[int, int], _Window] = {}
+    n_blocks = len(q.rows) * len(q.cols)
+    done = 0
+    for j, tx in enumerate(q.cols):
+        left = (q.cols[j - 1] + b - tx) if j else wb - tx  # columns already there
+        for i, ty in enumerate(q.rows):
+            top = (q.rows[i - 1] + b - ty) if i else 0  # rows already there
+            y0 = max(0, (ty - q.reach) // f)
+            y1 = min(hm, -(-(ty + b + q.reach) // f))
+            if (y0, y1) not in windows:
+                windows[y0, y1] = _Window(feat, low, y0, y1, bm)
+            win = windows[y0, y1]
+            region = out[ty : ty + b, tx : tx + b]
+            known = np.zeros((bm, bm), bool)
+            known[:, : left // f] = True
+            known[: top // f] = True
+            target = _match_image(region, f, known)
+            guide = layout[ty // f : ty // f + bm, tx // f : tx // f + bm]
+            err = _block_errors(win, target, known, guide)
+            ny, nx = err.shape
+            cand_y = (np.arange(ny) + win.y0) * f
+            # rows: a block should come from rows that look like the rows it goes to (their mean
+            # colours), so a ground strip stays a ground strip while a uniform texture may move
+            err += _ROW_COST * ((cand_y - ty) / max(q.reach, 1))[:, None] ** 2
+            here = rows[min(ty // f, hm - bm) : min(ty // f, hm - bm) + bm]
+            err += (((row_windows[win.y0 : win.y0 + ny] - here) ** 2).mean(axis=(1, 2)))[:, None]
+            # each further use of the same band pixels costs a little: variety, not emptiness
+            area = _box_sums(uses[win.y0 : win.y0 + ny + bm - 1], bm)
+            if i:  # ...except going on down the same source as the block above: tall things
+                # (towers, trees, poles) stay whole instead of being cut off where reuse is dear
+                cy_, cx_ = (above[0] + ty - q.rows[i - 1]) / f - win.y0, above[1] / f
+                if cy_ == int(cy_) and 0 <= cy_ < ny and cx_ < nx:
+                    area[int(cy_), int(cx_)] = 0.0
+            err += _USE_COST * area / (bm * bm)
+            best = float(err.min())
+            near = np.flatnonzero(err.ravel() <= best * (1 + _TOLERANCE) + _TOLERANCE_ABS)
+            pick = int(near[rng.integers(len(near))])
+            sy, sx = (pick // nx + win.y0) * f, (pick % nx) * f
+            patch = band[sy : sy + b, sx : sx + b].astype(np.float32)
+            # the seams: minimum-error cuts through the overlaps, old pixels kept on the far side
+            diff = ((patch - region) ** 2).sum(axis=2)
+            keep = np.zeros((b, b), bool)
+            if left > 0:
+                keep[:, :left] |= _cut(diff[:, :left])
+            if top > 0:
+                keep[:top] |= _cut(diff[:top].T).T
+            keep[:, : max(0, wb - tx)] = True  # the band itself never changes
+            new = ~keep
+            region[new] = patch[new]
+            yy, xx = np.nonzero(new)
+            src_y[ty + yy, tx + xx] = sy + yy
+            src_x[ty + yy, tx + xx] = sx + xx
+            uses[sy // f : sy // f + bm, sx // f : sx // f + bm] += 1.0
+            above = (sy, sx)
+            done += 1
+        if report is not None:
+            report(0.2 + 0.65 * done / n_blocks, f"local: {done}/{n_blocks} blocks placed")
+    return out[:, wb:], src_y, src_x
+
+
+
+def continue_band(band: np.ndarray, width: int, seed: int, report=None) -> np.ndarray:
+    """Continue `band` (H, wb, 3) uint8 to the right by `width` columns: (H, width, 3) uint8."""
+    h, wb = band.shape[:2]
+    rng = seeded_rng(seed, "local", "quilt")
+    new, src_y, src_x = _quilt(band, width, rng, report)
+    if report is not None:
+        report(0.9, "local: smoothing the seams")
+    # the seam correction works on a coarser copy (it is smooth); the offsets of each coarse pixel
+    # are those of the full-size pixel at its centre
+    f = max(1, min(h, wb) // _SEAM_HEIGHT)
+    full = np.concatenate([band.astype(np.float32), new], axis=1)
+    level = _down(full, f)
+    lh, lw = level.shape[:2]
+    cy = np.minimum(np.arange(lh) * f + f // 2, h - 1)
+    cx = np.minimum(np.arange(lw) * f + f // 2, wb + width - 1)
+    oy = src_y[cy][:, cx] // f - np.arange(lh)[:, None]
+    ox = src_x[cy][:, cx] // f - np.arange(lw)[None, :]
+    new += _seam_correction(level, oy, ox, wb // f, f, (h, wb, width))
+    return np.clip(np.rint(new), 0, 255).astype(np.uint8)
 
 
 def _seam_correction(img, oy, ox, wbl: int, f: int, size: tuple[int, int, int]) -> np.ndarray:
@@ -499,9 +671,9 @@ class LocalGenerator:
             request.report(1.0, "local: nothing to generate")
             return reference.copy()
         wb = ref.shape[1] - width
-        if wb < 2 * _K or ref.shape[0] < 2 * _K:
+        if wb < _MIN_BAND or ref.shape[0] < _MIN_BAND:
             raise GenerationError(
-                f"the band is only {wb} pixels deep; the local backend needs at least {2 * _K} "
+                f"the band is only {wb} pixels deep; the local backend needs at least {_MIN_BAND} "
                 "known pixels to copy from"
             )
         band = np.ascontiguousarray(ref[:, :wb])
