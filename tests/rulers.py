@@ -22,6 +22,12 @@ def world(cross: int, length: int) -> np.ndarray:
     return np.dstack([cols % 256, cols // 256, (rows * 4) % 256]).astype(np.uint8)
 
 
+def marked_tile(contract: Contract) -> np.ndarray:
+    """A frontier-right tile that differs from every world pixel: its own coordinates with B = 255."""
+    rows, cols = np.mgrid[0:contract.tile, 0:contract.tile]
+    return np.dstack([cols % 256, rows % 256, np.full_like(cols, 255)]).astype(np.uint8)
+
+
 def decode_col(pixel: np.ndarray) -> int:
     return int(pixel[0]) + 256 * int(pixel[1])
 

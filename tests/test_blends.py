@@ -12,14 +12,9 @@ from exquisite.shared_core.geometry import DIRECTIONS, from_frontier_right, to_f
 from exquisite.shared_core.glue import BLENDS, glue, glue_alpha, overlap_blend
 from exquisite.shared_core.mask import generation_mask
 from exquisite.shared_core.session import Session, StepSettings
-from rulers import SMALL, SMALL_LEGACY, OracleGenerator, user_canvas, world
+from rulers import SMALL, SMALL_LEGACY, marked_tile, OracleGenerator, user_canvas, world
 
 NEW = ("multiband", "seam", "seam_multiband")
-
-
-def _marked_tile(contract):
-    rows, cols = np.mgrid[0:contract.tile, 0:contract.tile]
-    return np.dstack([cols % 256, rows % 256, np.full_like(cols, 255)]).astype(np.uint8)
 
 
 @pytest.mark.parametrize("contract", [SMALL, SMALL_LEGACY], ids=["contract2", "contract1"])
@@ -28,7 +23,7 @@ def _marked_tile(contract):
 def test_only_the_overlap_and_the_new_half_change_in_every_mode(direction, blend, contract):
     length = 90
     canvas_norm = world(64, length)
-    tile_norm = _marked_tile(contract)
+    tile_norm = marked_tile(contract)
     canvas = np.ascontiguousarray(from_frontier_right(canvas_norm, direction))
     out = glue(canvas, np.ascontiguousarray(from_frontier_right(tile_norm, direction)), direction, contract, blend)
     out_norm = to_frontier_right(out, direction)
@@ -47,7 +42,7 @@ def test_a_tile_equal_to_the_truth_changes_nothing(blend):
 @pytest.mark.parametrize("blend", NEW)
 def test_outside_a_narrow_compositing_ramp_old_and_tile_are_kept_exactly(blend):
     canvas = world(64, 90)
-    tile = _marked_tile(SMALL)
+    tile = marked_tile(SMALL)
     mask = generation_mask(SMALL, ramp_start=8, ramp_end=24)
     out = glue(canvas, tile, "x_ltr", SMALL, blend, mask=mask)
     np.testing.assert_array_equal(out[:, :90 - 32 + 8], canvas[:, :90 - 32 + 8])

@@ -7,15 +7,9 @@ from exquisite.shared_core.errors import ContractError, InputError
 from exquisite.shared_core.geometry import DIRECTIONS, Contract, from_frontier_right, to_frontier_right
 from exquisite.shared_core.glue import glue, glue_alpha, mix
 from exquisite.shared_core.mask import generation_mask, ramp
-from rulers import SMALL, SMALL_LEGACY, world
+from rulers import SMALL, SMALL_LEGACY, marked_tile, world
 
 BLENDS = ("hard", "linear", "smooth", "mask")
-
-
-def _marked_tile(contract):
-    """A tile that differs from every canvas pixel: its own coordinates with B = 255."""
-    rows, cols = np.mgrid[0:contract.tile, 0:contract.tile]
-    return np.dstack([cols % 256, rows % 256, np.full_like(cols, 255)]).astype(np.uint8)
 
 
 @pytest.mark.parametrize("contract", [SMALL, SMALL_LEGACY], ids=["contract2", "contract1"])
@@ -24,7 +18,7 @@ def _marked_tile(contract):
 def test_tile_lands_where_the_contract_says(direction, blend, contract):
     length = 90
     canvas_norm = world(64, length)
-    tile_norm = _marked_tile(contract)
+    tile_norm = marked_tile(contract)
     canvas = np.ascontiguousarray(from_frontier_right(canvas_norm, direction))
     tile = np.ascontiguousarray(from_frontier_right(tile_norm, direction))
     before = canvas.copy()
@@ -47,7 +41,7 @@ def test_tile_lands_where_the_contract_says(direction, blend, contract):
 def test_hard_seam_lies_exactly_at_the_overlap_edge(direction):
     length = 90
     canvas_norm = world(64, length)
-    tile_norm = _marked_tile(SMALL)
+    tile_norm = marked_tile(SMALL)
     out = glue(np.ascontiguousarray(from_frontier_right(canvas_norm, direction)),
                np.ascontiguousarray(from_frontier_right(tile_norm, direction)), direction, SMALL, "hard")
     out_norm = to_frontier_right(out, direction)
@@ -85,7 +79,7 @@ def test_identical_tile_changes_nothing_in_any_blend():
 
 def test_glue_is_deterministic_uint8():
     canvas = world(64, 90)
-    tile = _marked_tile(SMALL)
+    tile = marked_tile(SMALL)
     a = glue(canvas, tile, "x_ltr", SMALL, "smooth")
     b = glue(canvas, tile, "x_ltr", SMALL, "smooth")
     assert a.dtype == np.uint8 and np.array_equal(a, b)
@@ -96,12 +90,12 @@ def test_bad_glue_inputs_say_what_to_change():
     with pytest.raises(InputError, match="needs 64x64"):
         glue(canvas, np.zeros((56, 64, 3), np.uint8), "x_ltr", SMALL)
     with pytest.raises(InputError, match="feather_px must be between 0 and the overlap"):
-        glue(canvas, _marked_tile(SMALL), "x_ltr", SMALL, "linear", feather_px=40)
+        glue(canvas, marked_tile(SMALL), "x_ltr", SMALL, "linear", feather_px=40)
     with pytest.raises(InputError, match="hard blend has no feather"):
         glue_alpha(SMALL, "hard", 8)
     with pytest.raises(ContractError, match="unknown blend"):
         glue_alpha(SMALL, "sideways")
     with pytest.raises(ContractError, match="fit the canvas"):
-        glue(world(60, 90), _marked_tile(SMALL), "x_ltr", SMALL)
+        glue(world(60, 90), marked_tile(SMALL), "x_ltr", SMALL)
     with pytest.raises(InputError, match="RGB uint8"):
-        glue(canvas.astype(np.float32), _marked_tile(SMALL), "x_ltr", SMALL)
+        glue(canvas.astype(np.float32), marked_tile(SMALL), "x_ltr", SMALL)
