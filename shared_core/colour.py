@@ -6,13 +6,15 @@ seam but keeps the cast, and because the next step is conditioned on this one, t
 into bands across a panorama. The cure is to measure the cast where the tile and the canvas show the
 same place (the overlap) and remove it from the whole tile.
 
-Method (Reinhard et al. 2001, in CIE Lab): per Lab channel, the tile's mean and standard deviation
-on the overlap are mapped onto the canvas's on the same pixels, and that one affine map is applied to
-every pixel of the tile. Lab because its channels are close to decorrelated and perceptual, so a
-brightness error stays in L and a cast stays in a/b. Mean/std rather than histogram matching or MKL
-because the two regions are pixel-aligned views of the same place: what differs is a global gain
-and offset, which two moments describe; a histogram or a full covariance map would also fit the
-tile's legitimately different detail (and noise) and carry that fit into the new half.
+Method (Reinhard et al. 2001): per channel, the tile's mean and standard deviation on the overlap
+are mapped onto the canvas's on the same pixels, and that one affine map is applied to every pixel of
+the tile. The channels are sRGB's by default: the errors generators make (a VAE's or a model's gain
+and offset per channel) are affine in RGB but not in Lab, and on the ground-truth bench RGB left less
+drift than Lab in every row (docs/seams.md); `space="lab"` (Reinhard's own choice, perceptual and
+nearly decorrelated) stays available. Mean/std rather than histogram matching or MKL because the two
+regions are pixel-aligned views of the same place: what differs is a global gain and offset, which
+two moments describe; a histogram or a full covariance map would also fit the tile's legitimately
+different detail (and noise) and carry that fit into the new half.
 
 Anchored to the canvas: the target statistics are always read from the canvas as it is now, never
 from a chain of earlier corrections, so a residual error does not accumulate over steps. The std
@@ -30,7 +32,7 @@ from .errors import InputError
 from .geometry import Contract
 
 MAX_GAIN = 1.5
-"""The std ratio per Lab channel is kept within [1/MAX_GAIN, MAX_GAIN]."""
+"""The std ratio per channel is kept within [1/MAX_GAIN, MAX_GAIN]."""
 
 _MIN_STD = 1e-3
 
