@@ -3,9 +3,8 @@
 Why a lock per call and not only per step: `Session` already serialises single steps, but an
 "extend by 3" call must not have another call's steps slipped between its own. Each tool call
 takes its session's lock, then runs the blocking work in a worker thread, so calls on different
-sessions run at the same time while calls on one session queue. A cached `Session` is reopened when
-its session.json was changed by someone else (the CLI, another server), so it never acts on a stale
-index.
+sessions run at the same time while calls on one session queue. A cached `Session` is refreshed
+(Session.refresh) before each use, so steps the CLI or another server made are never ignored.
 """
 
 from __future__ import annotations
@@ -31,7 +30,7 @@ class SessionStore:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
-        self._open: dict[str, tuple[Session, int]] = {}
+        self._open: dict[str, Session] = {}
         self._locks: dict[str, anyio.Lock] = {}
         self._guard = threading.Lock()
 
@@ -69,31 +68,29 @@ class SessionStore:
             return await anyio.to_thread.run_sync(work)
 
     def session(self, session_id: str) -> Session:
-        """The open session (call inside `run`); reopened if another process changed it."""
+        """The open session (call inside `run`), caught up with other processes' changes."""
         root = self.folder(session_id)
         with self._guard:
-            cached = self._open.get(session_id)
-        if cached is not None and cached[1] == _stamp(root):
-            return cached[0]
-        if cached is not None:
-            cached[0].close()
-        session = Session.open(root)
-        self._remember(session_id, session)
+            session = self._open.get(session_id)
+        if session is None:
+            session = Session.open(root)
+            with self._guard:
+                self._open[session_id] = session
+        else:
+            session.refresh()
         return session
 
     def done(self, session_id: str, session: Session) -> None:
-        """After a change: flush artifacts to disk and remember the index as this server left it."""
+        """After a change: every artifact of it is on disk before the tool answers, and the session
+        stays open for the next call."""
         session.flush()
-        self._remember(session_id, session)
-
-    def _remember(self, session_id: str, session: Session) -> None:
         with self._guard:
-            self._open[session_id] = (session, _stamp(session.root))
+            self._open[session_id] = session
 
     def close_all(self) -> None:
         with self._guard:
             sessions, self._open = list(self._open.values()), {}
-        for session, _ in sessions:
+        for session in sessions:
             session.close()
 
     # ---- listing ---------------------------------------------------------------------------
@@ -125,9 +122,3 @@ class SessionStore:
             del summary["_mtime"]
         return found[:limit], len(found)
 
-
-def _stamp(root: Path) -> int:
-    try:
-        return (root / SESSION_FILE).stat().st_mtime_ns
-    except FileNotFoundError:
-        return -1

@@ -265,6 +265,13 @@ class Session:
         """Return once every committed step's canvas_before.png / canvas_after.png exists."""
         self._writer.flush()
 
+    def refresh(self) -> None:
+        """Catch up with steps or undos another process made since this handle last looked (steps
+        and undo do this themselves; call it before reading a long-lived handle's history or canvas)."""
+        if self._index_stamp() != self._stamp:  # cheap look first: no lock (and no lock file) when unchanged
+            with self._exclusive():
+                pass
+
     # ---- reading ----------------------------------------------------------------------------
 
     @property

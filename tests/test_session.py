@@ -272,3 +272,20 @@ def test_next_settings_precedence_is_the_same_for_every_face():
     assert s == StepSettings()
     with pytest.raises(InputError, match="unknown step settings"):
         next_settings(None, {"colour": "red"})
+
+
+def test_refresh_shows_another_handles_steps_and_touches_nothing_when_unchanged(tmp_path):
+    truth = world(64, 400)
+    Session.create(tmp_path / "s", user_canvas(truth, 80, "x_ltr"), SMALL).close()
+    reader, writer = Session.open(tmp_path / "s"), Session.open(tmp_path / "s")
+    before = sorted(p.name for p in (tmp_path / "s").iterdir())
+    reader.refresh()
+    assert sorted(p.name for p in (tmp_path / "s").iterdir()) == before
+    writer.extend(StepSettings(), OracleGenerator(truth), steps=1)
+    writer.flush()
+    assert reader.history() == []
+    reader.refresh()
+    assert [s["status"] for s in reader.history()] == ["committed"] and reader.size == (112, 64)
+    np.testing.assert_array_equal(reader.canvas(), writer.canvas())
+    reader.close()
+    writer.close()
