@@ -275,3 +275,23 @@ def test_three_chained_steps_keep_the_detail_of_the_photo(tmp_path, name):
         # the rows keep their colours: a ground strip stays a ground strip
         rows = row_difference(new, original)
         assert rows < min(natural + 2.0, upside_down + 1.0), (k + 1, rows, natural, upside_down)
+
+
+def test_three_chained_steps_keep_the_brightness_of_a_star_field(tmp_path):
+    """The layout is a calm average of the band; if blocks were judged by it pixel by pixel, the
+    empty (dark) sky would fit best and every step would come out darker than its band."""
+    data = pytest.importorskip("skimage.data", reason="needs scikit-image (the test extra)")
+    from exquisite.shared_core.geometry import Contract
+    from exquisite.shared_core.session import Session, StepSettings
+
+    contract = Contract(tile=256, band=128, overlap=128, advance=128)
+    session = Session.create(tmp_path / "s", data.hubble_deep_field(), contract, fit=True)
+    results = session.extend(StepSettings(seed=5), LocalGenerator(), steps=3)
+    assert all(r.committed for r in results)
+    canvas = np.asarray(Image.open(session.export(tmp_path / "out.png")).convert("RGB"))
+    grey = canvas.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    start = canvas.shape[1] - 3 * 128
+    for k in range(3):
+        band = grey[:, start + 128 * (k - 1) : start + 128 * k].mean()
+        new = grey[:, start + 128 * k : start + 128 * (k + 1)].mean()
+        assert 0.92 < new / band < 1.08, (k + 1, new / band)

@@ -10,8 +10,11 @@ the way a "content-aware fill" does.
    averages patches, so it is used only as a guide, never copied into the picture.
 3. Picture: image quilting (Efros and Freeman 2001) at full resolution. Blocks of about 1/16 of the
    tile's height are placed column by column from the frontier outward; each is drawn (seeded) from
-   the near-best band blocks at fitting its overlap with what is already there and the layout,
-   taken from rows whose mean colours look like those of the rows it goes to (a ground strip stays
+   the near-best band blocks at fitting its overlap with what is already there and the layout
+   (compared by quarter-block mean colours with bright things flattened and the layout's mean
+   brought to the band's: the layout is a calm average, so a finer comparison would favour the
+   emptiest blocks and the new part would come out darker and sparser than the band), taken
+   from rows whose mean colours look like those of the rows it goes to (a ground strip stays
    a ground strip, a uniform texture may move up or down). Blocks are compared with small bright
    points (stars, lamps) flattened, so the emptiest parts of the band do not fit best; each further
    use of the same band pixels costs a little (variety), except going on down the same source as
@@ -364,34 +367,45 @@ def _match_image(img: np.ndarray, f: int, known: np.ndarray | None = None) -> np
 class _Window:
     """The band rows one block row may copy from, with their spectra (computed once per row)."""
 
-    def __init__(self, feat: np.ndarray, low: np.ndarray, y0: int, y1: int, bm: int) -> None:
+    def __init__(self, feat: np.ndarray, calm: np.ndarray, y0: int, y1: int, bm: int) -> None:
         self.y0 = y0
-        img, low = feat[y0:y1], low[y0:y1]
+        img = feat[y0:y1]
         self.shape = img.shape[:2]
         self.spec = np.fft.rfft2(img, axes=(0, 1))  # (H, W//2+1, 3)
         self.spec_sq = np.fft.rfft2((img * img).sum(axis=2))
-        self.spec_low = np.fft.rfft2(low, axes=(0, 1))
-        self.low_sq = _box_sums((low * low).sum(axis=2), bm)
+        # the mean colour of every quarter-block box: what the layout is compared with
+        self.half = max(1, bm // 2)
+        self.quarters = np.stack(
+            [_box_sums(calm[y0:y1, :, c], self.half) for c in range(3)], axis=-1
+        ).astype(np.float32) / float(self.half * self.half)
+        self.quarters_sq = np.einsum("ijc,ijc->ij", self.quarters, self.quarters)
 
 
 def _block_errors(win: _Window, target: np.ndarray, known: np.ndarray, guide: np.ndarray):
     """For every block position of the window: the mean squared difference to `target` over its
-    known pixels plus _GUIDE times that of the block's coarse picture to `guide` (the layout) over
-    the whole block. Sums of squares and correlations, the correlations by FFT."""
+    known pixels plus _GUIDE times that of the mean colours of the block's four quarters to those
+    of `guide` (the layout). The layout is an average of many patches, calm where the band has
+    scattered objects: compared pixel by pixel it would favour the emptiest blocks (a darker,
+    sparser continuation); compared by quarter means it only says where light and dark, sky and
+    ground go. Sums of squares and correlations, the correlations by FFT."""
     bh, bw = known.shape
     m = known.astype(np.float32)
-    n_known, n_all = max(1.0, 3.0 * m.sum()), 3.0 * bh * bw
+    n_known = max(1.0, 3.0 * m.sum())
     tm = target * m[..., None]
     spec_t = np.fft.rfft2(tm, s=win.shape, axes=(0, 1))
     spec_m = np.fft.rfft2(m, s=win.shape)
-    spec_g = np.fft.rfft2(guide, s=win.shape, axes=(0, 1))
     cross = (win.spec * np.conj(spec_t)).sum(axis=2)
-    cross_g = (win.spec_low * np.conj(spec_g)).sum(axis=2)
     spec = (win.spec_sq * np.conj(spec_m) - 2.0 * cross) / n_known
-    spec -= (2.0 * _GUIDE / n_all) * cross_g
-    err = np.fft.irfft2(spec, s=win.shape)[: win.shape[0] - bh + 1, : win.shape[1] - bw + 1]
+    ny, nx = win.shape[0] - bh + 1, win.shape[1] - bw + 1
+    err = np.fft.irfft2(spec, s=win.shape)[:ny, :nx]
     err += float((tm * target).sum()) / n_known
-    err += (_GUIDE / n_all) * (win.low_sq + float((guide * guide).sum()))
+    q = win.half
+    for dy in (0, q):
+        for dx in (0, q):
+            g = guide[dy : dy + q, dx : dx + q].reshape(-1, 3).mean(axis=0).astype(np.float32)
+            sq = win.quarters_sq[dy : dy + ny, dx : dx + nx] + float(g @ g)
+            sq -= 2.0 * (win.quarters[dy : dy + ny, dx : dx + nx] @ g)
+            err += (_GUIDE / 12.0) * sq
     return err
 
 
@@ -437,11 +451,21 @@ def _quilt(band: np.ndarray, width: int, rng: np.random.Generator, report=None):
     hm, wm = h // f, wb // f
     feat = _match_image(band[: hm * f, : wm * f].astype(np.float32), f)
     bm = b // f
-    # the layout at matching scale, and the band as coarse as the layout, to compare it with
+    # the layout knows no single galaxies or lamps: the band's quarter-block colours it is compared
+    # with have bright things as large as a quarter block flattened too (see _block_errors)
+    quarter = max(1, bm // 2)
+    calm = _down(feat, quarter)
+    calm = np.minimum(feat, _up(_soften(calm, 1), quarter, feat.shape[:2]) + _BRIGHT_CLIP)
+    # the layout at matching scale
     coarse, k = _layout(band, width, rng, report)
     k = max(1, k // f)
     layout = _up(coarse, k, (-(-h // f) + bm, -(-total // f) + bm))
-    low = _up(_down(feat, k), k, feat.shape[:2])
+    # the completion settles on the commonest patches (the dark sky between galaxies, the empty
+    # sky between towers), so its new part comes out darker or lighter than the band on average;
+    # it is a guide to where things go, not to how bright they are: its new part gets the mean
+    # colour of what it is compared with
+    new_part = layout[: h // f, wm : total // f].reshape(-1, 3)
+    layout[:, wm:] += calm.reshape(-1, 3).mean(axis=0) - new_part.mean(axis=0)
     uses = np.zeros((hm, wm), np.float32)  # how often each band pixel was copied so far
     rows = _soften(feat.mean(axis=1, keepdims=True), 4)[:, 0]  # (hm, 3) the band's row colours
     row_windows = sliding_window_view(rows, bm, axis=0).transpose(0, 2, 1)  # (hm-bm+1, bm, 3)
@@ -455,7 +479,7 @@ def _quilt(band: np.ndarray, width: int, rng: np.random.Generator, report=None):
             y0 = max(0, (ty - q.reach) // f)
             y1 = min(hm, -(-(ty + b + q.reach) // f))
             if (y0, y1) not in windows:
-                windows[y0, y1] = _Window(feat, low, y0, y1, bm)
+                windows[y0, y1] = _Window(feat, calm, y0, y1, bm)
             win = windows[y0, y1]
             region = out[ty : ty + b, tx : tx + b]
             known = np.zeros((bm, bm), bool)
