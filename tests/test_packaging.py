@@ -64,3 +64,11 @@ def test_core_cli_works_without_torch_mcp_openai_or_opencv(tmp_path):
     """)
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_no_folder_shadows_workflows_as_comfyuis_template_folder():
+    """ComfyUI serves a pack's templates from the FIRST of these folders that exists (app/
+    custom_node_manager.py); an `examples/` folder would hide `workflows/` from the template browser."""
+    searched_before_ours = ["example_workflows", "example", "examples", "workflow"]
+    assert not [name for name in searched_before_ours if (REPO / name).exists()]
+    assert sorted((REPO / "workflows").glob("*.json"))

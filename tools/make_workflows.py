@@ -127,18 +127,24 @@ def build(nodes: list[Node], notes: list[dict]):
 OURS = ("#2a363b", "#3f5159")  # one colour for exquisite's nodes, so they stand out
 
 
+# Vertical layout of one step. A node's pos is the top of its body; the frontend draws the 30 px title
+# and our "exquisite" source badge above it, so each row starts 60 px below the previous body's end.
+ROW_REFERENCE = 210  # BandExtract body 0..146 (the frontend's own minimum height)
+ROW_GLUE = 490       # ReferenceMask / GenerateTile bodies 210..430-470
+
+
 def step_nodes(first_id, x, y, canvas_src, generate, direction="x_ltr"):
     """BandExtract -> ReferenceMask -> (generate) -> FeatherGlue; returns (nodes, glue id)."""
     be, rm, fg = first_id, first_id + 1, first_id + 2
     nodes = [
-        Node(be, "ExquisiteBandExtract", (x, y), (300, 130), {"direction": direction}, {"canvas": canvas_src},
+        Node(be, "ExquisiteBandExtract", (x, y), (300, 146), {"direction": direction}, {"canvas": canvas_src},
              color=OURS),
-        Node(rm, "ExquisiteReferenceMask", (x, y + 180), (300, 220), {"direction": direction}, {"band": (be, 0)},
-             color=OURS),
+        Node(rm, "ExquisiteReferenceMask", (x, y + ROW_REFERENCE), (300, 220), {"direction": direction},
+             {"band": (be, 0)}, color=OURS),
     ]
     gen_nodes, tile_src = generate(first_id + 3, (rm, 0), (rm, 1), x + 340, y)
     nodes += gen_nodes
-    glue_y = y + 430
+    glue_y = y + ROW_GLUE
     nodes.append(Node(fg, "ExquisiteFeatherGlue", (x, glue_y), (300, 220), {"direction": direction},
                       {"canvas": canvas_src, "tile": tile_src, "mask": (rm, 1)}, color=OURS))
     return nodes, fg
@@ -146,7 +152,7 @@ def step_nodes(first_id, x, y, canvas_src, generate, direction="x_ltr"):
 
 def generate_tile(backend, settings="{}", prompt=""):
     def make(id_, reference, mask, x, y):
-        return [Node(id_, "ExquisiteGenerateTile", (x, y + 180), (320, 260),
+        return [Node(id_, "ExquisiteGenerateTile", (x, y + ROW_REFERENCE), (320, 260),
                      {"backend": backend, "backend_settings": settings, "prompt": prompt, "seed": 0},
                      {"reference": reference, "mask": mask}, control="fixed", color=OURS)], (id_, 0)
     return make
@@ -156,14 +162,15 @@ def checkpoint_sampler(model_src, clip_pos, clip_neg, vae_src, seed):
     def make(id_, reference, mask, x, y):
         imc, ks, dec = id_, id_ + 1, id_ + 2
         return [
-            Node(imc, "InpaintModelConditioning", (x, y + 180), (300, 140), {"noise_mask": True},
+            Node(imc, "InpaintModelConditioning", (x, y + ROW_REFERENCE), (300, 140), {"noise_mask": True},
                  {"positive": clip_pos, "negative": clip_neg, "vae": vae_src, "pixels": reference, "mask": mask}),
-            Node(ks, "KSampler", (x, y + 360), (300, 262),
+            Node(ks, "KSampler", (x, y + ROW_REFERENCE + 200), (300, 262),
                  {"seed": seed, "steps": 25, "cfg": 6.0, "sampler_name": "dpmpp_2m", "scheduler": "karras",
                   "denoise": 1.0},
                  {"model": model_src, "positive": (imc, 0), "negative": (imc, 1), "latent_image": (imc, 2)},
                  control="randomize"),
-            Node(dec, "VAEDecode", (x, y + 660), (210, 46), {}, {"samples": (ks, 0), "vae": vae_src}),
+            Node(dec, "VAEDecode", (x, y + ROW_REFERENCE + 520), (210, 46), {},
+                 {"samples": (ks, 0), "vae": vae_src}),
         ], (dec, 0)
     return make
 
@@ -171,7 +178,7 @@ def checkpoint_sampler(model_src, clip_pos, clip_neg, vae_src, seed):
 def loader_nodes():
     return [
         Node(1, "LoadImage", (0, 0), (320, 330), {"image": "example.png"}),
-        Node(2, "ImageScale", (0, 380), (320, 130),
+        Node(2, "ImageScale", (0, 380), (342, 130),
              {"upscale_method": "lanczos", "width": 0, "height": 1024, "crop": "disabled"}, {"image": (1, 0)},
              title="Scale to 1024 px high (width 0 keeps the aspect)"),
     ]
