@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import inspect
 import json
 import logging
 import sys
@@ -25,7 +26,7 @@ import anyio.to_thread
 import numpy as np
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
-from mcp_types import CallToolResult, ImageContent, ResourceLink, TextContent, ToolAnnotations
+from mcp_types import CallToolResult, ImageContent, Resource, ResourceLink, TextContent, ToolAnnotations
 from PIL import ImageColor
 from pydantic import BaseModel, Field
 
@@ -66,6 +67,26 @@ def _canvas_uri(session_id: str) -> str:
     return f"{URI_ROOT}/{session_id}/canvas.png"
 
 
+class _SessionListingServer(MCPServer):
+    """An MCPServer whose resources/list also names each session's canvas.
+
+    The canvases are served through a URI template, which resources/list does not show; clients
+    that only browse resources/list (to let the user attach one) would otherwise see nothing.
+    """
+
+    session_store: SessionStore | None = None
+
+    async def list_resources(self) -> list[Resource]:
+        listed = await super().list_resources()
+        if self.session_store is None:
+            return listed
+        summaries, _ = await anyio.to_thread.run_sync(self.session_store.summaries)
+        return listed + [
+            Resource(uri=_canvas_uri(s["session_id"]), name=f"{s['session_id']}/canvas.png", mime_type="image/png",
+                     description=f"canvas of session {s['session_id']}: {s['width']}x{s['height']} at step {s['head']}")
+            for s in summaries]
+
+
 @dataclass
 class App:
     """The MCP server together with what it serves, so tests and main can close it properly."""
@@ -84,7 +105,8 @@ def create_app(settings: ServerSettings) -> App:
                          f"{', '.join(backend_names())} (EXQUISITE_BACKEND or --backend)")
     store = SessionStore(settings.sessions_dir)
     redact = Redactor(secret_values(settings.backend_settings))
-    mcp = MCPServer("exquisite", instructions=INSTRUCTIONS)
+    mcp = _SessionListingServer("exquisite", instructions=INSTRUCTIONS)
+    mcp.session_store = store
     app = App(mcp, store, settings)
 
     def tool_errors(fn):
@@ -100,6 +122,7 @@ def create_app(settings: ServerSettings) -> App:
             except Exception as error:  # a bug: keep the text, log the trace (to stderr, redacted)
                 log.error("%s", redact(traceback.format_exc()))
                 raise ToolError(redact(f"internal error in {fn.__name__}: {type(error).__name__}: {error}")) from None
+        wrapper.__doc__ = inspect.cleandoc(fn.__doc__ or "")  # the tool's description, without source indentation
         return wrapper
 
     def preview_for(session: Session, box: Box | None, fmt: str = "auto", max_side: int | None = None) -> Preview:

@@ -181,6 +181,7 @@ def test_tools_say_what_they_do_and_what_they_return(place):
     assert {t.name for t in tools} == TOOLS
     for tool in tools:
         assert len(tool.description) > 40
+        assert "\n " not in tool.description, f"{tool.name}: docstring indentation leaked into the description"
         hints = tool.annotations
         assert None not in (hints.read_only_hint, hints.destructive_hint, hints.idempotent_hint,
                             hints.open_world_hint)
@@ -259,6 +260,9 @@ def test_open_extend_view_history_undo_export_in_process(place):
         listed = (await client.call_tool("list_sessions", {})).structured_content
         assert [(s["session_id"], s["head"], s["committed_steps"]) for s in listed["sessions"]] == [(sid, 2, 2)]
         assert listed["input_dirs"] == [str(place["inputs"])] and "mock" in listed["backends"]
+        resources = (await client.list_resources()).resources  # a client browsing resources/list sees the canvas
+        assert [(str(r.uri), r.mime_type) for r in resources] == [(f"exquisite://sessions/{sid}/canvas.png", "image/png")]
+        assert "2048x1024 at step 2" in resources[0].description
         return sid
 
     sid = run_with_client(make_app(place), scenario)
