@@ -30,6 +30,10 @@ def test_extend_fit_three_steps_then_show_undo_export(tmp_path, photo, capsys):
     assert code == 0, text
     assert "step 0003 committed" in text and str(tmp_path / "s") in text
     assert Image.open(out).size == (800 + 3 * 512, 1024)
+    for n in (1, 2, 3):  # every committed step's canvases exist once the command has returned
+        folder = tmp_path / "s" / "steps" / f"{n:04d}"
+        assert (folder / "canvas_before.png").is_file() and (folder / "canvas_after.png").is_file()
+        assert (folder / "committed.ok").is_file()
     assert main(["show", str(tmp_path / "s"), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert [s["status"] for s in info["steps"]] == ["committed"] * 3 and info["size"] == [2336, 1024]
