@@ -45,6 +45,48 @@ def test_a_pure_gain_error_is_removed_from_the_whole_tile():
     assert np.abs(rgb_to_lab(matched).mean((0, 1)) - rgb_to_lab(true_tile).mean((0, 1))).max() < 0.5
 
 
+def _gained_tile_with_patch(fill):
+    """A tile with a pure gain error and a 40 x 40 patch (a fifth of the overlap) where its content
+    disagrees with the canvas; `fill(region)` gives the patch. Returns band, tile, truth, outside-patch."""
+    truth = scenery(BIG.tile, 400)
+    band = truth[:, 200 - BIG.band:200]
+    true_tile = truth[:, 200 - BIG.band:200 - BIG.band + BIG.tile]
+    tile = gained(true_tile, (0.82, 0.93, 1.12))
+    patch = (slice(40, 80), slice(BIG.band - BIG.overlap + 20, BIG.band - BIG.overlap + 60))
+    tile[patch] = fill(tile[patch])
+    outside = np.ones(tile.shape[:2], bool)
+    outside[patch] = False
+    return band, tile, true_tile, outside
+
+
+@pytest.mark.parametrize("fill", [
+    pytest.param(lambda region: np.array([235, 40, 60], np.uint8), id="repainted"),
+    pytest.param(lambda region: region.mean((0, 1)).round().astype(np.uint8), id="blurred-flat"),
+])
+def test_a_patch_that_disagrees_does_not_bias_the_gain_correction(fill):
+    """Robust statistics: the patch's blocks are trimmed, so everything else is corrected as if it
+    were not there (plain mean/std over the overlap leaves several grey levels of error here)."""
+    band, tile, true_tile, outside = _gained_tile_with_patch(fill)
+    matched = match_colour(band, tile, BIG)
+    error = np.abs(matched.astype(int) - true_tile)[outside].mean()
+    plain = np.abs(match_colour(band, tile, BIG, robust=False).astype(int) - true_tile)[outside].mean()
+    assert error < 0.5 and plain > 3 * error + 1, (error, plain)
+    new_half = np.abs(matched[:, BIG.band:].astype(int) - true_tile[:, BIG.band:]).mean()
+    assert new_half < 0.5, new_half
+
+
+def test_matching_is_deterministic_and_ignores_memory_layout():
+    """Sessions replay tiles to rebuild canvases: the same pixels must give the same bytes, whether
+    the band is a strided view of the canvas (a live step) or a fresh copy (a replay)."""
+    band, tile, _, _ = _gained_tile_with_patch(lambda region: 255 - region)
+    canvas = np.ascontiguousarray(np.concatenate([np.zeros((BIG.tile, 7, 3), np.uint8), band], axis=1))
+    view = canvas[:, 7:]
+    first = match_colour(view, tile, BIG)
+    for again in (match_colour(band.copy(), tile.copy(), BIG), match_colour(view, np.asfortranarray(tile), BIG)):
+        assert again.tobytes() == first.tobytes()
+    assert match_colour(band, tile, BIG, "lab").tobytes() == match_colour(band.copy(), tile.copy(), BIG, "lab").tobytes()
+
+
 def test_a_tile_that_already_matches_is_returned_unchanged():
     truth = scenery(BIG.tile, 300)
     tile = truth[:, 100:100 + BIG.tile]

@@ -41,7 +41,7 @@ SPENT: list[float] = []
 
 
 def _timed(fn):
-    """The session's own glue_step / seam_report, timed (the step's glue_s also counts PNG writes)."""
+    """The session's own glue_step / report_grown, timed (the step's glue_s also counts PNG writes)."""
     def timed(*args, **kwargs):
         t0 = time.perf_counter()
         try:
@@ -52,7 +52,7 @@ def _timed(fn):
 
 
 session_module.glue_step = _timed(session_module.glue_step)
-session_module.seam_report = _timed(session_module.seam_report)
+session_module.report_grown = _timed(session_module.report_grown)
 
 
 def mean_lab_distance(a: np.ndarray, b: np.ndarray) -> float:
