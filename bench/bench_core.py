@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from exquisite.shared_core.generators import MockGenerator
-from exquisite.shared_core.geometry import Contract, extract_band, pack_reference, to_frontier_right
+from exquisite.shared_core.geometry import Contract, extract_band, pack_reference
 from exquisite.shared_core.glue import glue_alpha, glue_into
 from exquisite.shared_core.mask import generation_mask
 from exquisite.shared_core.session import Session, StepSettings

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from .canvas import GrowingCanvas
-from .errors import ContractError, ExquisiteError, GenerationError, InputError, SessionError
+from .errors import ContractError, GenerationError, InputError, SessionError
 from .generators import Generator, ProgressCallback, TileRequest, check_tile
 from .geometry import (
     Contract, FILLS, check_canvas, extract_band, fit_canvas, from_frontier_right, frontier_right_shape,

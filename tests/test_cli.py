@@ -1,7 +1,6 @@
 """The `exquisite` command as a user runs it: exit codes, messages, sessions it leaves."""
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +10,6 @@ import pytest
 from PIL import Image
 
 from exquisite.shared_core.cli import main
-from exquisite.shared_core.pngio import read_png_into
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from exquisite.shared_core.errors import ContractError, InputError
-from exquisite.shared_core.geometry import DIRECTIONS, Contract, from_frontier_right, to_frontier_right
+from exquisite.shared_core.geometry import DIRECTIONS, from_frontier_right, to_frontier_right
 from exquisite.shared_core.glue import glue, glue_alpha, mix
 from exquisite.shared_core.mask import generation_mask, ramp
 from rulers import SMALL, SMALL_LEGACY, marked_tile, world

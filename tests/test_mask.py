@@ -9,7 +9,7 @@ from exquisite.shared_core.mask import (
     from_comfy_mask, generation_mask, generation_mask_for, ramp, to_comfy_load_image_rgba, to_comfy_mask,
     to_openai_mask, to_sd_mask,
 )
-from rulers import SMALL, SMALL_LEGACY
+from rulers import SMALL
 
 
 def test_ramp_is_pixel_centred_and_exact_outside():

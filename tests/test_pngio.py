@@ -1,6 +1,5 @@
 """The streaming PNG codec agrees with Pillow, and foreign files go through Pillow's checks."""
 
-import io
 
 import numpy as np
 import pytest

@@ -1,7 +1,6 @@
 """Sessions on ground truth: growth, artifacts, rejections, kills, undo and replay."""
 
 import json
-import os
 import signal
 import subprocess
 import sys

@@ -75,7 +75,6 @@ _SEAM_HEIGHT = 256  # the seam correction runs at about this height
 _SEAM_SCALE = 48.0  # px: beyond this scale the seamless blend keeps the copied colours
 _STRIP = 32  # px of band included in the seamless blend
 _SEAM_STEP = 12.0  # grey levels: steps between copied regions up to this are smoothed away
-_BRUTE_PAIRS = 8_000_000  # exact search below this many (target, source) pairs, PatchMatch above
 
 
 # ---------------------------------------------------------------------------------------------
