@@ -21,7 +21,8 @@ import numpy as np
 
 from exquisite.shared_core.generators import MockGenerator
 from exquisite.shared_core.geometry import Contract, extract_band, pack_reference
-from exquisite.shared_core.glue import glue_alpha, glue_into
+from exquisite.shared_core.canvas import GrowingCanvas
+from exquisite.shared_core.glue import blend_alpha, glue_step
 from exquisite.shared_core.mask import generation_mask
 from exquisite.shared_core.session import Session, StepSettings
 
@@ -41,6 +42,8 @@ def core_step_vs_copy(repeat: int) -> None:
     buffer = rng.integers(0, 255, (1024, 4096, 3), dtype=np.uint8)
     tile = rng.integers(0, 255, (1024, 1024, 3), dtype=np.uint8)
     length = 2048
+    canvas = GrowingCanvas.from_image(buffer[:, :length], "x_ltr", room=4096 - length)
+    buffer = canvas.norm  # the canvas's own buffer (frontier-right frame)
 
     def plain_copy():
         buffer[:, length - 512:length + 512] = tile
@@ -49,7 +52,8 @@ def core_step_vs_copy(repeat: int) -> None:
         band = extract_band(buffer[:, :length], contract)
         pack_reference(band, contract, "gray")
         mask = generation_mask(contract)
-        glue_into(buffer, length, tile, contract, glue_alpha(contract, "mask", mask=mask))
+        canvas.length = length
+        glue_step(canvas, tile, contract, blend_alpha(contract, "mask", mask=mask), "mask")
 
     copy_s, core_s = _best(plain_copy, repeat), _best(core_step, repeat)
     print(f"core step (band+reference+mask+glue): {core_s * 1e3:7.2f} ms   plain tile copy: "

@@ -31,15 +31,16 @@ from PIL import ImageColor
 from pydantic import BaseModel, Field
 
 from ..shared_core.errors import ExquisiteError, InputError
-from ..shared_core.generators import backend_names, make_generator
+from ..shared_core.generators import backend_names
 from ..shared_core.glue import BLENDS
 from ..shared_core.geometry import (
-    DIRECTION_WORDS, FILLS, Contract, check_canvas, frontier_right_shape, parse_direction,
+    DIRECTION_WORDS, FILLS, Contract, parse_direction,
 )
 from ..shared_core.paths import confine, inside
 from ..shared_core.pngio import decode_image_bytes
 from ..shared_core.preview import Box, Preview, changed_box, check_box, render_preview
-from ..shared_core.session import COMMITTED, Session, next_settings
+from ..shared_core.service import check_steps, plan_steps, run_steps
+from ..shared_core.session import COMMITTED, Session
 from .models import (
     ExportResult, ExtendResult, HistoryResult, HistoryStep, ListResult, OpenResult, PreviewInfo, Region,
     SessionSummary, StepOutcome, UndoResult, ViewResult,
@@ -235,35 +236,19 @@ def create_app(settings: ServerSettings) -> App:
         this call changed. The result is an error only when no step committed."""
         store.folder(session_id)
         direction = parse_direction(direction)
-        if isinstance(steps, bool) or not 1 <= steps <= settings.max_steps:
-            raise InputError(f"steps must be from 1 to {settings.max_steps} per call, got {steps}: "
-                             f"call extend_canvas again to continue")
+        check_steps(steps, settings.max_steps, "call extend_canvas again to continue")
         backend = backend or settings.backend
-        if backend not in backend_names():
-            raise InputError(f"backend {backend!r} is not available on this server: use one of "
-                             f"{', '.join(backend_names())}")
         progress = _ProgressRelay(ctx, steps)
 
         def work():
             session = store.session(session_id)
             width, height = session.size
-            try:
-                check_canvas(frontier_right_shape((height, width), direction), session.contract)
-            except ExquisiteError as bad:
-                raise InputError(f"this {width}x{height} canvas cannot grow {DIRECTION_WORDS[direction]}: "
-                                 f"{bad}") from None
-            try:
-                generator = make_generator(backend, **settings.settings_for(backend))
-            except Exception as error:
-                raise InputError(f"backend {backend!r} is not configured: {error} (the operator sets backend "
-                                 f"settings in EXQUISITE_BACKEND_SETTINGS)") from None
             chosen = {"direction": direction, "prompt": prompt, "seed": seed, "blend": blend, "fill": fill}
-            step_settings = next_settings(session.meta.get("last_settings"), chosen,
-                                          getattr(generator, "default_blend", None)).checked(session.contract)
+            plan = plan_steps(session.contract, session.meta.get("last_settings"), chosen, backend,
+                              settings.settings_for(backend), steps, settings.max_steps, size=session.size)
             progress.start()
             try:
-                outcomes = session.extend(step_settings, generator, steps, on_step=progress.step_done,
-                                          progress=progress.within_step)
+                outcomes = run_steps(session, plan, on_step=progress.step_done, progress=progress.within_step)
             finally:
                 store.done(session_id, session)
             committed = sum(1 for r in outcomes if r.committed)

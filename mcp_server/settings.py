@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..shared_core.cli import default_backend
+from ..shared_core.service import default_backend
 from ..shared_core.errors import InputError
 from ..shared_core.preview import DEFAULT_MAX_BYTES, DEFAULT_MAX_SIDE
 

@@ -1,5 +1,5 @@
 """FeatherGlue: the whole tile glued onto the canvas at the frontier, and its seam report
-(glue.glue_with_report: the same numbers a CLI/MCP session step records)."""
+(glue.glue: the same numbers a CLI/MCP session step records)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 
 from ..shared_core.errors import InputError
 from ..shared_core.geometry import Contract, frontier_right_shape, parse_direction
-from ..shared_core.glue import BLENDS, MASK_BLENDS, glue_with_report
+from ..shared_core.glue import BLENDS, MASK_BLENDS, glue
 from .tensors import images_to_uint8, masks_to_float, paired_batch, uint8_to_images
 from .widgets import CATEGORY, band_px_input, direction_input, overlap_px_input
 
@@ -94,9 +94,9 @@ class FeatherGlue:
         contract = _contract_for(canvases.shape[1:3], tiles.shape[1:3], direction, band_px, overlap_px)
         feather = None if feather_px < 0 else int(feather_px)
         glued = [
-            glue_with_report(canvases[i % len(canvases)], tiles[i % len(tiles)], direction, contract, blend,
+            glue(canvases[i % len(canvases)], tiles[i % len(tiles)], direction, contract, blend,
                              feather, None if masks is None else masks[i % len(masks)],
-                             colour_match=bool(colour_match))
+                             colour_match=bool(colour_match), report=True)
             for i in range(batch)
         ]
         reports = [report.to_dict() for _, report in glued]

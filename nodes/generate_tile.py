@@ -7,7 +7,8 @@ import json
 import logging
 
 from ..shared_core.errors import InputError
-from ..shared_core.generators import TileRequest, backend_names, check_tile, make_generator
+from ..shared_core.generators import TileRequest, backend_names, check_tile
+from ..shared_core.service import default_backend, make_backend, parse_backend_settings
 from ..shared_core.geometry import parse_direction
 from ..shared_core.mask import check_mask
 from .comfy_hooks import Progress
@@ -15,9 +16,6 @@ from .tensors import images_to_uint8, masks_to_float, paired_batch, uint8_to_ima
 from .widgets import CATEGORY, direction_input
 
 log = logging.getLogger("exquisite")
-
-OFFLINE_BACKENDS = ("mock", "local")
-"""Deterministic and free: same inputs, same tile. Every other backend is a remote (often paid) call."""
 
 SEED_MAX = 2**63 - 1  # the CLI's and the session's seed range, so a node's seed can be replayed there
 
@@ -55,7 +53,7 @@ class GenerateTile:
                     "tooltip": "What the new part of the picture should show (backends that read prompts).",
                 }),
                 "backend": (names, {
-                    "default": "local" if "local" in names else names[0],
+                    "default": default_backend() if default_backend() in names else names[0],
                     "tooltip": "Which generator makes the tile: " + ", ".join(names) + ". mock and local "
                                "are offline and free; the others call a service.",
                 }),
@@ -95,13 +93,13 @@ class GenerateTile:
         for m in masks:
             check_mask(m, (size, size))
         batch = paired_batch({"reference": len(references), "mask": len(masks)})
-        generator = make_generator(backend, **parse_settings(backend_settings))
+        generator = make_backend(backend, parse_backend_settings(backend_settings, "backend_settings"))
 
         progress = Progress()
         tiles = []
         for i in range(batch):
             item_seed = int(seed) + i
-            if backend not in OFFLINE_BACKENDS:
+            if generator.paid or generator.remote:
                 log.info("exquisite GenerateTile: calling backend %r (seed %d, tile %d of %d)",
                          backend, item_seed, i + 1, batch)
             request = TileRequest(
@@ -115,19 +113,6 @@ class GenerateTile:
             tiles.append(check_tile(generator.generate(request), size))
             progress.set((i + 1) / batch)
         return (uint8_to_images(tiles),)
-
-
-def parse_settings(text: str | None) -> dict:
-    """backend_settings: a JSON object (empty text = {})."""
-    if text is None or not text.strip():
-        return {}
-    try:
-        settings = json.loads(text)
-    except json.JSONDecodeError as bad:
-        raise InputError(f'backend_settings is not valid JSON ({bad}): write an object like {{"model": "gpt-image-1.5"}}') from None
-    if not isinstance(settings, dict):
-        raise InputError(f"backend_settings must be a JSON object like {{\"model\": ...}}, got {type(settings).__name__}")
-    return settings
 
 
 def _square_size(height_width: tuple[int, int]) -> int:

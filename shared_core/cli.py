@@ -8,42 +8,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
-from .errors import ExquisiteError, InputError
-from .generators import backend_names, make_generator
-from .geometry import Contract, DIRECTION_ALIASES, DIRECTIONS
 from .colour import SPACES as COLOUR_SPACES
+from .errors import ExquisiteError, InputError
+from .geometry import DIRECTION_ALIASES, DIRECTIONS, FILLS, Contract
 from .glue import BLENDS
-from .geometry import FILLS
 from .mask import SHAPES
-from .session import SESSION_FILE, Session, next_settings
-
-
-def default_backend() -> str:
-    """EXQUISITE_BACKEND if set, else the offline `local` backend, else `mock`."""
-    names = backend_names()
-    chosen = os.environ.get("EXQUISITE_BACKEND")
-    if chosen:
-        return chosen
-    return "local" if "local" in names else "mock"
-
-
-def parse_backend_options(pairs: list[str]) -> dict:
-    """`key=value` pairs into settings; numbers and true/false are parsed, the rest stays text."""
-    options = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise InputError(f"--backend-opt takes key=value, got {pair!r}")
-        try:
-            options[key] = json.loads(value)
-        except json.JSONDecodeError:
-            options[key] = value
-    return options
+from .seam_report import brief
+from .service import (
+    backend_settings_from_pairs, check_export_target, plan_steps, run_steps,
+)
+from .session import SESSION_FILE, Session
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -111,29 +89,31 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _check_out(out: str, force: bool) -> Path:
-    path = Path(out)
-    if path.suffix.lower() != ".png":
-        raise InputError(f"--out must be a .png file, got {out}")
-    if path.exists() and not force:
-        raise InputError(f"{out} already exists: choose another --out or pass --force")
-    return path
+def _chosen_settings(args) -> dict:
+    """The StepSettings fields given on the command line (None = not given)."""
+    return {
+        "direction": args.direction, "prompt": args.prompt, "seed": args.seed, "blend": args.blend,
+        "feather_px": args.feather, "ramp_start": args.ramp_start, "ramp_end": args.ramp_end,
+        "ramp_shape": args.ramp_shape, "fill": args.fill, "colour_match": args.colour_match,
+        "colour_space": args.colour_space,
+        "blend_ramp_start": args.blend_ramp_start, "blend_ramp_end": args.blend_ramp_end,
+    }
 
 
-def _open_or_create(args) -> Session:
+def _open_existing(args) -> Session | None:
+    """The session INPUT names, or None when INPUT is an image (a new session)."""
     source = Path(args.input)
-    if (source / SESSION_FILE).exists():
-        if args.session or args.fit:
-            raise InputError("--session and --fit apply to a new session; this input is a session already")
-        session = Session.open(source)
-        if args.overlap is not None and args.overlap != session.contract.overlap:
-            raise InputError(f"this session's overlap is {session.contract.overlap}; a session keeps its contract")
-        return session
-    if source.is_dir():
-        raise InputError(f"{source} is a directory but not a session (no {SESSION_FILE})")
-    contract = Contract() if args.overlap is None else Contract(overlap=args.overlap)
-    root = Path(args.session) if args.session else _new_session_dir(source)
-    return Session.create(root, source, contract, fit=args.fit, direction=args.direction or "x_ltr")
+    if not (source / SESSION_FILE).exists():
+        if source.is_dir():
+            raise InputError(f"{source} is a directory but not a session (no {SESSION_FILE})")
+        return None
+    if args.session or args.fit:
+        raise InputError("--session and --fit apply to a new session; this input is a session already")
+    session = Session.open(source)
+    if args.overlap is not None and args.overlap != session.contract.overlap:
+        session.close()
+        raise InputError(f"this session's overlap is {session.contract.overlap}; a session keeps its contract")
+    return session
 
 
 def _new_session_dir(source: Path) -> Path:
@@ -146,47 +126,49 @@ def _new_session_dir(source: Path) -> Path:
 
 
 def _extend(args) -> int:
-    out = _check_out(args.out, args.force)
-    if args.steps < 1:
-        raise InputError(f"--steps must be at least 1, got {args.steps}")
-    backend = args.backend or default_backend()
-    generator = make_generator(backend, **parse_backend_options(args.backend_opt))
-    with _open_or_create(args) as session:
-        chosen = {
-            "direction": args.direction, "prompt": args.prompt, "seed": args.seed, "blend": args.blend,
-            "feather_px": args.feather, "ramp_start": args.ramp_start, "ramp_end": args.ramp_end,
-            "ramp_shape": args.ramp_shape, "fill": args.fill, "colour_match": args.colour_match,
-            "colour_space": args.colour_space,
-            "blend_ramp_start": args.blend_ramp_start, "blend_ramp_end": args.blend_ramp_end,
-        }
-        settings = next_settings(session.meta.get("last_settings"), chosen,
-                                 getattr(generator, "default_blend", None)).checked(session.contract)
-        print(f"session: {session.root}  ({session.size[0]}x{session.size[1]}, backend {backend})", flush=True)
-
-        def report(result) -> None:
-            timing = result.timings.get("generate_s", 0.0)
-            if result.committed:
-                print(f"step {result.number:04d} committed: canvas {result.size[0]}x{result.size[1]} "
-                      f"(tile in {timing:.1f} s)  {result.directory}", flush=True)
-                if result.seam:
-                    print(f"           {_seam_brief(result.seam)}", flush=True)
-            else:
-                print(f"step {result.number:04d} REJECTED: {result.reason}  {result.directory}", flush=True)
-
-        results = session.extend(settings, generator, args.steps, on_step=report)
-        session.flush()
-        session.export(out)
-        committed = sum(r.committed for r in results)
-        print(f"{committed} of {args.steps} steps committed; canvas {session.size[0]}x{session.size[1]} -> {out}")
-        print(f"continue with: exquisite extend {session.root} --steps N --out OUT.png")
-    return 0 if committed == args.steps else 1
+    """Check everything (settings, backend, --out, the canvas's fit), then create or open, then step."""
+    out = check_export_target(args.out, args.force)
+    session = _open_existing(args)
+    try:
+        if session is None:
+            contract = Contract() if args.overlap is None else Contract(overlap=args.overlap)
+            plan = plan_steps(contract, None, _chosen_settings(args), args.backend,
+                              backend_settings_from_pairs(args.backend_opt), args.steps)
+            root = Path(args.session) if args.session else _new_session_dir(Path(args.input))
+            check_export_target(out, args.force, root)
+            session = Session.create(root, Path(args.input), contract, fit=args.fit,
+                                     direction=plan.settings.direction)
+        else:
+            plan = plan_steps(session.contract, session.meta.get("last_settings"), _chosen_settings(args),
+                              args.backend, backend_settings_from_pairs(args.backend_opt), args.steps,
+                              size=session.size)
+            check_export_target(out, args.force, session.root)
+        with session:
+            return _run_and_export(session, plan, out, args.steps)
+    finally:
+        if session is not None:
+            session.close()
 
 
-def _seam_brief(seam: dict) -> str:
-    """The step's seam report on one line (ΔE in Lab; see shared_core/seam_report.py)."""
-    raw = "" if seam.get("drift_raw") is None else f" (raw {seam['drift_raw']:.1f})"
-    return (f"seam step {seam['seam_step']:.1f} at +{seam['seam_at_px']}px, drift {seam['drift']:.1f}{raw}, "
-            f"gradient discontinuity {seam['gradient_discontinuity']:.1f} (ΔE)")
+def _run_and_export(session: Session, plan, out: Path, requested: int) -> int:
+    print(f"session: {session.root}  ({session.size[0]}x{session.size[1]}, backend {plan.backend})", flush=True)
+
+    def report(result) -> None:
+        timing = result.timings.get("generate_s", 0.0)
+        if result.committed:
+            print(f"step {result.number:04d} committed: canvas {result.size[0]}x{result.size[1]} "
+                  f"(tile in {timing:.1f} s)  {result.directory}", flush=True)
+            if result.seam:
+                print(f"           {brief(result.seam)}", flush=True)
+        else:
+            print(f"step {result.number:04d} REJECTED: {result.reason}  {result.directory}", flush=True)
+
+    results = run_steps(session, plan, on_step=report)
+    session.export(out)
+    committed = sum(r.committed for r in results)
+    print(f"{committed} of {requested} steps committed; canvas {session.size[0]}x{session.size[1]} -> {out}")
+    print(f"continue with: exquisite extend {session.root} --steps N --out OUT.png")
+    return 0 if committed == requested else 1
 
 
 def _show(args) -> int:
@@ -207,7 +189,7 @@ def _show(args) -> int:
         if step["status"] == "rejected":
             line += f"  reason: {step['reason']}"
         elif step.get("seam"):
-            line += f"  {_seam_brief(step['seam'])}"
+            line += f"  {brief(step['seam'])}"
         print(line)
     return 0
 
@@ -220,9 +202,9 @@ def _undo(args) -> int:
 
 
 def _export(args) -> int:
-    out = _check_out(args.out, args.force)
+    out = check_export_target(args.out, args.force)
     with Session.open(args.session) as session:
-        session.export(out)
+        session.export(out, force=args.force)
         print(f"wrote {out} ({session.size[0]}x{session.size[1]})")
     return 0
 

@@ -42,12 +42,24 @@ class TileRequest:
 
 
 class Generator(Protocol):
-    """Anything with a name and `generate(request) -> (T, T, 3) uint8 tile`."""
+    """Anything with a name, the traits below, and `generate(request) -> (T, T, 3) uint8 tile`.
+
+    The traits are what the faces need to know before they call: `default_blend` is the blend a
+    step uses unless the user chose one (None: the session's own; openai says "mask" because GPT
+    image models repaint pixels the mask keeps), `paid` says a call may cost money, `remote` that it
+    leaves this machine (both: log every call, never repeat one silently).
+    """
 
     name: str
+    default_blend: str | None
+    paid: bool
+    remote: bool
 
     def generate(self, request: TileRequest) -> np.ndarray: ...
 
+
+UNDECLARED_TRAITS = {"default_blend": None, "paid": True, "remote": True}
+"""What a registered backend that does not declare its traits is taken to be: the cautious choice."""
 
 GeneratorFactory = Callable[..., Generator]
 _REGISTRY: dict[str, GeneratorFactory] = {}
@@ -72,7 +84,11 @@ def make_generator(name: str, **settings) -> Generator:
         raise InputError(
             f"unknown backend {name!r}: choose one of {', '.join(sorted(_REGISTRY))}"
         ) from None
-    return factory(**settings)
+    generator = factory(**settings)
+    for trait, default in UNDECLARED_TRAITS.items():  # a plug-in backend that predates the traits
+        if not hasattr(generator, trait):
+            setattr(generator, trait, default)
+    return generator
 
 
 def _load_builtin_backends() -> None:
@@ -113,6 +129,9 @@ class MockGenerator:
     """
 
     name = "mock"
+    default_blend = None
+    paid = False
+    remote = False
 
     def __init__(self, **settings) -> None:
         if settings:

@@ -27,13 +27,15 @@ from typing import Callable
 
 import numpy as np
 
+from .canvas import GrowingCanvas
 from .colour import match_colour
 from .errors import ContractError, InputError
 from .geometry import (
-    Contract, check_canvas, extract_band, from_frontier_right, parse_direction, to_frontier_right,
+    Contract, check_canvas, extract_band, parse_direction, to_frontier_right,
 )
 from .mask import check_mask, generation_mask, ramp
-from .seam_report import SeamReport, report_grown, tail_before
+from .rgb import check_rgb
+from .seam_report import report_grown, tail_before
 
 BLENDS = ("hard", "linear", "smooth", "mask", "multiband", "seam", "seam_multiband")
 MASK_BLENDS = ("mask", "multiband", "seam", "seam_multiband")
@@ -43,7 +45,7 @@ OverlapBlend = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 """(old overlap, tile's overlap, alpha over the overlap) -> the glued overlap, uint8."""
 
 
-def glue_alpha(
+def blend_alpha(
     contract: Contract,
     blend: str = "linear",
     feather_px: int | None = None,
@@ -102,36 +104,52 @@ def overlap_blend(blend: str) -> OverlapBlend:
     return mix
 
 
-def glue_into(
-    norm_canvas: np.ndarray,
+def _paste(
+    turned_canvas: np.ndarray,
     length: int,
-    norm_tile: np.ndarray,
+    turned_tile: np.ndarray,
     contract: Contract,
     alpha: np.ndarray,
+    blend: OverlapBlend,
     cross_start: int = 0,
-    blend: OverlapBlend = mix,
 ) -> int:
-    """Glue in place into a frontier-right buffer whose first `length` columns are the canvas.
-
-    The buffer must have room for `contract.advance` more columns. Returns the new length.
-    `blend` blends the overlap (`overlap_blend(mode)`; `mix` by alpha by default).
-    """
+    """Blend the overlap and paste the new half into a frontier-right buffer whose first `length`
+    columns are the canvas (it must have room for one advance); returns the new length."""
     tile = contract.tile
-    if norm_tile.shape[:2] != (tile, tile):
+    if turned_tile.shape[:2] != (tile, tile):
         raise InputError(
-            f"the tile is {norm_tile.shape[1]}x{norm_tile.shape[0]} but the contract needs {tile}x{tile}"
+            f"the tile is {turned_tile.shape[1]}x{turned_tile.shape[0]} but the contract needs {tile}x{tile}"
         )
-    if norm_canvas.shape[1] < contract.next_length(length):
+    if turned_canvas.shape[1] < contract.next_length(length):
         raise ContractError("internal: the canvas buffer has no room for the next advance")
-    check_canvas((norm_canvas.shape[0], length), contract)
+    check_canvas((turned_canvas.shape[0], length), contract)
     rows = slice(cross_start, cross_start + tile)
     origin = contract.paste_origin(length)
     overlap = slice(contract.patch_start, contract.band)
-    norm_canvas[rows, origin:length] = blend(
-        norm_canvas[rows, origin:length], norm_tile[:, overlap], alpha[:, overlap]
+    turned_canvas[rows, origin:length] = blend(
+        turned_canvas[rows, origin:length], turned_tile[:, overlap], alpha[:, overlap]
     )
-    norm_canvas[rows, length:contract.next_length(length)] = norm_tile[:, contract.band:]
+    turned_canvas[rows, length:contract.next_length(length)] = turned_tile[:, contract.band:]
     return contract.next_length(length)
+
+
+def glue_step(
+    canvas: GrowingCanvas,
+    turned_tile: np.ndarray,
+    contract: Contract,
+    alpha: np.ndarray,
+    blend: str = "linear",
+    colour_match: bool = False,
+    colour_space: str = "rgb",
+) -> np.ndarray:
+    """Glue one tile in place onto a canvas turned to the step's direction (frontier-right frame):
+    colour-match it on the overlap if asked, blend the overlap, paste the new half, grow the canvas.
+    Returns the tile as glued. Sessions, their replays and `glue` all come through here."""
+    if colour_match:
+        turned_tile = match_colour(extract_band(canvas.norm, contract), turned_tile, contract, colour_space)
+    canvas.length = _paste(canvas.buffer_for_step(contract), canvas.length, turned_tile, contract, alpha,
+                           overlap_blend(blend))
+    return turned_tile
 
 
 def glue(
@@ -144,59 +162,25 @@ def glue(
     mask: np.ndarray | None = None,
     colour_match: bool = False,
     colour_space: str = "rgb",
-) -> np.ndarray:
+    report: bool = False,
+):
     """Pure glue in the user's frame: a new (grown) canvas; the inputs are not modified.
 
     `mask`, for the mask-family blends, is the generation (or compositing) mask in the user's frame
     (as the generator saw it). `colour_match` first maps the tile's colours onto the canvas's
-    (see colour.match_colour).
+    (see colour.match_colour). With `report`, returns (canvas, SeamReport): the numbers a session
+    step records in step.json for the same pixels and settings.
     """
     direction = parse_direction(direction)
-    _, grown, _, _ = _glue_frontier_right(canvas, tile, direction, contract, blend, feather_px, mask,
-                                          colour_match, colour_space)
-    return np.ascontiguousarray(from_frontier_right(grown, direction))
-
-
-def glue_with_report(
-    canvas: np.ndarray,
-    tile: np.ndarray,
-    direction: str,
-    contract: Contract = Contract(),
-    blend: str = "linear",
-    feather_px: int | None = None,
-    mask: np.ndarray | None = None,
-    colour_match: bool = False,
-    colour_space: str = "rgb",
-) -> tuple[np.ndarray, SeamReport]:
-    """`glue`, and the seam report of that glue: the numbers a session step records in step.json
-    for the same pixels and settings (the report needs the tile as glued, after colour matching)."""
-    direction = parse_direction(direction)
-    before, grown, raw_tile, glued_tile = _glue_frontier_right(
-        canvas, tile, direction, contract, blend, feather_px, mask, colour_match, colour_space)
-    report = report_grown(tail_before(before, contract), grown, glued_tile, contract, raw_tile)
-    return np.ascontiguousarray(from_frontier_right(grown, direction)), report
-
-
-def _glue_frontier_right(canvas, tile, direction, contract, blend, feather_px, mask, colour_match, colour_space):
-    """The pure glue in the frontier-right frame: (canvas before, canvas after, tile as given, tile as glued)."""
-    canvas = _check_rgb(canvas, "canvas")
-    tile = _check_rgb(tile, "tile")
-    norm_canvas = to_frontier_right(canvas, direction)
-    check_canvas(norm_canvas.shape, contract)
-    norm_mask = None if mask is None else to_frontier_right(np.asarray(mask), direction)
-    alpha = glue_alpha(contract, blend, feather_px, norm_mask)
-    length = norm_canvas.shape[1]
-    out = np.empty((norm_canvas.shape[0], contract.next_length(length), 3), dtype=np.uint8)
-    out[:, :length] = norm_canvas
-    raw_tile = norm_tile = to_frontier_right(tile, direction)
-    if colour_match:
-        norm_tile = match_colour(extract_band(norm_canvas, contract), norm_tile, contract, colour_space)
-    glue_into(out, length, norm_tile, contract, alpha, blend=overlap_blend(blend))
-    return norm_canvas, out, raw_tile, norm_tile
-
-
-def _check_rgb(image: np.ndarray, what: str) -> np.ndarray:
-    image = np.asarray(image)
-    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-        raise InputError(f"the {what} must be an RGB uint8 image (H, W, 3), got {image.dtype} {image.shape}")
-    return image
+    canvas = check_rgb(canvas, "canvas")
+    turned_tile = to_frontier_right(check_rgb(tile, "tile"), direction)
+    turned_mask = None if mask is None else to_frontier_right(np.asarray(mask), direction)
+    alpha = blend_alpha(contract, blend, feather_px, turned_mask)
+    grown = GrowingCanvas.from_image(canvas, direction, room=contract.advance)
+    check_canvas(grown.norm.shape, contract)
+    before_tail = tail_before(grown.norm, contract) if report else None
+    glued = glue_step(grown, turned_tile, contract, alpha, blend, colour_match, colour_space)
+    out = np.ascontiguousarray(grown.user())
+    if not report:
+        return out
+    return out, report_grown(before_tail, grown.norm, glued, contract, turned_tile)

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from .atomic import atomic_write
 from .errors import InputError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -69,16 +70,8 @@ def encode_png(image: np.ndarray, level: int = 1, overlay=None):
 
 
 def write_png(path: str | os.PathLike, image: np.ndarray, level: int = 1, overlay=None) -> Path:
-    """Write atomically: the file either does not exist or is complete (temp file, then rename)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as out:
-        for piece in encode_png(image, level, overlay):
-            out.write(piece)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(tmp, path)
-    return path
+    """Write atomically: the file either does not exist or is complete (see atomic.py)."""
+    return atomic_write(path, encode_png(image, level, overlay))
 
 
 def png_bytes(image: np.ndarray, level: int = 6) -> bytes:

@@ -99,9 +99,14 @@ class SeamReport:
 
     def brief(self) -> str:
         """One line for a terminal."""
-        raw = "" if self.drift_raw is None else f" (raw {self.drift_raw:.1f})"
-        return (f"seam step {self.seam_step:.1f} at +{self.seam_at_px}px, drift {self.drift:.1f}{raw}, "
-                f"gradient discontinuity {self.gradient_discontinuity:.1f}")
+        return brief(self.to_dict())
+
+
+def brief(seam: dict) -> str:
+    """A seam report (as recorded in step.json) on one line, ΔE in Lab."""
+    raw = "" if seam.get("drift_raw") is None else f" (raw {seam['drift_raw']:.1f})"
+    return (f"seam step {seam['seam_step']:.1f} at +{seam['seam_at_px']}px, drift {seam['drift']:.1f}{raw}, "
+            f"gradient discontinuity {seam['gradient_discontinuity']:.1f} (ΔE)")
 
 
 def seam_report(before_tail: np.ndarray, after_tail: np.ndarray, tile: np.ndarray, contract: Contract,

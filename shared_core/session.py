@@ -26,10 +26,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import queue
 import threading
 import time
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -38,14 +37,19 @@ from .canvas import GrowingCanvas
 from .errors import ContractError, GenerationError, InputError, SessionError
 from .generators import Generator, ProgressCallback, TileRequest, check_tile
 from .geometry import (
-    Contract, FILLS, check_canvas, extract_band, fit_canvas, from_frontier_right, frontier_right_shape,
-    pack_reference, parse_direction, to_frontier_right, user_box,
+    Contract, check_canvas, extract_band, fit_canvas, from_frontier_right, frontier_right_shape,
+    pack_reference, parse_direction, to_frontier_right,
 )
-from .colour import SPACES as COLOUR_SPACES, match_colour
-from .glue import BLENDS, MASK_BLENDS, glue_alpha, glue_into, overlap_blend
-from .mask import SHAPES, generation_mask
+from .glue import glue_step
+from .mask import generation_mask
 from .pngio import png_size, read_image, read_png_into, write_png
 from .seam_report import report_grown, tail_before
+from .session_files import (
+    BackgroundWriter, canvas_job, link_job, now, relative, touch_atomic, write_json,
+)
+from .rgb import check_rgb
+from .service import check_export_target, check_steps
+from .step_settings import StepSettings, alpha_for, next_settings  # noqa: F401  (next_settings: re-exported)
 
 try:  # advisory lock between processes; absent on Windows, where the in-process lock still holds
     import fcntl
@@ -56,97 +60,6 @@ SESSION_FILE = "session.json"
 SOURCE_FILE = "source.png"
 FORMAT = 1
 COMMITTED, REJECTED, UNDONE = "committed", "rejected", "undone"
-
-
-@dataclass(frozen=True)
-class StepSettings:
-    """Everything that decides one step besides the canvas and the generator's own settings."""
-
-    direction: str = "x_ltr"
-    prompt: str = ""
-    seed: int = 0
-    blend: str = "linear"
-    feather_px: int | None = None
-    ramp_start: float | None = None
-    ramp_end: float | None = None
-    ramp_shape: str = "linear"
-    fill: str = "gray"
-    colour_match: bool = True
-    colour_space: str = "rgb"
-    blend_ramp_start: float | None = None
-    blend_ramp_end: float | None = None
-
-    def checked(self, contract: Contract) -> "StepSettings":
-        """Validate every field now, so a bad option is refused before anything is written."""
-        direction = parse_direction(self.direction)
-        if self.blend not in BLENDS:
-            raise InputError(f"unknown blend {self.blend!r}: use one of {', '.join(BLENDS)}")
-        if self.ramp_shape not in SHAPES:
-            raise InputError(f"unknown ramp shape {self.ramp_shape!r}: use one of {', '.join(SHAPES)}")
-        if self.fill not in FILLS:
-            raise InputError(f"unknown fill {self.fill!r}: use one of {', '.join(FILLS)}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:
-            raise InputError(f"the seed must be a whole number from 0 to 2**63-1, got {self.seed!r}")
-        if not isinstance(self.colour_match, bool):
-            raise InputError(f"colour_match is true or false, got {self.colour_match!r}")
-        if self.colour_space not in COLOUR_SPACES:
-            raise InputError(f"unknown colour space {self.colour_space!r}: use one of {', '.join(COLOUR_SPACES)}")
-        if (self.blend_ramp_start, self.blend_ramp_end) != (None, None) and self.blend not in MASK_BLENDS:
-            raise InputError(f"a compositing ramp applies to the {', '.join(MASK_BLENDS)} blends, not "
-                             f"{self.blend}: use feather_px for linear/smooth")
-        settings = StepSettings(**{**asdict(self), "direction": direction})
-        alpha_for(settings, contract)  # feather and ramp ranges
-        overlap_blend(settings.blend)  # refuses a blend whose extra is not installed
-        return settings
-
-
-def next_settings(last: dict | None, chosen: dict, backend_blend: str | None = None) -> StepSettings:
-    """A step's settings as every face builds them, so a session continues the same way everywhere.
-
-    Each field is what the caller chose (None = not chosen); else, for the blend, the backend's own
-    (`default_blend`, e.g. openai's mask blend: only it keeps pixels a model repainted); else what
-    the session's last step used; else the default. The seed moves on by one from the last step's,
-    so a repeated call does not repeat a tile. A newly chosen blend drops a compositing ramp that
-    belonged to the previous one.
-    """
-    known = {f.name for f in fields(StepSettings)}
-    unknown = set(chosen) - known
-    if unknown:
-        raise InputError(f"unknown step settings {sorted(unknown)}")
-    last = {k: v for k, v in (last or {}).items() if k in known}
-    blend = chosen.get("blend") or backend_blend
-    if blend is not None and blend != last.get("blend"):
-        last.pop("blend_ramp_start", None)
-        last.pop("blend_ramp_end", None)
-        last["blend"] = blend
-    if chosen.get("seed") is None and "seed" in last:
-        last["seed"] = int(last["seed"]) + 1
-    merged = {**last, **{k: v for k, v in chosen.items() if v is not None}}
-    return StepSettings(**merged)
-
-
-def alpha_for(settings: StepSettings, contract: Contract) -> np.ndarray:
-    """The glue alpha of a step (frontier-right frame); a pure function of its recorded settings.
-
-    The mask-family blends use the compositing mask: the generation ramp unless blend_ramp_start /
-    blend_ramp_end give the compositing ramp its own span.
-    """
-    if settings.blend not in MASK_BLENDS:
-        return glue_alpha(contract, settings.blend, settings.feather_px)
-    start = settings.ramp_start if settings.blend_ramp_start is None else settings.blend_ramp_start
-    end = settings.ramp_end if settings.blend_ramp_end is None else settings.blend_ramp_end
-    mask = generation_mask(contract, start, end, settings.ramp_shape)
-    return glue_alpha(contract, settings.blend, settings.feather_px, mask)
-
-
-def glue_step(canvas: GrowingCanvas, norm_tile: np.ndarray, settings: StepSettings, contract: Contract) -> np.ndarray:
-    """Colour-match (if the settings say so) and glue one tile onto a canvas turned to the step's
-    direction; returns the tile as glued. A step and its replay both call this, so they agree."""
-    if settings.colour_match:
-        norm_tile = match_colour(extract_band(canvas.norm, contract), norm_tile, contract, settings.colour_space)
-    canvas.length = glue_into(canvas.buffer_for_step(contract), canvas.length, norm_tile, contract,
-                              alpha_for(settings, contract), blend=overlap_blend(settings.blend))
-    return norm_tile
 
 
 @dataclass
@@ -180,7 +93,7 @@ class Session:
         self.meta = meta
         self.contract = Contract.from_dict(meta["contract"])
         self._canvas: GrowingCanvas | None = None
-        self._writer = _BackgroundWriter()
+        self._writer = BackgroundWriter()
         self._stamp = self._index_stamp()  # to notice another process's steps (see _catch_up)
         with Session._locks_guard:
             self._lock = Session._locks.setdefault(str(root.resolve()), threading.Lock())
@@ -207,7 +120,7 @@ class Session:
                 raise SessionError(f"{root} already holds a session: continue it instead of creating one")
             raise SessionError(f"{root} exists and is not empty: choose a new session directory")
         source_name = str(image) if not isinstance(image, np.ndarray) else "<array>"
-        pixels = read_image(image) if not isinstance(image, np.ndarray) else _check_image(image)
+        pixels = read_image(image) if not isinstance(image, np.ndarray) else check_rgb(image, "canvas")
         direction = parse_direction(direction)
         original = (int(pixels.shape[1]), int(pixels.shape[0]))
         if fit:
@@ -221,14 +134,14 @@ class Session:
             "contract": contract.to_dict(),
             "source": {"input": source_name, "original_size": list(original),
                        "size": [int(pixels.shape[1]), int(pixels.shape[0])], "fitted": bool(fit)},
-            "created": _now(),
+            "created": now(),
             "steps": [],
             "head": 0,
             "canvas": SOURCE_FILE,
             "size": [int(pixels.shape[1]), int(pixels.shape[0])],
             "last_settings": None,
         }
-        _write_json(root / SESSION_FILE, meta)
+        write_json(root / SESSION_FILE, meta)
         session = cls(root, meta)
         session._canvas = GrowingCanvas.from_image(pixels, direction)
         return session
@@ -306,13 +219,10 @@ class Session:
         self.flush()
         return self.root / self.meta["canvas"]
 
-    def export(self, out: str | os.PathLike, level: int = 6) -> Path:
-        """Write the current canvas to `out` (never over an existing session artifact)."""
-        out = Path(out)
-        if out.resolve().is_relative_to(self.root.resolve()):
-            raise InputError(f"export to a path outside the session directory, not {out}")
-        if out.suffix.lower() != ".png":
-            raise InputError(f"exports are PNG files: give a path ending in .png, not {out.name}")
+    def export(self, out: str | os.PathLike, level: int = 6, force: bool = True) -> Path:
+        """Write the current canvas to `out` (never into the session; over an existing file only
+        with `force`, which faces that asked the user already pass)."""
+        out = check_export_target(out, force, self.root)
         out.parent.mkdir(parents=True, exist_ok=True)
         return write_png(out, self._loaded().user(), level)
 
@@ -329,8 +239,7 @@ class Session:
     ) -> list[StepResult]:
         """Run `steps` steps (step i uses seed + i); `on_step(result)` after each. Stops at the first
         rejection by default."""
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-            raise InputError(f"steps must be a whole number of at least 1, got {steps!r}")
+        check_steps(steps)
         settings = settings.checked(self.contract)
         canvas = self._loaded()
         if canvas.direction == settings.direction:  # one allocation for the whole call
@@ -365,10 +274,10 @@ class Session:
             "direction": settings.direction, "contract": contract.to_dict(),
             "settings": asdict(settings), "backend": getattr(generator, "name", type(generator).__name__),
             "seed": settings.seed, "prompt": settings.prompt,
-            "size_before": list(self.size), "size_after": None, "started": _now(), "timings": timings,
+            "size_before": list(self.size), "size_after": None, "started": now(), "timings": timings,
         }
         (folder / "prompt.txt").write_text(settings.prompt)
-        self._writer.submit(_link_job(self._canvas_file(parent), folder / "canvas_before.png"))
+        self._writer.submit(link_job(self._canvas_file(parent), folder / "canvas_before.png"))
         try:
             canvas = self._loaded().turned(settings.direction)
             self._canvas = canvas
@@ -384,7 +293,7 @@ class Session:
         write_png(folder / "conditioning_band.png", from_frontier_right(norm_band, direction))
         write_png(folder / "reference.png", reference)
         write_png(folder / "mask.png", np.rint(mask * 255).astype(np.uint8))
-        _write_json(folder / "step.json", record)
+        write_json(folder / "step.json", record)
         timings["prepare_s"] = time.perf_counter() - started
 
         t0 = time.perf_counter()
@@ -407,27 +316,27 @@ class Session:
         write_png(folder / "tile_full.png", tile)
         write_png(folder / "new_half.png", from_frontier_right(norm_tile[:, contract.band:], direction))
         before_tail = tail_before(canvas.norm, contract)
-        glued = glue_step(canvas, norm_tile, settings, contract)
+        glued = _glue(canvas, norm_tile, settings, contract)
         timings["glue_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         seam = report_grown(before_tail, canvas.norm, glued, contract, norm_tile).to_dict()
         timings["seam_s"] = time.perf_counter() - t0
         size = _user_size(canvas)
-        record.update(status=COMMITTED, size_after=list(size), finished=_now(), seam=seam)
+        record.update(status=COMMITTED, size_after=list(size), finished=now(), seam=seam)
         timings["overhead_s"] = time.perf_counter() - started - timings["generate_s"]
-        _write_json(folder / "step.json", record)
-        _touch_atomic(folder / "committed.ok", f"committed {record['finished']}\n")
-        self._writer.submit(_canvas_job(canvas, contract, folder / "canvas_after.png"))
-        self.meta.update(head=number, size=list(size), canvas=_relative(folder / "canvas_after.png", self.root),
+        write_json(folder / "step.json", record)
+        touch_atomic(folder / "committed.ok", f"committed {record['finished']}\n")
+        self._writer.submit(canvas_job(canvas, contract, folder / "canvas_after.png"))
+        self.meta.update(head=number, size=list(size), canvas=relative(folder / "canvas_after.png", self.root),
                          last_settings=asdict(settings))
         self.meta["steps"].append(_summary(record))
         self._save_index()
         return StepResult(number, COMMITTED, "", size, str(folder), dict(timings), seam)
 
     def _reject(self, record: dict, folder: Path, reason: str) -> StepResult:
-        record.update(status=REJECTED, reason=reason, finished=_now(), size_after=list(self.size))
-        _write_json(folder / "step.json", record)
-        _touch_atomic(folder / "rejected.err", reason.rstrip() + "\n")
+        record.update(status=REJECTED, reason=reason, finished=now(), size_after=list(self.size))
+        write_json(folder / "step.json", record)
+        touch_atomic(folder / "rejected.err", reason.rstrip() + "\n")
         self.meta["steps"].append(_summary(record))
         self._save_index()
         return StepResult(record["number"], REJECTED, reason, self.size, str(folder), dict(record["timings"]))
@@ -439,7 +348,7 @@ class Session:
             head = self.head
             if head == 0:
                 raise SessionError("nothing to undo: the session is at its source image")
-            _touch_atomic(self.step_dir(head) / "undone", f"undone {_now()}\n")
+            touch_atomic(self.step_dir(head) / "undone", f"undone {now()}\n")
             self._canvas = None
             self._reconcile()
             return next(r for r in self.meta["steps"] if r["number"] == head)
@@ -469,7 +378,7 @@ class Session:
         return st.st_mtime_ns, st.st_size, st.st_ino
 
     def _save_index(self) -> None:
-        _write_json(self.root / SESSION_FILE, self.meta)
+        write_json(self.root / SESSION_FILE, self.meta)
         self._stamp = self._index_stamp()
 
     def _catch_up(self) -> None:
@@ -512,10 +421,10 @@ class Session:
             settings = StepSettings(**record["settings"])
             canvas = canvas.turned(settings.direction)
             tile = read_png_into(folder / "tile_full.png")
-            glue_step(canvas, to_frontier_right(tile, settings.direction), settings, self.contract)
+            _glue(canvas, to_frontier_right(tile, settings.direction), settings, self.contract)
             before = folder / "canvas_before.png"
             if not before.exists():
-                _link_job(self._canvas_file(record["parent"]), before)()
+                link_job(self._canvas_file(record["parent"]), before)()
             write_png(folder / "canvas_after.png", canvas.user())
         return canvas
 
@@ -534,89 +443,23 @@ class Session:
             else:
                 reason = "interrupted: the process stopped during this step; the canvas was not changed"
                 record.update(status=REJECTED, reason=reason)
-                _write_json(folder / "step.json", record)
-                _touch_atomic(folder / "rejected.err", reason + "\n")
+                write_json(folder / "step.json", record)
+                touch_atomic(folder / "rejected.err", reason + "\n")
             records.append(_summary(record))
         self.meta["steps"] = records
         heads = [r["number"] for r in records if r["status"] == COMMITTED]
         head = max(heads, default=0)
         self.meta["head"] = head
-        self.meta["canvas"] = _relative(self._canvas_file(head), self.root)
+        self.meta["canvas"] = relative(self._canvas_file(head), self.root)
         canvas = self._rebuild(head)
         self._canvas = canvas
         for record in records:  # canvas_before is a link to the parent's canvas: restore lost links
             before = self.step_dir(record["number"]) / "canvas_before.png"
             parent_canvas = self._canvas_file(record["parent"])
             if not before.exists() and parent_canvas.exists():
-                _link_job(parent_canvas, before)()
+                link_job(parent_canvas, before)()
         self.meta["size"] = list(_user_size(canvas))
         self._save_index()
-
-
-class _BackgroundWriter:
-    """Writes whole-canvas artifacts in order on one thread, while the next tile is generated."""
-
-    def __init__(self) -> None:
-        self._jobs: queue.Queue = queue.Queue()
-        self._error: BaseException | None = None
-        self._thread: threading.Thread | None = None
-
-    def submit(self, job) -> None:
-        if self._thread is None or not self._thread.is_alive():
-            self._thread = threading.Thread(target=self._run, name="exquisite-writer", daemon=True)
-            self._thread.start()
-        self._jobs.put(job)
-
-    def _run(self) -> None:
-        while True:
-            job = self._jobs.get()
-            try:
-                if job is None:
-                    return
-                job()
-            except BaseException as error:  # surfaced by flush(); later jobs still run
-                self._error = self._error or error
-            finally:
-                self._jobs.task_done()
-
-    def flush(self) -> None:
-        self._jobs.join()
-        if self._error is not None:
-            error, self._error = self._error, None
-            raise SessionError(f"writing a step artifact failed: {error}") from error
-
-    def close(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            self._jobs.put(None)
-            self._thread.join()
-        self.flush()
-
-
-def _canvas_job(canvas: GrowingCanvas, contract: Contract, path: Path):
-    """A job that writes the canvas as it is now, even after later steps changed its last O columns.
-
-    Later steps only ever touch columns from L - O on, so the job keeps a copy of those columns (a
-    strip of O x cross pixels) and reads the rest from the live buffer when it runs.
-    """
-    norm = canvas.norm
-    view = canvas.user()
-    strip_box = user_box((0, norm.shape[0], canvas.length - contract.overlap, canvas.length),
-                         norm.shape[:2], canvas.direction)
-    strip = np.array(from_frontier_right(norm[:, canvas.length - contract.overlap:], canvas.direction))
-    return lambda: write_png(path, view, overlay=strip_box + (strip,))
-
-
-def _link_job(source: Path, target: Path):
-    def link() -> None:
-        if target.exists() or not source.exists():
-            return  # a parent canvas another process has not written yet: restored on open
-        try:
-            os.link(source, target)
-        except OSError:  # file systems without hard links get a copy
-            tmp = target.with_name(f".{target.name}.tmp")
-            tmp.write_bytes(source.read_bytes())
-            os.replace(tmp, target)
-    return link
 
 
 def _summary(record: dict) -> dict:
@@ -630,31 +473,9 @@ def _user_size(canvas: GrowingCanvas) -> tuple[int, int]:
     return int(width), int(height)
 
 
-def _check_image(image: np.ndarray) -> np.ndarray:
-    image = np.asarray(image)
-    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-        raise InputError(f"a canvas must be an RGB uint8 image (H, W, 3), got {image.dtype} {image.shape}")
-    return image
+def _glue(canvas: GrowingCanvas, turned_tile: np.ndarray, settings: StepSettings, contract: Contract) -> np.ndarray:
+    """The glue a step's recorded settings describe (a step and its replay both call this)."""
+    return glue_step(canvas, turned_tile, contract, alpha_for(settings, contract), settings.blend,
+                     settings.colour_match, settings.colour_space)
 
 
-def _relative(path: Path, root: Path) -> str:
-    return path.relative_to(root).as_posix()
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
-
-
-def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=1))
-    os.replace(tmp, path)
-
-
-def _touch_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)

@@ -9,7 +9,7 @@ import pytest
 from exquisite.shared_core.blend_seam import disagreement, min_error_path
 from exquisite.shared_core.errors import InputError
 from exquisite.shared_core.geometry import DIRECTIONS, from_frontier_right, to_frontier_right
-from exquisite.shared_core.glue import BLENDS, glue, glue_alpha, overlap_blend
+from exquisite.shared_core.glue import BLENDS, glue, blend_alpha, overlap_blend
 from exquisite.shared_core.mask import generation_mask
 from exquisite.shared_core.session import Session, StepSettings
 from rulers import SMALL, SMALL_LEGACY, marked_tile, OracleGenerator, user_canvas, world
@@ -56,7 +56,7 @@ def test_the_seam_runs_where_canvas_and_tile_agree():
     new[:, :20] = 200  # the tile disagrees on the left of the overlap, agrees on the right
     path = min_error_path(disagreement(old, new), 0, 32)
     assert (path >= 20).all() and (np.abs(np.diff(path)) <= 1).all()
-    alpha = glue_alpha(SMALL, "seam", mask=generation_mask(SMALL))[:, :32]
+    alpha = blend_alpha(SMALL, "seam", mask=generation_mask(SMALL))[:, :32]
     out = overlap_blend("seam")(old, new, alpha)
     np.testing.assert_array_equal(out[:, :20], old[:, :20])  # the disagreeing part never shows
 
@@ -74,7 +74,7 @@ def test_the_seam_follows_a_diagonal_agreement():
 def test_multiband_spreads_a_colour_step_but_keeps_the_ends():
     old = np.full((64, 32, 3), 80, np.uint8)
     new = np.full((64, 32, 3), 160, np.uint8)
-    alpha = glue_alpha(SMALL, "multiband", mask=generation_mask(SMALL))[:, :32]
+    alpha = blend_alpha(SMALL, "multiband", mask=generation_mask(SMALL))[:, :32]
     out = overlap_blend("multiband")(old, new, alpha).astype(int)
     profile = out[32, :, 0]
     assert (np.diff(profile) >= 0).all()  # monotone: no ringing past either colour
@@ -86,7 +86,7 @@ def test_multiband_spreads_a_colour_step_but_keeps_the_ends():
 def test_new_blends_are_deterministic(blend):
     rng = np.random.default_rng(3)
     old, new = rng.integers(0, 256, (2, 64, 32, 3), dtype=np.uint8)
-    alpha = glue_alpha(SMALL, blend, mask=generation_mask(SMALL))[:, :32]
+    alpha = blend_alpha(SMALL, blend, mask=generation_mask(SMALL))[:, :32]
     np.testing.assert_array_equal(overlap_blend(blend)(old, new, alpha), overlap_blend(blend)(old, new, alpha))
 
 

@@ -70,7 +70,7 @@ def test_rejection_prints_the_reason_and_exits_non_zero(tmp_path, photo, capsys)
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--direction", "right", "--steps", "0"], "--steps must be at least 1"),
+    (["--direction", "right", "--steps", "0"], "steps must be a whole number from 1"),
     (["--backend", "nope"], "unknown backend 'nope'"),
     ([], "fit the canvas first"),
 ])

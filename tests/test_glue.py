@@ -5,7 +5,7 @@ import pytest
 
 from exquisite.shared_core.errors import ContractError, InputError
 from exquisite.shared_core.geometry import DIRECTIONS, from_frontier_right, to_frontier_right
-from exquisite.shared_core.glue import glue, glue_alpha, mix
+from exquisite.shared_core.glue import glue, blend_alpha, mix
 from exquisite.shared_core.mask import generation_mask, ramp
 from rulers import SMALL, SMALL_LEGACY, marked_tile, world
 
@@ -32,7 +32,7 @@ def test_tile_lands_where_the_contract_says(direction, blend, contract):
     # the new half: exactly the tile's new half
     np.testing.assert_array_equal(out_norm[:, length:], tile_norm[:, contract.band:])
     # the overlap: old + (tile - old) * alpha, the tile's conditioning half lying on the band
-    alpha = glue_alpha(contract, blend)[:, contract.patch_start:contract.band]
+    alpha = blend_alpha(contract, blend)[:, contract.patch_start:contract.band]
     expected = mix(canvas_norm[:, origin:], tile_norm[:, contract.patch_start:contract.band], alpha)
     np.testing.assert_array_equal(out_norm[:, origin:length], expected)
 
@@ -51,13 +51,13 @@ def test_hard_seam_lies_exactly_at_the_overlap_edge(direction):
 
 
 def test_linear_with_full_feather_equals_mask_blend_with_default_ramp():
-    assert np.array_equal(glue_alpha(SMALL, "linear"), glue_alpha(SMALL, "mask"))
-    np.testing.assert_array_equal(glue_alpha(SMALL, "linear")[0, :32], ramp(32, 0, 32))
+    assert np.array_equal(blend_alpha(SMALL, "linear"), blend_alpha(SMALL, "mask"))
+    np.testing.assert_array_equal(blend_alpha(SMALL, "linear")[0, :32], ramp(32, 0, 32))
 
 
 def test_feather_zero_is_hard_and_partial_feather_ends_early():
-    assert (glue_alpha(SMALL, "linear", 0) == glue_alpha(SMALL, "hard")).all()
-    a = glue_alpha(SMALL, "linear", 8)[0]
+    assert (blend_alpha(SMALL, "linear", 0) == blend_alpha(SMALL, "hard")).all()
+    a = blend_alpha(SMALL, "linear", 8)[0]
     assert (a[8:] == 1).all() and 0 < a[0] < a[7] < 1
 
 
@@ -92,9 +92,9 @@ def test_bad_glue_inputs_say_what_to_change():
     with pytest.raises(InputError, match="feather_px must be between 0 and the overlap"):
         glue(canvas, marked_tile(SMALL), "x_ltr", SMALL, "linear", feather_px=40)
     with pytest.raises(InputError, match="hard blend has no feather"):
-        glue_alpha(SMALL, "hard", 8)
+        blend_alpha(SMALL, "hard", 8)
     with pytest.raises(ContractError, match="unknown blend"):
-        glue_alpha(SMALL, "sideways")
+        blend_alpha(SMALL, "sideways")
     with pytest.raises(ContractError, match="fit the canvas"):
         glue(world(60, 90), marked_tile(SMALL), "x_ltr", SMALL)
     with pytest.raises(InputError, match="RGB uint8"):

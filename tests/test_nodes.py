@@ -28,7 +28,7 @@ from exquisite.shared_core.generators import MockGenerator, TileRequest
 from exquisite.shared_core.geometry import (
     DIRECTIONS, Contract, extract_band, from_frontier_right, pack_reference, to_frontier_right,
 )
-from exquisite.shared_core.glue import BLENDS, MASK_BLENDS, glue, glue_with_report
+from exquisite.shared_core.glue import BLENDS, MASK_BLENDS, glue
 from exquisite.shared_core.mask import generation_mask_for
 from exquisite.shared_core.session import Session, StepSettings
 from rulers import SMALL, SMALL_LEGACY, user_canvas, world
@@ -316,8 +316,8 @@ def test_feather_glue_is_the_cores_glue(direction, blend, contract):
     grown, report = run(FeatherGlue, canvas=as_image(canvas), tile=as_image(tile), direction=direction,
                         blend=blend, mask=torch.from_numpy(mask[None]), colour_match=colour_match,
                         **small_widgets(contract))
-    expected, expected_report = glue_with_report(canvas, tile, direction, contract, blend, None,
-                                                 mask if blend in MASK_BLENDS else None, colour_match=colour_match)
+    expected, expected_report = glue(canvas, tile, direction, contract, blend, None,
+                                                 mask if blend in MASK_BLENDS else None, colour_match=colour_match, report=True)
     np.testing.assert_array_equal(pixels(grown)[0], expected)
     np.testing.assert_array_equal(expected, glue(canvas, tile, direction, contract, blend, None,
                                                  mask if blend in MASK_BLENDS else None, colour_match=colour_match))
@@ -351,7 +351,7 @@ def test_feather_glue_batches_broadcast_a_single_canvas_or_tile():
     reports = json.loads(reports)
     assert isinstance(reports, list) and len(reports) == 3  # a batch reports a list, in batch order
     for got, report, tile in zip(pixels(grown), reports, tiles):
-        expected, expected_report = glue_with_report(canvas, tile, "x_ltr", SMALL, "linear", 8, colour_match=True)
+        expected, expected_report = glue(canvas, tile, "x_ltr", SMALL, "linear", 8, colour_match=True, report=True)
         np.testing.assert_array_equal(got, expected)
         assert report == expected_report.to_dict()
     assert len({r["drift_raw"] for r in reports}) == 3
@@ -359,7 +359,7 @@ def test_feather_glue_batches_broadcast_a_single_canvas_or_tile():
     one_tile_each, reports = run(FeatherGlue, canvas=as_image(*canvases), tile=as_image(tiles[0]),
                                  **small_widgets(SMALL))
     assert one_tile_each.shape[0] == 2
-    assert json.loads(reports) == [glue_with_report(c, tiles[0], "x_ltr", SMALL, colour_match=True)[1].to_dict()
+    assert json.loads(reports) == [glue(c, tiles[0], "x_ltr", SMALL, colour_match=True, report=True)[1].to_dict()
                                    for c in canvases]
     _, single = run(FeatherGlue, canvas=as_image(canvas), tile=as_image(tiles[0]), **small_widgets(SMALL))
     assert json.loads(single) == json.loads(reports)[0]  # one item: one object, not a list of one

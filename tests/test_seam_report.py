@@ -10,7 +10,7 @@ from exquisite.shared_core.cli import main
 from exquisite.shared_core.colour import match_colour, rgb_to_lab
 from exquisite.shared_core.errors import InputError
 from exquisite.shared_core.geometry import DIRECTIONS, Contract, from_frontier_right
-from exquisite.shared_core.glue import BLENDS, glue, glue_with_report
+from exquisite.shared_core.glue import BLENDS, glue
 from exquisite.shared_core.mask import generation_mask
 from exquisite.shared_core.seam_report import report_grown, seam_report, tail_before, tail_columns
 from exquisite.shared_core.session import Session, StepSettings
@@ -128,14 +128,14 @@ def test_report_grown_cuts_the_after_tail_from_the_grown_canvas_and_refuses_a_sh
 
 
 @pytest.mark.parametrize("direction", DIRECTIONS)
-def test_glue_with_report_is_glue_plus_the_report_of_the_tile_as_glued(direction):
+def test_glue_is_glue_plus_the_report_of_the_tile_as_glued(direction):
     truth = smooth(BIG.tile, 400)
     length = 200
     true_tile = truth[:, length - BIG.band:length - BIG.band + BIG.tile]
     tile = np.clip(true_tile * np.array([0.8, 0.9, 1.0]), 0, 255).astype(np.uint8)
     canvas = user_canvas(truth, length, direction)
-    grown, report = glue_with_report(canvas, from_frontier_right(tile, direction), direction, BIG, "linear",
-                                     colour_match=True)
+    grown, report = glue(canvas, from_frontier_right(tile, direction), direction, BIG, "linear",
+                                     colour_match=True, report=True)
     np.testing.assert_array_equal(grown, glue(canvas, from_frontier_right(tile, direction), direction, BIG,
                                               "linear", colour_match=True))
     # the same numbers in every direction: measured in the frontier-right frame, on the tile as glued
@@ -147,7 +147,7 @@ def test_glue_with_report_is_glue_plus_the_report_of_the_tile_as_glued(direction
 
 
 @pytest.mark.parametrize("blend, colour_match", [("hard", False), ("mask", True), ("seam", True)])
-def test_a_session_step_and_glue_with_report_measure_the_same(tmp_path, blend, colour_match):
+def test_a_session_step_and_glue_measure_the_same(tmp_path, blend, colour_match):
     truth = world(64, 400)
     darker = lambda tile: (tile * 0.8).astype(np.uint8)
     settings = StepSettings(blend=blend, colour_match=colour_match)
@@ -156,7 +156,7 @@ def test_a_session_step_and_glue_with_report_measure_the_same(tmp_path, blend, c
         grown_by_session = session.canvas()
     tile = darker(truth[:, 80 - SMALL.band:80 - SMALL.band + SMALL.tile])
     mask = generation_mask(SMALL, settings.ramp_start, settings.ramp_end, settings.ramp_shape)
-    grown, report = glue_with_report(truth[:, :80], tile, "x_ltr", SMALL, blend, None, mask,
-                                     colour_match=colour_match)
+    grown, report = glue(truth[:, :80], tile, "x_ltr", SMALL, blend, None, mask,
+                                     colour_match=colour_match, report=True)
     np.testing.assert_array_equal(grown, grown_by_session)
     assert report.to_dict() == result.seam and result.seam["drift_raw"] > 1

@@ -142,6 +142,9 @@ class ComfyUIGenerator:
     poll_interval seconds (0.5), request_timeout seconds (30)."""
 
     name = "comfyui"
+    default_blend = None
+    paid = False  # your own server: no per-call price, but it leaves this machine
+    remote = True
 
     def __init__(self, server: str | None = None, workflow: str | os.PathLike | None = None,
                  checkpoint: str | None = None, negative_prompt: str | None = None,

@@ -664,6 +664,9 @@ class LocalGenerator:
     """Offline, weight-free continuation of the band (see the module docstring)."""
 
     name = "local"
+    default_blend = None
+    paid = False
+    remote = False
 
     def __init__(self, **settings) -> None:
         unknown = sorted(set(settings) - {"method"})

@@ -89,6 +89,8 @@ class OpenAIGenerator:
 
     name = "openai"
     default_blend = "mask"
+    paid = True
+    remote = True
     """The glue blend callers should use unless the user chose one: the model may repaint fixed
     pixels, and only the mask blend keeps them (see glue.py)."""
 

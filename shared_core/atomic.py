@@ -1,0 +1,61 @@
+"""Atomic file writes: a file either does not exist or is complete, whatever kills the process.
+
+Every file the core writes goes through `atomic_write`: the bytes go to a hidden temporary file
+beside the target, are flushed to disk, and the temporary file is renamed over the target (a
+rename within one folder is atomic). If writing fails (a full disk, a closed pipe) the temporary
+file is removed at once, so a failure never leaves a half-written file or a stray temp file behind.
+Temp files of a process that was killed are named `.NAME.PID.tmp`; `stale_temp_files` finds them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+TEMP_SUFFIX = ".tmp"
+
+
+def temp_name(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{os.getpid()}{TEMP_SUFFIX}")
+
+
+def atomic_write(path: str | os.PathLike, data: bytes | str | Iterable[bytes], sync: bool = True) -> Path:
+    """Write `data` (bytes, text or an iterable of byte chunks) to `path` atomically."""
+    path = Path(path)
+    tmp = temp_name(path)
+    chunks = [data.encode() if isinstance(data, str) else data] if isinstance(data, (bytes, str)) else data
+    try:
+        with open(tmp, "wb") as out:
+            for chunk in chunks:
+                out.write(chunk)
+            out.flush()
+            if sync:
+                os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def stale_temp_files(folder: Path) -> list[Path]:
+    """Temp files under `folder` left by processes that are no longer running."""
+    stale = []
+    for tmp in folder.rglob(f".*{TEMP_SUFFIX}"):
+        pid = tmp.name[:-len(TEMP_SUFFIX)].rsplit(".", 1)[-1]
+        if not pid.isdigit() or not _alive(int(pid)):
+            stale.append(tmp)
+    return stale
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
