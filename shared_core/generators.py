@@ -51,9 +51,15 @@ class Generator(Protocol):
     """
 
     name: str
-    default_blend: str | None
-    paid: bool
-    remote: bool
+
+    @property
+    def default_blend(self) -> str | None: ...
+
+    @property
+    def paid(self) -> bool: ...
+
+    @property
+    def remote(self) -> bool: ...
 
     def generate(self, request: TileRequest) -> np.ndarray: ...
 
