@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+from . import cli_view
 from .errors import ExquisiteError, InputError
 from .generators import backend_names, make_generator
 from .geometry import Contract, DIRECTION_ALIASES, DIRECTIONS
@@ -96,13 +97,15 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("session")
     export.add_argument("--out", "-o", required=True)
     export.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    cli_view.add_parser(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return {"extend": _extend, "show": _show, "undo": _undo, "export": _export}[args.command](args)
+        return {"extend": _extend, "show": _show, "undo": _undo, "export": _export,
+                "view": cli_view.run}[args.command](args)
     except ExquisiteError as error:
         print(f"exquisite: {error}", file=sys.stderr)
         return 2
