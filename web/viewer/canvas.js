@@ -61,8 +61,9 @@
       for (const step of this.steps) {
         const [x, y, w, h] = step.head_box;
         const box = el("div", { class: `step-box${step.number === this.selected ? " selected" : ""}`, "data-step": step.number,
-          title: `step #${EV.pad4(step.number)}` }, el("span", { text: String(step.number) }));
-        box.addEventListener("click", () => this.onSelect(step.number));
+          title: `step #${EV.pad4(step.number)}` }, el("span", { class: "step-label", text: String(step.number) }));
+        // OpenSeadragon's own tracker takes the pointer over its canvas: the label gets a tracker too
+        new OpenSeadragon.MouseTracker({ element: box.firstChild, clickHandler: () => this.onSelect(step.number) });
         viewer.addOverlay({ element: box, location: item.imageToViewportRectangle(x, y, w, h) });
       }
     }
