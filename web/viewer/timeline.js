@@ -59,11 +59,11 @@
     const status = last.status || "running";
     banner.className = `banner ${status}`;
     banner.setAttribute("data-status", status);
-    banner.replaceChildren(
+    banner.replaceChildren(...[
       el("strong", { text: `Last step #${EV.pad4(last.number)}: ${EV.STATUS_TEXT[status] || status}` }),
       status === "rejected" ? el("span", { class: "banner-reason", text: ` — ${last.reason || "no reason recorded"}` })
         : status === "running" ? el("span", { text: " — the generator is working (or the process stopped)" })
-          : el("span", { text: last.size_after ? ` — canvas ${EV.size(last.size_after)}` : "" }),
-      rejectedCount(steps, last));
+          : el("span", { text: (last.size_after || last.width) ? ` — canvas ${EV.size(last.size_after || [last.width, last.height])}` : "" }),
+      rejectedCount(steps, last)].filter(Boolean));
   };
 })(window.EV = window.EV || {});
