@@ -33,6 +33,14 @@ CONTENT_TYPES = {
     ".png": "image/png", ".jpg": "image/jpeg", ".svg": "image/svg+xml", ".json": "application/json",
     ".txt": "text/plain; charset=utf-8",
 }
+# Sent with every answer by both servers: the page loads only its own files and runs only its own scripts.
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "SAMEORIGIN",
+    "Content-Security-Policy": ("default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
+                                "script-src 'self'; connect-src 'self'; frame-ancestors 'self'"),
+}
 _TILE = re.compile(r"^(\d{1,2})/(\d{1,6})_(\d{1,6})\.jpg$")
 
 

@@ -133,7 +133,7 @@ def test_the_whole_canvas_is_tiled_and_outlines_every_step(viewer):
 
 
 def test_a_path_outside_the_session_is_refused_from_the_page(viewer):
-    server, page, console, _ = viewer
+    server, page, _, _ = viewer
     page.goto(server.url)
     status = page.evaluate("async () => (await fetch('files/demo/..%2F..%2Fsecret.png')).status")
     assert status in (403, 404)
