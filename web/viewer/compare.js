@@ -64,7 +64,8 @@
       const off = beforeOffset(step);
       const [wb, hb] = step.size_before;
       const beforeWin = clip({ x: win.x - off.x, y: win.y - off.y, w: win.w, h: win.h }, wb, hb);
-      const stage = el("div", { class: "compare-stage", style: `aspect-ratio:${win.w}/${win.h}` });
+      const stage = el("div", { class: "compare-stage",
+        style: `aspect-ratio:${win.w}/${win.h};width:min(100%, calc(70vh * ${(win.w / win.h).toFixed(4)}))` });
       stage.append(el("div", { class: "backdrop" }));
       if (beforeWin) {
         const at = { x: beforeWin.x + off.x - win.x, y: beforeWin.y + off.y - win.y, w: beforeWin.w, h: beforeWin.h };
@@ -75,8 +76,9 @@
       const [tx, ty, tw, th] = step.tile_box;
       stage.append(svg("svg", { class: "outline", viewBox: `0 0 ${win.w} ${win.h}`, preserveAspectRatio: "none" },
         svg("rect", { x: tx - win.x, y: ty - win.y, width: tw, height: th, class: "tile-outline" }),
-        svg("text", { x: tx - win.x + 8, y: ty - win.y + 28, class: "tile-label" }, "tile")));
-      stage.append(el("div", { class: "which", text: "" }));
+        svg("text", { x: tx - win.x + 8, y: ty - win.y + Math.round(win.h / 18), class: "tile-label",
+          "font-size": Math.round(win.h / 20) }, "tile")));
+      stage.append(el("div", { class: "wipe-line" }), el("div", { class: "which", text: "" }));
       this.root = el("div", { class: "compare", id: "compare", tabindex: 0 },
         this.controls(), stage,
         el("p", { class: "hint", text: `Showing canvas pixels ${win.x}–${win.x + win.w} × ${win.y}–${win.y + win.h} of ` +
@@ -138,6 +140,7 @@
         after.style.clipPath = `inset(0 0 0 ${this.wipe}%)`;
         if (before) before.style.visibility = "visible";
         which.textContent = `◀ before | after ▶  (${this.wipe}%)`;
+        this.root.querySelector(".wipe-line").style.left = `${this.wipe}%`;
         return;
       }
       after.style.clipPath = "";
