@@ -27,7 +27,7 @@ from .errors import InputError
 from .pngio import png_bytes, png_size, read_png_into
 
 TILE_SIZE = 256
-_ROW_BLOCK = 1024
+_BLOCK_BYTES = 32 << 20  # working memory of one block of rows while halving
 MAX_CROP_PIXELS = 16 << 20
 
 
@@ -38,8 +38,9 @@ def max_level(width: int, height: int) -> int:
 def _halve(src: np.ndarray, dst: np.ndarray) -> None:
     """dst = src halved (2x2 means; an odd last row/column is repeated), a block of rows at a time."""
     h, w = src.shape[:2]
-    for top in range(0, dst.shape[0], _ROW_BLOCK):
-        rows = src[2 * top:min(h, 2 * (top + _ROW_BLOCK))].astype(np.uint16)
+    block = max(1, _BLOCK_BYTES // (2 * w * 3 * 2 * 2))  # destination rows per block (uint16 copies)
+    for top in range(0, dst.shape[0], block):
+        rows = src[2 * top:min(h, 2 * (top + block))].astype(np.uint16)
         if rows.shape[0] % 2:
             rows = np.concatenate([rows, rows[-1:]], axis=0)
         if w % 2:
