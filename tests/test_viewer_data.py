@@ -148,8 +148,9 @@ def test_pyramid_tiles_and_crops_are_the_canvas(tmp_path):
 
 # ---- the HTTP server ------------------------------------------------------------------------
 
-@pytest.fixture
-def server(tmp_path):
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("served")
     make_session(tmp_path / "sessions" / "s")
     (tmp_path / "secret.png").write_bytes(b"TOP-SECRET-CONTENT")
     os.symlink(tmp_path / "secret.png", tmp_path / "sessions" / "s" / "steps" / "0001" / "escape.png")
