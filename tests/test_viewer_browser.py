@@ -96,6 +96,27 @@ def test_the_blink_comparator_changes_the_displayed_image(viewer):
     assert console.errors == []
 
 
+def test_growth_to_the_left_puts_the_old_canvas_right_of_the_new_tile(tmp_path, browser):
+    make_session(tmp_path / "left", "x_rtl")
+    server = serve([tmp_path / "left"])
+    server.start()
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    console = Console(page)
+    try:
+        page.goto(server.url + "?session=left&step=3")
+        page.locator("#compare .layer.before").wait_for(state="attached")
+        # window: canvas columns 0-512 of 556; the old 428 px canvas starts 128 px in (556 - 428)
+        before = page.locator("#compare .layer.before").evaluate("e => [e.style.left, e.style.width]")
+        assert before == ["25%", "75%"]
+        outline = page.locator(".tile-outline").evaluate("e => [e.getAttribute('x'), e.getAttribute('width')]")
+        assert outline == ["0", "256"]
+        shot(page, "viewer-growing-left")
+        assert console.errors == []
+    finally:
+        page.close()
+        server.stop()
+
+
 def test_a_step_committed_by_another_process_appears_without_reload(viewer):
     server, page, console, folder = viewer
     page.goto(server.url + "?session=demo")

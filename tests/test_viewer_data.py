@@ -4,6 +4,7 @@ reading writes nothing, the deep-zoom tiles on a ruler, and every refusal of the
 import http.client
 import json
 import os
+import socket
 import subprocess
 import sys
 from io import BytesIO
@@ -220,6 +221,17 @@ def test_exquisite_view_prints_its_url_and_serves(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_exquisite_view_says_when_its_port_is_taken(tmp_path, capsys):
+    from exquisite.shared_core.cli import main
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["view", str(tmp_path), "--port", str(port), "--no-browser"]) == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
 
 
 def test_exquisite_view_refuses_a_missing_folder(tmp_path, capsys):

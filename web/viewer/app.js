@@ -102,6 +102,7 @@
     const wanted = params();
     await loadList();
     state.id = state.sessions.some((s) => s.id === wanted.session) ? wanted.session : (state.sessions[0] || {}).id || null;
+    if (state.id) $("session-picker").value = state.id;
     if (wanted.step !== null) { state.selected = wanted.step; state.follow = false; }
     $("session-picker").addEventListener("change", async (e) => {
       state.id = e.target.value; state.follow = true; state.stamp = null; remember(); await loadSession();

@@ -60,6 +60,7 @@
         return null;
       }
       const tile = (ctx.contract && ctx.contract.tile) || step.tile_box[2];
+      this.vertical = step.direction === "y_ttb" || step.direction === "y_btt"; // the wipe splits across growth
       const win = windowFor(step, tile);
       const off = beforeOffset(step);
       const [wb, hb] = step.size_before;
@@ -91,12 +92,13 @@
     controls() {
       const modeButton = (mode, label) => el("button", {
         type: "button", class: `mode${this.mode === mode ? " active" : ""}`, "data-mode": mode,
-        onclick: () => this.setMode(mode), text: label });
+        onclick: (e) => { e.currentTarget.blur(); this.setMode(mode); }, text: label });
       const slider = el("input", { type: "range", min: 0, max: 100, value: this.wipe, class: "wipe-slider",
         "aria-label": "wipe position", oninput: (e) => { this.wipe = Number(e.target.value); this.setMode("wipe"); } });
       return el("div", { class: "compare-controls" },
         modeButton("blink", "Blink"), modeButton("wipe", "Wipe"),
-        el("button", { type: "button", class: "flip", onclick: () => this.flip(), text: "Flip (Space)" }), slider);
+        el("button", { type: "button", class: "flip", onclick: (e) => { e.currentTarget.blur(); this.flip(); }, text: "Flip (Space)" }),
+        slider);
     }
 
     setMode(mode) {
@@ -137,10 +139,13 @@
       if (this.mode === "wipe") {
         this.root.dataset.showing = "wipe";
         after.style.visibility = "visible";
-        after.style.clipPath = `inset(0 0 0 ${this.wipe}%)`;
+        const line = this.root.querySelector(".wipe-line");
+        after.style.clipPath = this.vertical ? `inset(${this.wipe}% 0 0 0)` : `inset(0 0 0 ${this.wipe}%)`;
         if (before) before.style.visibility = "visible";
-        which.textContent = `◀ before | after ▶  (${this.wipe}%)`;
-        this.root.querySelector(".wipe-line").style.left = `${this.wipe}%`;
+        which.textContent = this.vertical ? `▲ before | after ▼  (${this.wipe}%)` : `◀ before | after ▶  (${this.wipe}%)`;
+        line.classList.toggle("across", this.vertical);
+        line.style.left = this.vertical ? "0" : `${this.wipe}%`;
+        line.style.top = this.vertical ? `${this.wipe}%` : "0";
         return;
       }
       after.style.clipPath = "";
