@@ -204,7 +204,7 @@ def read_step(folder: Path, url_prefix: str, contract: dict) -> dict | None:
         return None
     status, reason = _status(folder, record)
     step = {key: record.get(key) for key in KNOWN_FIELDS}
-    step["number"] = int(record.get("number") or folder.name)
+    step["number"] = int(folder.name)  # the folder's number is the step's (step.json repeats it)
     step["status"], step["reason"] = status, reason or record.get("reason") or ""
     step["extra"] = {k: v for k, v in record.items() if k not in KNOWN_FIELDS}
     step["duration_s"] = _duration(record.get("timings"))
@@ -222,6 +222,7 @@ def read_step(folder: Path, url_prefix: str, contract: dict) -> dict | None:
 def read_session(folder: Path, session_id: str, url_root: str = "files") -> dict:
     """The whole session as the viewer's JSON (see docs/viewer.md for the fields)."""
     folder = Path(folder)
+    token = stamp(folder)  # before reading: a change while reading makes the next poll read again
     meta = _read_json(folder / SESSION_FILE) or {}
     contract = meta.get("contract") or {}
     base = f"{url_root}/{quote(session_id, safe='')}"
@@ -243,7 +244,7 @@ def read_session(folder: Path, session_id: str, url_root: str = "files") -> dict
         canvas["file"] = canvas_rel
     return {
         "id": session_id, "name": folder.name, "contract": contract, "source": meta.get("source") or {},
-        "created": meta.get("created"), "head": head, "stamp": stamp(folder),
+        "created": meta.get("created"), "head": head, "stamp": token,
         "size": (steps_by_number(steps)[head]["size_after"] if head else (meta.get("source") or {}).get("size")),
         "canvas": canvas, "canvas_pending": canvas is None, "steps": steps,
         "source_image": _image(folder, SOURCE_FILE, base),
