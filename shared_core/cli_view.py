@@ -6,6 +6,7 @@ Hooked into the `exquisite` command by `add_parser(subparsers)` and `run(args)`.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import webbrowser
 from pathlib import Path
@@ -21,6 +22,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     view.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     view.add_argument("--no-browser", action="store_true", help="print the URL without opening a browser")
     return view
+
+
+def _stop(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def run(args) -> int:
@@ -43,6 +48,7 @@ def run(args) -> int:
     print(f"viewing {what} at {server.url}  (read-only; Ctrl-C stops)", flush=True)
     if not args.no_browser:
         webbrowser.open(server.url)
+    signal.signal(signal.SIGTERM, _stop)  # a kill ends like Ctrl-C: the tile cache is removed
     try:
         server.serve_forever()
     except KeyboardInterrupt:

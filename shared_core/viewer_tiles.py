@@ -17,6 +17,7 @@ import os
 import shutil
 import tempfile
 import threading
+import weakref
 from collections import OrderedDict
 from pathlib import Path
 
@@ -117,7 +118,14 @@ class PyramidCache:
         self._items: OrderedDict[tuple, Pyramid] = OrderedDict()
         self._building: dict[tuple, threading.Lock] = {}
         self._lock = threading.Lock()
-        self._root = Path(tempfile.mkdtemp(prefix="exquisite-viewer-"))
+        self._root: Path | None = None  # made on first use; removed by close() or at exit
+
+    def _folder(self) -> Path:
+        with self._lock:
+            if self._root is None:
+                self._root = Path(tempfile.mkdtemp(prefix="exquisite-viewer-"))
+                self._cleanup = weakref.finalize(self, shutil.rmtree, self._root, ignore_errors=True)
+            return Path(tempfile.mkdtemp(dir=self._root))
 
     def get(self, path: Path) -> Pyramid:
         st = os.stat(path)
@@ -131,7 +139,7 @@ class PyramidCache:
             with self._lock:
                 if key in self._items:
                     return self._items[key]
-            pyramid = Pyramid(path, Path(tempfile.mkdtemp(dir=self._root)))
+            pyramid = Pyramid(path, self._folder())
             with self._lock:
                 self._items[key] = pyramid
                 self._building.pop(key, None)
@@ -145,4 +153,6 @@ class PyramidCache:
             for pyramid in self._items.values():
                 pyramid.close()
             self._items.clear()
-        shutil.rmtree(self._root, ignore_errors=True)
+            if self._root is not None:
+                self._cleanup()
+                self._root = None

@@ -138,6 +138,25 @@ def test_a_step_committed_by_another_process_appears_without_reload(viewer):
     assert console.errors == []
 
 
+def test_a_session_created_after_the_page_opened_appears(tmp_path, browser):
+    (tmp_path / "empty").mkdir()
+    server = serve([tmp_path / "empty"])
+    server.start()
+    page = browser.new_page()
+    console = Console(page)
+    try:
+        page.goto(server.url)
+        page.wait_for_function("() => document.querySelector('#banner').textContent.includes('No sessions yet')")
+        assert page.locator("#empty").is_visible()
+        make_session(tmp_path / "empty" / "late")
+        page.locator('#timeline .step[data-step="3"]').wait_for(timeout=15_000)
+        assert page.locator("#session-picker").input_value() == "late" and page.locator("#empty").is_hidden()
+        assert console.errors == []
+    finally:
+        page.close()
+        server.stop()
+
+
 def test_the_whole_canvas_is_tiled_and_outlines_every_step(viewer):
     server, page, console, _ = viewer
     tiles = []

@@ -45,14 +45,19 @@ HOST = """<!doctype html><html><head><link rel="icon" href="data:,"></head><body
 def comfy_like_app(root: Path):
     """An aiohttp app wired like ComfyUI's server: the pack's routes, mirrored under /api too."""
     routes = web.RouteTableDef()
-    register(routes, root)
+    api = register(routes, root)
     app = web.Application()
+    app.on_cleanup.append(lambda _: _close(api))
     mirrored = web.RouteTableDef()
     for route in routes:
         mirrored.route(route.method, "/api" + route.path)(route.handler)
     app.add_routes(mirrored)
     app.add_routes(routes)
     return app
+
+
+async def _close(api) -> None:
+    api.close()  # the tile cache's temporary folder
 
 
 def fetch_all(app, paths):
@@ -96,6 +101,7 @@ def test_register_finds_comfyuis_server_and_output_folder(tmp_path, monkeypatch)
     monkeypatch.setitem(sys.modules, "server", types.SimpleNamespace(PromptServer=prompt_server))
     api = register()
     assert list(api.sessions()) == ["from-comfy"]
+    api.close()
     assert {route.path for route in routes} == {PREFIX, PREFIX + "/{tail:.*}"}
 
 

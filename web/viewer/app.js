@@ -36,7 +36,11 @@
       `${s.name}  (${s.committed} committed${s.rejected ? `, ${s.rejected} rejected` : ""})` })));
     if (state.id) picker.value = state.id; else if (current) picker.value = current;
     $("empty").hidden = state.sessions.length > 0;
-    if (!state.sessions.length) $("roots").textContent = data.roots.join(", ");
+    if (!state.sessions.length) {
+      $("roots").textContent = data.roots.join(", ");
+      $("banner").className = "banner none";
+      $("banner").textContent = "No sessions yet: this page shows them as soon as they are created.";
+    }
   }
 
   async function loadSession() {
