@@ -121,6 +121,9 @@ def test_a_step_committed_by_another_process_appears_without_reload(viewer):
     server, page, console, folder = viewer
     page.goto(server.url + "?session=demo")
     page.locator('#timeline .step[data-step="3"]').wait_for()
+    page.locator('.step-box[data-step="3"]').wait_for()
+    page.evaluate("() => { const v = EV.canvasView.viewer; v.viewport.zoomTo(v.viewport.getHomeZoom() * 4, null, true); }")
+    region = page.evaluate("() => { const r = EV.canvasView.visibleRegion(); return [r.x, r.y, r.width, r.height]; }")
     page.evaluate("() => { window.__sameDocument = true; }")
     script = textwrap.dedent(f"""
         from exquisite.shared_core.generators import MockGenerator
@@ -135,6 +138,9 @@ def test_a_step_committed_by_another_process_appears_without_reload(viewer):
     assert "from elsewhere" in page.locator('#timeline .step[data-step="4"]').inner_text()
     page.wait_for_function("() => document.querySelector('#banner').textContent.includes('#0004: committed')")
     page.locator('.step-box[data-step="4"]').wait_for(timeout=15_000)  # the zoom view follows too
+    after = page.evaluate("() => { const r = EV.canvasView.visibleRegion(); return [r.x, r.y, r.width, r.height]; }")
+    assert after == pytest.approx(region, abs=1.0)  # the zoomed-in view stayed on the same pixels
+    assert page.evaluate("() => EV.canvasView.viewer.world.getItemAt(0).getContentSize().x") == 556 + 128
     assert console.errors == []
 
 

@@ -113,7 +113,7 @@
     });
     $("follow").addEventListener("change", (e) => { state.follow = e.target.checked; if (state.follow) loadSession(); remember(); });
     document.addEventListener("keydown", onKey);
-    if (typeof OpenSeadragon === "function") canvasView = new EV.CanvasView($("canvas"), select);
+    if (typeof OpenSeadragon === "function") canvasView = EV.canvasView = new EV.CanvasView($("canvas"), select);
     else $("canvas-note").textContent = "The deep-zoom library did not load; the rest of the viewer works.";
     if (state.id) await loadSession();
     setTimeout(poll, POLL_MS);

@@ -42,15 +42,35 @@
         minLevel: 0, maxLevel: info.max_level,
         getTileUrl: (level, x, y) => `tiles/${id}/${level}/${x}_${y}.jpg?file=${file}`,
       };
+      const keep = this.visibleRegion(); // a zoomed-in view survives a new canvas (a step landing)
       if (!this.viewer) {
         this.viewer = OpenSeadragon({
           element: this.holder, drawer: "canvas", showNavigationControl: false, visibilityRatio: 0.2,
           minZoomImageRatio: 0.5, maxZoomPixelRatio: 4, animationTime: 0.4, immediateRender: false,
           gestureSettingsMouse: { clickToZoom: false }, crossOriginPolicy: false,
         });
-        this.viewer.addHandler("open", () => this.drawBoxes());
+        this.viewer.addHandler("open", () => {
+          if (this.keep) this.restore(this.keep);
+          this.keep = null;
+          this.drawBoxes();
+        });
       }
+      this.keep = keep;
       this.viewer.open(source);
+    }
+
+    /** The canvas pixels in view, or null at the home view (which a new canvas simply refits). */
+    visibleRegion() {
+      const viewer = this.viewer;
+      if (!viewer || !viewer.world || viewer.world.getItemCount() === 0) return null;
+      const home = viewer.viewport.getHomeZoom(), zoom = viewer.viewport.getZoom();
+      if (Math.abs(zoom - home) / home < 0.01) return null;
+      return viewer.world.getItemAt(0).viewportToImageRectangle(viewer.viewport.getBounds());
+    }
+
+    restore(region) {
+      const item = this.viewer.world.getItemAt(0);
+      this.viewer.viewport.fitBounds(item.imageToViewportRectangle(region), true);
     }
 
     drawBoxes() {
