@@ -7,6 +7,9 @@ classes are looked up lazily, so importing the core never imports torch or Comfy
 
 __version__ = "0.1.0"
 
+WEB_DIRECTORY = "./web/comfyui"
+"""ComfyUI serves this folder at /extensions/<pack>/ and loads every .js in it: the viewer's sidebar tab."""
+
 
 def __getattr__(name):
     if name in ("NODE_CLASS_MAPPINGS", "NODE_DISPLAY_NAME_MAPPINGS"):

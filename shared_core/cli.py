@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from . import cli_view
 from .colour import SPACES as COLOUR_SPACES
 from .errors import ExquisiteError, InputError
 from .geometry import DIRECTION_ALIASES, DIRECTIONS, FILLS, Contract
@@ -74,13 +75,15 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("session")
     export.add_argument("--out", "-o", required=True)
     export.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    cli_view.add_parser(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return {"extend": _extend, "show": _show, "undo": _undo, "export": _export}[args.command](args)
+        return {"extend": _extend, "show": _show, "undo": _undo, "export": _export,
+                "view": cli_view.run}[args.command](args)
     except ExquisiteError as error:
         print(f"exquisite: {error}", file=sys.stderr)
         return 2

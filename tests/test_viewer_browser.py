@@ -1,0 +1,185 @@
+"""The viewer page in a real browser (headless Chromium driven by playwright): a rejected step's
+reason, the blink comparator, live steps from another process, the deep-zoom canvas, no console
+errors. Screenshots of each view land in screenshots/ (ignored by git) for people to look at."""
+
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from exquisite.shared_core.viewer_server import serve
+from test_viewer_data import REASON, make_session
+
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the browser tests need the playwright package")
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.skip("the browser tests need Chromium at /usr/bin/chromium (Debian package `chromium`)")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+class Console:
+    """Every console error and uncaught exception of a page."""
+
+    def __init__(self, page) -> None:
+        self.errors: list[str] = []
+        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
+
+
+@pytest.fixture
+def viewer(tmp_path, browser):
+    make_session(tmp_path / "sessions" / "demo")
+    server = serve([tmp_path / "sessions"])
+    server.start()
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    console = Console(page)
+    yield server, page, console, tmp_path / "sessions" / "demo"
+    page.close()
+    server.stop()
+
+
+def shot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def test_a_rejected_step_shows_its_reason_in_full(viewer):
+    server, page, console, _ = viewer
+    page.goto(server.url + "?session=demo&step=2")
+    card = page.locator('#timeline .step[data-step="2"]')
+    card.wait_for()
+    assert card.get_attribute("data-status") == "rejected"
+    assert card.locator(".step-reason").inner_text() == REASON
+    assert page.locator("#reason pre").inner_text() == REASON
+    assert page.locator("#reason").is_visible()
+    banner = page.locator("#banner")
+    assert "1 earlier step rejected" in banner.inner_text()  # the last step committed; the banner still says
+    shot(page, "viewer-rejected-step")
+    assert console.errors == []
+
+
+def test_the_blink_comparator_changes_the_displayed_image(viewer):
+    server, page, console, _ = viewer
+    page.goto(server.url + "?session=demo&step=3")
+    compare = page.locator("#compare")
+    compare.wait_for()
+    page.wait_for_function("() => [...document.querySelectorAll('#compare img')].every(i => i.complete && i.naturalWidth > 0)")
+    page.keyboard.press("b")  # stop the timer: from here on only Space flips
+    first = compare.get_attribute("data-showing")
+    stage_first = page.locator(".compare-stage").screenshot()
+    page.keyboard.press(" ")
+    second = compare.get_attribute("data-showing")
+    stage_second = page.locator(".compare-stage").screenshot()
+    assert {first, second} == {"before", "after"}
+    assert stage_first != stage_second  # the pixels on screen changed, not only a label
+    page.keyboard.press(" ")
+    assert compare.get_attribute("data-showing") == first
+    assert page.locator(".compare-stage").screenshot() == stage_first
+    page.keyboard.press("b")  # blinking again: the timer flips it by itself
+    page.wait_for_function(f"() => document.querySelector('#compare').dataset.showing !== '{first}'")
+    page.locator('button[data-mode="wipe"]').click()
+    assert compare.get_attribute("data-showing") == "wipe"
+    assert page.locator(".tile-outline").count() == 1
+    shot(page, "viewer-compare-wipe")
+    assert console.errors == []
+
+
+def test_growth_to_the_left_puts_the_old_canvas_right_of_the_new_tile(tmp_path, browser):
+    make_session(tmp_path / "left", "x_rtl")
+    server = serve([tmp_path / "left"])
+    server.start()
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    console = Console(page)
+    try:
+        page.goto(server.url + "?session=left&step=3")
+        page.locator("#compare .layer.before").wait_for(state="attached")
+        # window: canvas columns 0-512 of 556; the old 428 px canvas starts 128 px in (556 - 428)
+        before = page.locator("#compare .layer.before").evaluate("e => [e.style.left, e.style.width]")
+        assert before == ["25%", "75%"]
+        outline = page.locator(".tile-outline").evaluate("e => [e.getAttribute('x'), e.getAttribute('width')]")
+        assert outline == ["0", "256"]
+        shot(page, "viewer-growing-left")
+        assert console.errors == []
+    finally:
+        page.close()
+        server.stop()
+
+
+def test_a_step_committed_by_another_process_appears_without_reload(viewer):
+    server, page, console, folder = viewer
+    page.goto(server.url + "?session=demo")
+    page.locator('#timeline .step[data-step="3"]').wait_for()
+    page.locator('.step-box[data-step="3"]').wait_for()
+    page.evaluate("() => { const v = EV.canvasView.viewer; v.viewport.zoomTo(v.viewport.getHomeZoom() * 4, null, true); }")
+    region = page.evaluate("() => { const r = EV.canvasView.visibleRegion(); return [r.x, r.y, r.width, r.height]; }")
+    page.evaluate("() => { window.__sameDocument = true; }")
+    script = textwrap.dedent(f"""
+        from exquisite.shared_core.generators import MockGenerator
+        from exquisite.shared_core.session import Session, StepSettings
+        with Session.open({str(folder)!r}) as session:
+            session.step(StepSettings(prompt="from elsewhere", seed=11), MockGenerator())
+    """)
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
+    # The page polls once a second (the goal is under 2 s); the wait only bounds a broken poll.
+    page.locator('#timeline .step[data-step="4"]').wait_for(timeout=15_000)
+    assert page.evaluate("() => window.__sameDocument") is True  # no reload happened
+    assert "from elsewhere" in page.locator('#timeline .step[data-step="4"]').inner_text()
+    page.wait_for_function("() => document.querySelector('#banner').textContent.includes('#0004: committed')")
+    page.locator('.step-box[data-step="4"]').wait_for(timeout=15_000)  # the zoom view follows too
+    after = page.evaluate("() => { const r = EV.canvasView.visibleRegion(); return [r.x, r.y, r.width, r.height]; }")
+    assert after == pytest.approx(region, abs=1.0)  # the zoomed-in view stayed on the same pixels
+    assert page.evaluate("() => EV.canvasView.viewer.world.getItemAt(0).getContentSize().x") == 556 + 128
+    assert console.errors == []
+
+
+def test_a_session_created_after_the_page_opened_appears(tmp_path, browser):
+    (tmp_path / "empty").mkdir()
+    server = serve([tmp_path / "empty"])
+    server.start()
+    page = browser.new_page()
+    console = Console(page)
+    try:
+        page.goto(server.url)
+        page.wait_for_function("() => document.querySelector('#banner').textContent.includes('No sessions yet')")
+        assert page.locator("#empty").is_visible()
+        make_session(tmp_path / "empty" / "late")
+        page.locator('#timeline .step[data-step="3"]').wait_for(timeout=15_000)
+        assert page.locator("#session-picker").input_value() == "late" and page.locator("#empty").is_hidden()
+        assert console.errors == []
+    finally:
+        page.close()
+        server.stop()
+
+
+def test_the_whole_canvas_is_tiled_and_outlines_every_step(viewer):
+    server, page, console, _ = viewer
+    tiles = []
+    page.on("request", lambda r: tiles.append(r.url) if "/tiles/" in r.url else None)
+    page.goto(server.url + "?session=demo")
+    page.locator('.step-box[data-step="3"]').wait_for()
+    assert page.locator(".step-box").count() == 2  # the committed steps 1 and 3; the rejected one glued nothing
+    page.wait_for_function("() => document.querySelectorAll('#osd canvas').length > 0")
+    page.locator('.step-box[data-step="1"] .step-label').click()
+    page.wait_for_function("() => document.querySelector('#timeline .step.selected').dataset.step === '1'")
+    assert tiles and all(".jpg?file=steps%2F0003%2Fcanvas_after.png" in url for url in tiles)
+    shot(page, "viewer-whole-canvas")
+    assert console.errors == []
+
+
+def test_a_path_outside_the_session_is_refused_from_the_page(viewer):
+    server, page, _, _ = viewer
+    page.goto(server.url)
+    status = page.evaluate("async () => (await fetch('files/demo/..%2F..%2Fsecret.png')).status")
+    assert status in (403, 404)
