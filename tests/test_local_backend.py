@@ -152,6 +152,27 @@ def test_a_smooth_sky_shows_no_seam_at_the_frontier(direction):
     assert tile[:, size // 2 :].std(axis=(0, 1)).min() > 10.0  # the gradient goes on
 
 
+def test_blocks_meet_along_the_cheapest_path():
+    """The cut between blocks (blend_seam.min_error_path) against every path, enumerated: none that
+    moves at most one column per row is cheaper, also within a column range and with ties."""
+    from itertools import product
+
+    from exquisite.shared_core.blend_seam import min_error_path
+
+    rng = np.random.default_rng(2)
+    for trial in range(40):
+        cost = rng.integers(0, 4 if trial % 2 else 50, (6, 5)).astype(np.float64)
+        lo, hi = (0, 5) if trial < 20 else (1, 4)
+        path = min_error_path(cost, lo, hi)
+        assert ((path >= lo) & (path < hi)).all() and (np.abs(np.diff(path)) <= 1).all()
+        cheapest = min(
+            cost[np.arange(6), list(p)].sum()
+            for p in product(range(lo, hi), repeat=6)
+            if all(abs(a - b) <= 1 for a, b in zip(p, p[1:]))
+        )
+        assert cost[np.arange(6), path].sum() == cheapest
+
+
 def test_same_seed_same_bytes_and_other_seed_other_picture(tiles):
     again = LocalGenerator().generate(request("y_ttb", seed=3))
     assert again.tobytes() == tiles["y_ttb"].tobytes()
