@@ -38,7 +38,7 @@ def disagreement(old: np.ndarray, new: np.ndarray, radius: int = SMOOTHING) -> n
     summed = np.pad(summed, ((1, 0), (1, 0)))
     k = 2 * radius + 1
     h, w = cost.shape
-    return (summed[k:k + h, k:k + w] - summed[:h, k:k + w] - summed[k:k + h, :w] + summed[:h, :w]) / (k * k)
+    return (summed[k : k + h, k : k + w] - summed[:h, k : k + w] - summed[k : k + h, :w] + summed[:h, :w]) / (k * k)
 
 
 def min_error_path(cost: np.ndarray, lo: int, hi: int) -> np.ndarray:
@@ -62,7 +62,7 @@ def min_error_path(cost: np.ndarray, lo: int, hi: int) -> np.ndarray:
     path[-1] = int(total[-1].argmin())
     for row in range(height - 2, -1, -1):
         first = max(0, int(path[row + 1]) - 1)
-        path[row] = first + int(total[row, first:path[row + 1] + 2].argmin())
+        path[row] = first + int(total[row, first : path[row + 1] + 2].argmin())
     return path + lo
 
 

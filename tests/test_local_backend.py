@@ -155,7 +155,7 @@ def test_a_smooth_sky_shows_no_seam_at_the_frontier(direction):
 def test_blocks_meet_along_the_cheapest_path():
     """The cut between blocks (blend_seam.min_error_path) against every path, enumerated: none that
     moves at most one column per row is cheaper, also within a column range and with ties."""
-    from itertools import product
+    from itertools import pairwise, product
 
     from exquisite.shared_core.blend_seam import min_error_path
 
@@ -168,7 +168,7 @@ def test_blocks_meet_along_the_cheapest_path():
         cheapest = min(
             cost[np.arange(6), list(p)].sum()
             for p in product(range(lo, hi), repeat=6)
-            if all(abs(a - b) <= 1 for a, b in zip(p, p[1:]))
+            if all(abs(a - b) <= 1 for a, b in pairwise(p))
         )
         assert cost[np.arange(6), path].sum() == cheapest
 
@@ -214,7 +214,7 @@ def test_reports_progress():
 
 
 def test_unknown_settings_are_named():
-    with pytest.raises(InputError, match="colour.*strength|strength.*colour"):
+    with pytest.raises(InputError, match=r"colour.*strength|strength.*colour"):
         LocalGenerator(strength=2, colour="red")
     with pytest.raises(InputError, match="'sketch'"):
         LocalGenerator(method="sketch")
@@ -224,9 +224,7 @@ def test_a_mask_without_fixed_pixels_is_refused():
     req = request()
     with pytest.raises(GenerationError, match="fixed"):
         LocalGenerator().generate(
-            TileRequest(
-                reference=req.reference, mask=np.ones((T, T), np.float32), direction="x_ltr"
-            )
+            TileRequest(reference=req.reference, mask=np.ones((T, T), np.float32), direction="x_ltr")
         )
 
 
@@ -241,9 +239,7 @@ def test_a_mask_on_the_wrong_side_is_refused():
 def test_mismatched_mask_and_reference_are_refused():
     req = request()
     with pytest.raises(GenerationError, match="mask"):
-        LocalGenerator().generate(
-            TileRequest(reference=req.reference, mask=req.mask[:64], direction="x_ltr")
-        )
+        LocalGenerator().generate(TileRequest(reference=req.reference, mask=req.mask[:64], direction="x_ltr"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -282,9 +278,7 @@ def chained_canvas(tmp_path, photo: np.ndarray, direction: str) -> np.ndarray:
 # The backend works in geometry's frontier-right frame, a quarter turn of the user's picture: x_ltr
 # is the picture as it is; growing the mirrored rocket to the left (x_rtl) gives it the same band
 # turned upside down (its ground strip at the top of the backend's frame)
-@pytest.mark.parametrize(
-    "name, direction", [("hubble_deep_field", "x_ltr"), ("rocket", "x_ltr"), ("rocket", "x_rtl")]
-)
+@pytest.mark.parametrize("name, direction", [("hubble_deep_field", "x_ltr"), ("rocket", "x_ltr"), ("rocket", "x_rtl")])
 def test_three_chained_steps_keep_the_detail_of_the_photo(tmp_path, name, direction):
     data = pytest.importorskip("skimage.data", reason="needs scikit-image (the test extra)")
     pytest.importorskip("scipy", reason="needs scipy (comes with scikit-image)")

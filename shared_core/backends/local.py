@@ -56,6 +56,9 @@ class LocalGenerator:
     """Offline, weight-free continuation of the band (see the module docstring)."""
 
     name = "local"
+    default_blend = None
+    paid = False
+    remote = False
 
     def __init__(self, **settings) -> None:
         unknown = sorted(set(settings) - {"method"})
@@ -66,9 +69,7 @@ class LocalGenerator:
             )
         method = settings.get("method", "patch")
         if method not in METHODS:
-            raise InputError(
-                f"the local backend has no method {method!r}: choose {' or '.join(METHODS)}"
-            )
+            raise InputError(f"the local backend has no method {method!r}: choose {' or '.join(METHODS)}")
         self.method = method
 
     def generate(self, request: TileRequest) -> np.ndarray:
@@ -110,8 +111,7 @@ def _check(request: TileRequest) -> tuple[np.ndarray, np.ndarray, str]:
     direction = request.direction
     if direction not in DIRECTIONS:
         raise GenerationError(
-            f"the local backend cannot grow towards {direction!r}: "
-            f"use one of {', '.join(DIRECTIONS)}"
+            f"the local backend cannot grow towards {direction!r}: use one of {', '.join(DIRECTIONS)}"
         )
     if reference.ndim == 3 and reference.shape[2] == 4:
         reference = reference[:, :, :3]

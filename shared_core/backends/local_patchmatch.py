@@ -92,9 +92,7 @@ class _Level:
         lam = np.sqrt(self.row_cost)
         s_cy = np.repeat(np.arange(self.nsy) + _R, self.nsx).astype(np.float32)
         src = np.concatenate([self.soft, (s_cy * lam)[:, None]], axis=1)
-        tgt = np.concatenate(
-            [self._targets(), (self.cy.ravel().astype(np.float32) * lam)[:, None]], axis=1
-        )
+        tgt = np.concatenate([self._targets(), (self.cy.ravel().astype(np.float32) * lam)[:, None]], axis=1)
         norms = np.einsum("ij,ij->i", src, src)
         if sy is not None:
             norms = norms + self._usage(sy, sx)
@@ -118,13 +116,9 @@ class _Level:
         usage = self._usage(sy, sx)
         best = self._cost(tgt, sy, sx, usage)
         oy, ox = sy - self.cy, sx - self.cx
-        trials = [
-            (np.roll(oy, shift, axis), np.roll(ox, shift, axis))
-            for axis in (0, 1)
-            for shift in (1, -1)
-        ]
+        trials = [(np.roll(oy, shift, axis), np.roll(ox, shift, axis)) for axis in (0, 1) for shift in (1, -1)]
         for r in (radius, max(1, radius // 2)):
-            jitter = rng.integers(-r, r + 1, size=(2,) + oy.shape)
+            jitter = rng.integers(-r, r + 1, size=(2, *oy.shape))
             trials.append((oy + jitter[0], ox + jitter[1]))
         for toy, tox in trials:
             ty, tx = self.clamp(self.cy + toy, self.cx + tox)
@@ -163,6 +157,10 @@ def _plan(h: int, wb: int) -> tuple[int, list[int]]:
     return finest, [finest * 2**k for k in range(steps, -1, -1)]
 
 
+_Coarser = tuple[np.ndarray, int, np.ndarray, np.ndarray, int]
+"""The previous (coarser) level: its picture, its factor, its offsets (y, x) and first target column."""
+
+
 def layout(band: np.ndarray, width: int, rng: np.random.Generator, report=None):
     """A coarse picture of the whole tile (at about _LAYOUT_HEIGHT px high): where sky, ground and
     large things go. Returns it and its scale factor."""
@@ -171,32 +169,36 @@ def layout(band: np.ndarray, width: int, rng: np.random.Generator, report=None):
     full[:, :wb] = band
     full[:, wb:] = band[:, -1:].astype(np.float32)  # only fills partial blocks at the frontier
     finest, factors = _plan(h, wb)
-    current = previous = offsets = None
+    coarser: _Coarser | None = None
     for n, f in enumerate(factors):
         small = block_mean(full, f)
         wbl = wb // f
-        if current is not None:
-            small[:, wbl:] = enlarge(current, previous // f, small.shape[:2])[:, wbl:]
+        if coarser is not None:
+            small[:, wbl:] = enlarge(coarser[0], coarser[1] // f, small.shape[:2])[:, wbl:]
         level = _Level(small, wbl)
         exact = level.nty * level.ntx * level.nsy * level.nsx <= _BRUTE_PAIRS
-        rounds = max(2, 5 - n)
-        if current is None:
-            sy, sx = level.random_field(rng)
-            level.vote(sy, sx)
-        else:
-            k = previous // f  # enlarge the coarser field's offsets
-            old_oy, old_ox, old_tx0 = offsets
-            qy = np.clip(level.cy // k - _R, 0, old_oy.shape[0] - 1)
-            qx = np.clip(level.cx // k - old_tx0, 0, old_oy.shape[1] - 1)
-            sy, sx = level.clamp(level.cy + k * old_oy[qy, qx], level.cx + k * old_ox[qy, qx])
-        for _ in range(rounds):
+        sy, sx = _start_field(level, coarser, f, rng)
+        for _ in range(max(2, 5 - n)):
             if exact:
                 sy, sx = level.exact_search(sy, sx)
             else:
                 sy, sx = level.patchmatch(sy, sx, rng, radius=6)
             level.vote(sy, sx)
-        current, previous = level.img, f
-        offsets = (sy - level.cy, sx - level.cx, level.tx0)
+        coarser = (level.img, f, sy - level.cy, sx - level.cx, level.tx0)
         if report is not None:
             report(0.05 + 0.15 * (n + 1) / len(factors), f"local: level {n + 1}/{len(factors)} done")
-    return current, finest
+    return level.img, finest
+
+
+def _start_field(level: _Level, coarser: _Coarser | None, f: int, rng: np.random.Generator):
+    """Where a level's search starts: at the coarsest level random sources (voted once, so the free
+    part holds a first guess); further up, the coarser level's offsets enlarged."""
+    if coarser is None:
+        sy, sx = level.random_field(rng)
+        level.vote(sy, sx)
+        return sy, sx
+    _, previous, old_oy, old_ox, old_tx0 = coarser
+    k = previous // f
+    qy = np.clip(level.cy // k - _R, 0, old_oy.shape[0] - 1)
+    qx = np.clip(level.cx // k - old_tx0, 0, old_oy.shape[1] - 1)
+    return level.clamp(level.cy + k * old_oy[qy, qx], level.cx + k * old_ox[qy, qx])

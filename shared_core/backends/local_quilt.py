@@ -59,7 +59,7 @@ def _positions(first: int, last: int, step: int) -> list[int]:
     if last <= first:
         return [first]
     out = list(range(first, last, step))
-    return out + [last] if out[-1] != last else out
+    return [*out, last] if out[-1] != last else out
 
 
 def _match_image(img: np.ndarray, f: int, known: np.ndarray | None = None) -> np.ndarray:
@@ -87,9 +87,9 @@ class _Window:
         self.spec_sq = np.fft.rfft2((img * img).sum(axis=2))
         # the mean colour of every quarter-block box: what the layout is compared with
         self.half = max(1, bm // 2)
-        self.quarters = np.stack(
-            [box_sums(calm[y0:y1, :, c], self.half) for c in range(3)], axis=-1
-        ).astype(np.float32) / float(self.half * self.half)
+        self.quarters = np.stack([box_sums(calm[y0:y1, :, c], self.half) for c in range(3)], axis=-1).astype(
+            np.float32
+        ) / float(self.half * self.half)
         self.quarters_sq = np.einsum("ijc,ijc->ij", self.quarters, self.quarters)
 
 
@@ -119,7 +119,6 @@ def _block_errors(win: _Window, target: np.ndarray, known: np.ndarray, guide: np
             sq -= 2.0 * (win.quarters[dy : dy + ny, dx : dx + nx] @ g)
             err += (_GUIDE / 12.0) * sq
     return err
-
 
 
 class _Sources:

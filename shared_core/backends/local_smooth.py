@@ -14,7 +14,7 @@ from .local_pixels import block_mean, enlarge, soften
 try:  # optional extra, used only by the "smooth" method
     import cv2
 except ImportError:  # pragma: no cover - the tests monkeypatch this handle to None instead
-    cv2 = None
+    cv2 = None  # type: ignore[assignment]
 
 
 def smooth_band(band: np.ndarray, width: int) -> np.ndarray:
