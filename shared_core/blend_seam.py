@@ -38,32 +38,31 @@ def disagreement(old: np.ndarray, new: np.ndarray, radius: int = SMOOTHING) -> n
     summed = np.pad(summed, ((1, 0), (1, 0)))
     k = 2 * radius + 1
     h, w = cost.shape
-    return (summed[k:k + h, k:k + w] - summed[:h, k:k + w] - summed[k:k + h, :w] + summed[:h, :w]) / (k * k)
+    return (summed[k : k + h, k : k + w] - summed[:h, k : k + w] - summed[k : k + h, :w] + summed[:h, :w]) / (k * k)
 
 
 def min_error_path(cost: np.ndarray, lo: int, hi: int) -> np.ndarray:
     """For every row, the column where the cheapest top-to-bottom path crosses it, within [lo, hi).
 
-    Neighbouring rows' columns differ by at most one. Ties go to the leftmost choice.
+    Neighbouring rows' columns differ by at most one. Ties go to the leftmost choice. The local
+    backend cuts every block it places along this path, hundreds per tile, so the sums are updated
+    in place rather than through stacked candidate arrays.
     """
     height, width = cost.shape
     if not 0 <= lo < hi <= width:
         raise ValueError(f"internal: seam columns [{lo}, {hi}) outside 0..{width}")
-    inf = np.inf
-    span = cost[:, lo:hi]
-    total = span[0].copy()
-    moves = np.zeros((height, hi - lo), dtype=np.int8)
+    total = np.array(cost[:, lo:hi])  # total[row, c]: the cheapest path from the top ending there
     for row in range(1, height):
-        left = np.concatenate(([inf], total[:-1]))
-        right = np.concatenate((total[1:], [inf]))
-        choices = np.stack([left, total, right])
-        best = choices.argmin(axis=0)
-        moves[row] = best - 1
-        total = span[row] + choices[best, np.arange(hi - lo)]
+        above = total[row - 1]
+        best = above.copy()
+        np.minimum(best[1:], above[:-1], out=best[1:])
+        np.minimum(best[:-1], above[1:], out=best[:-1])
+        total[row] += best
     path = np.empty(height, dtype=np.int64)
-    path[-1] = int(total.argmin())
-    for row in range(height - 1, 0, -1):
-        path[row - 1] = path[row] + moves[row, path[row]]
+    path[-1] = int(total[-1].argmin())
+    for row in range(height - 2, -1, -1):
+        first = max(0, int(path[row + 1]) - 1)
+        path[row] = first + int(total[row, first : path[row + 1] + 2].argmin())
     return path + lo
 
 

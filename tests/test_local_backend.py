@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from exquisite.shared_core.backends import local
+from exquisite.shared_core.backends import local_smooth
 from exquisite.shared_core.backends.local import LocalGenerator
 from exquisite.shared_core.errors import GenerationError, InputError
 from exquisite.shared_core.generators import TileRequest, make_generator
@@ -25,7 +25,6 @@ def photo(size: int) -> np.ndarray:
     """A (size, size, 3) uint8 picture with texture and large colour areas."""
     try:
         from skimage import data
-        from PIL import Image
 
         cat = data.chelsea()  # 300 x 451
         square = Image.fromarray(cat[:, :300])
@@ -153,6 +152,27 @@ def test_a_smooth_sky_shows_no_seam_at_the_frontier(direction):
     assert tile[:, size // 2 :].std(axis=(0, 1)).min() > 10.0  # the gradient goes on
 
 
+def test_blocks_meet_along_the_cheapest_path():
+    """The cut between blocks (blend_seam.min_error_path) against every path, enumerated: none that
+    moves at most one column per row is cheaper, also within a column range and with ties."""
+    from itertools import pairwise, product
+
+    from exquisite.shared_core.blend_seam import min_error_path
+
+    rng = np.random.default_rng(2)
+    for trial in range(40):
+        cost = rng.integers(0, 4 if trial % 2 else 50, (6, 5)).astype(np.float64)
+        lo, hi = (0, 5) if trial < 20 else (1, 4)
+        path = min_error_path(cost, lo, hi)
+        assert ((path >= lo) & (path < hi)).all() and (np.abs(np.diff(path)) <= 1).all()
+        cheapest = min(
+            cost[np.arange(6), list(p)].sum()
+            for p in product(range(lo, hi), repeat=6)
+            if all(abs(a - b) <= 1 for a, b in pairwise(p))
+        )
+        assert cost[np.arange(6), path].sum() == cheapest
+
+
 def test_same_seed_same_bytes_and_other_seed_other_picture(tiles):
     again = LocalGenerator().generate(request("y_ttb", seed=3))
     assert again.tobytes() == tiles["y_ttb"].tobytes()
@@ -162,7 +182,7 @@ def test_same_seed_same_bytes_and_other_seed_other_picture(tiles):
 
 
 def test_runs_without_opencv_and_paints_the_same(monkeypatch, tiles):
-    monkeypatch.setattr(local, "cv2", None)
+    monkeypatch.setattr(local_smooth, "cv2", None)
     tile = LocalGenerator().generate(request("x_rtl", seed=3))
     assert tile.shape == (T, T, 3) and tile.dtype == np.uint8
     # cv2 only speeds up exact pixel copies, so the picture is the same bit for bit
@@ -174,7 +194,7 @@ def test_smooth_method_continues_the_band(monkeypatch, with_cv2):
     if with_cv2:
         pytest.importorskip("cv2")
     else:
-        monkeypatch.setattr(local, "cv2", None)
+        monkeypatch.setattr(local_smooth, "cv2", None)
     req = request("y_btt")
     tile = LocalGenerator(method="smooth").generate(req)
     assert tile.shape == (T, T, 3) and tile.dtype == np.uint8
@@ -194,7 +214,7 @@ def test_reports_progress():
 
 
 def test_unknown_settings_are_named():
-    with pytest.raises(InputError, match="colour.*strength|strength.*colour"):
+    with pytest.raises(InputError, match=r"colour.*strength|strength.*colour"):
         LocalGenerator(strength=2, colour="red")
     with pytest.raises(InputError, match="'sketch'"):
         LocalGenerator(method="sketch")
@@ -204,9 +224,7 @@ def test_a_mask_without_fixed_pixels_is_refused():
     req = request()
     with pytest.raises(GenerationError, match="fixed"):
         LocalGenerator().generate(
-            TileRequest(
-                reference=req.reference, mask=np.ones((T, T), np.float32), direction="x_ltr"
-            )
+            TileRequest(reference=req.reference, mask=np.ones((T, T), np.float32), direction="x_ltr")
         )
 
 
@@ -221,9 +239,7 @@ def test_a_mask_on_the_wrong_side_is_refused():
 def test_mismatched_mask_and_reference_are_refused():
     req = request()
     with pytest.raises(GenerationError, match="mask"):
-        LocalGenerator().generate(
-            TileRequest(reference=req.reference, mask=req.mask[:64], direction="x_ltr")
-        )
+        LocalGenerator().generate(TileRequest(reference=req.reference, mask=req.mask[:64], direction="x_ltr"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -245,18 +261,31 @@ def mean_gradient(img: np.ndarray) -> float:
     return float(np.hypot(np.diff(grey, axis=1)[:-1], np.diff(grey, axis=0)[:, :-1]).mean())
 
 
-@pytest.mark.parametrize("name", ["hubble_deep_field", "rocket"])
-def test_three_chained_steps_keep_the_detail_of_the_photo(tmp_path, name):
-    data = pytest.importorskip("skimage.data", reason="needs scikit-image (the test extra)")
-    pytest.importorskip("scipy", reason="needs scipy (comes with scikit-image)")
-    from exquisite.shared_core.geometry import Contract
+def chained_canvas(tmp_path, photo: np.ndarray, direction: str) -> np.ndarray:
+    """Three local steps from `photo` (fitted to 256 px tiles) towards `direction`, exported and
+    turned so that it grows to the right."""
+    from exquisite.shared_core.geometry import Contract, to_frontier_right
     from exquisite.shared_core.session import Session, StepSettings
 
     contract = Contract(tile=256, band=128, overlap=128, advance=128)
-    session = Session.create(tmp_path / "s", getattr(data, name)(), contract, fit=True)
-    results = session.extend(StepSettings(seed=5), LocalGenerator(), steps=3)
+    session = Session.create(tmp_path / "s", photo, contract, fit=True, direction=direction)
+    results = session.extend(StepSettings(seed=5, direction=direction), LocalGenerator(), steps=3)
     assert all(r.committed for r in results)
     canvas = np.asarray(Image.open(session.export(tmp_path / "out.png")).convert("RGB"))
+    return to_frontier_right(canvas, direction)
+
+
+# The backend works in geometry's frontier-right frame, a quarter turn of the user's picture: x_ltr
+# is the picture as it is; growing the mirrored rocket to the left (x_rtl) gives it the same band
+# turned upside down (its ground strip at the top of the backend's frame)
+@pytest.mark.parametrize("name, direction", [("hubble_deep_field", "x_ltr"), ("rocket", "x_ltr"), ("rocket", "x_rtl")])
+def test_three_chained_steps_keep_the_detail_of_the_photo(tmp_path, name, direction):
+    data = pytest.importorskip("skimage.data", reason="needs scikit-image (the test extra)")
+    pytest.importorskip("scipy", reason="needs scipy (comes with scikit-image)")
+    photo = getattr(data, name)()
+    if direction == "x_rtl":
+        photo = np.ascontiguousarray(photo[:, ::-1])
+    canvas = chained_canvas(tmp_path, photo, direction)
     start = canvas.shape[1] - 3 * 128
     original = canvas[:, start - 128 : start]  # the photo's last band
 
@@ -277,18 +306,12 @@ def test_three_chained_steps_keep_the_detail_of_the_photo(tmp_path, name):
         assert rows < min(natural + 2.0, upside_down + 1.0), (k + 1, rows, natural, upside_down)
 
 
-def test_three_chained_steps_keep_the_brightness_of_a_star_field(tmp_path):
+@pytest.mark.parametrize("direction", ["x_ltr", "y_ttb"])
+def test_three_chained_steps_keep_the_brightness_of_a_star_field(tmp_path, direction):
     """The layout is a calm average of the band; if blocks were judged by it pixel by pixel, the
     empty (dark) sky would fit best and every step would come out darker than its band."""
     data = pytest.importorskip("skimage.data", reason="needs scikit-image (the test extra)")
-    from exquisite.shared_core.geometry import Contract
-    from exquisite.shared_core.session import Session, StepSettings
-
-    contract = Contract(tile=256, band=128, overlap=128, advance=128)
-    session = Session.create(tmp_path / "s", data.hubble_deep_field(), contract, fit=True)
-    results = session.extend(StepSettings(seed=5), LocalGenerator(), steps=3)
-    assert all(r.committed for r in results)
-    canvas = np.asarray(Image.open(session.export(tmp_path / "out.png")).convert("RGB"))
+    canvas = chained_canvas(tmp_path, data.hubble_deep_field(), direction)
     grey = canvas.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
     start = canvas.shape[1] - 3 * 128
     for k in range(3):
