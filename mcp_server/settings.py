@@ -106,6 +106,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
     p.add_argument("--path", default="/mcp", help="HTTP endpoint path (default /mcp)")
+    p.add_argument("--token", help="HTTP bearer token every request must carry (env EXQUISITE_MCP_TOKEN, "
+                                   "preferred: a flag shows in the process list); at least 16 characters")
+    p.add_argument("--allow-remote", action="store_true",
+                   help="allow a non-loopback --host (needs a token)")
     return p
 
 

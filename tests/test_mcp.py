@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import anyio
 import numpy as np
@@ -28,6 +29,9 @@ from exquisite.mcp_server.settings import ServerSettings, from_env_and_args, par
 from exquisite.shared_core.errors import GenerationError, InputError
 from exquisite.shared_core.generators import MockGenerator, register
 from exquisite.shared_core.session import Session
+
+if sys.version_info < (3, 11):  # anyio's dependency on 3.10
+    from exceptiongroup import BaseExceptionGroup
 
 SECRET = "sk-test-DO-NOT-SHOW-4242"
 TOOLS = {"open_canvas", "extend_canvas", "view_canvas", "session_history", "undo_step", "export_canvas",
@@ -72,7 +76,7 @@ class Flaky(MockGenerator):
 class Recording(MockGenerator):
     """Records the prompt of every tile it makes, and takes a moment over each."""
     name = "test-recording"
-    order: list = []
+    order: ClassVar[list] = []
 
     def __init__(self) -> None:
         super().__init__()
@@ -305,19 +309,24 @@ def test_every_bad_argument_is_a_tool_error_that_changes_nothing(place):
         cases = [
             ("extend_canvas", {"session_id": "nosuch-123456", "direction": "right"}, "unknown session"),
             ("view_canvas", {"session_id": "../../etc"}, "not a session id"),
-            ("extend_canvas", {"session_id": square, "direction": "sideways"}, "unknown direction"),
+            ("extend_canvas", {"session_id": square, "direction": "sideways"}, "direction: Input should be 'right'"),
             ("extend_canvas", {"session_id": wide, "direction": "down"}, "cannot grow down"),
-            ("extend_canvas", {"session_id": square, "direction": "right", "steps": 0}, "steps must be a whole number from 1"),
-            ("extend_canvas", {"session_id": square, "direction": "right", "steps": 99}, "steps must be a whole number from 1"),
-            ("extend_canvas", {"session_id": square, "direction": "right", "backend": "nope"}, "unknown backend"),
+            ("extend_canvas", {"session_id": square, "direction": "right", "steps": 0}, "steps: Input should be greater than or equal to 1"),
+            ("extend_canvas", {"session_id": square, "direction": "right", "steps": 99}, "steps: Input should be less than or equal to 8"),
+            ("extend_canvas", {"session_id": square, "direction": "right", "steps": True}, "steps: Input should be a valid integer"),
+            ("extend_canvas", {"session_id": square, "direction": "right", "steps": "2"}, "steps: Input should be a valid integer"),
+            ("extend_canvas", {"session_id": square, "direction": "right", "seed": "7"}, "seed: Input should be a valid integer"),
+            ("extend_canvas", {"session_id": square, "direction": "right", "prompt": "x" * 2001}, "at most 2000 characters"),
+            ("extend_canvas", {"session_id": square, "direction": "right", "backend": "nope"}, "backend: Input should be"),
             ("extend_canvas", {"session_id": square, "direction": "right"}, "not configured"),
             ("extend_canvas", {"session_id": square, "direction": "right", "backend": "test-broken"},
              "not configured"),
             ("extend_canvas", {"session_id": square, "direction": "right", "backend": "test-refuse",
-                               "blend": "wobbly"}, "unknown blend"),
+                               "blend": "wobbly"}, "blend: Input should be"),
             ("extend_canvas", {"session_id": square, "direction": "right", "backend": "test-refuse",
-                               "fill": "plaid"}, "unknown fill"),
+                               "fill": "plaid"}, "fill: Input should be"),
             ("open_canvas", {"image_path": "/etc/hostname"}, "outside the allowed directories"),
+            ("open_canvas", {"image_path": "/etc/nonexistent.png"}, "outside the allowed directories"),
             ("open_canvas", {"image_path": "narrow.png"}, "fit"),
             ("open_canvas", {"image_path": "missing.png"}, "no input image"),
             ("open_canvas", {}, "exactly one"),
@@ -326,12 +335,18 @@ def test_every_bad_argument_is_a_tool_error_that_changes_nothing(place):
             ("open_canvas", {"image_base64": big}, "over the 50000-byte limit"),
             ("open_canvas", {"image_base64": base64.b64encode(b"hello").decode()}, "not a readable image"),
             ("open_canvas", {"blank": True, "blank_color": "ultraviolet"}, "unknown colour"),
-            ("open_canvas", {"blank": True, "overlap": 600}, "overlap"),
-            ("open_canvas", {"image_path": "photo.png", "direction": "diagonal"}, "unknown direction"),
+            ("open_canvas", {"blank": True, "overlap": 600}, "overlap: Input should be 512 or 256"),
+            ("open_canvas", {"blank": True, "overlap": "512"}, "overlap: must be a whole number"),
+            ("open_canvas", {"blank": "true"}, "blank: Input should be a valid boolean"),
+            ("open_canvas", {"image_path": "photo.png", "fit": 1}, "fit: Input should be a valid boolean"),
+            ("open_canvas", {"image_path": "photo.png", "direction": "diagonal"}, "direction: Input should be"),
             ("view_canvas", {"session_id": square, "what": "last_step"}, "no step is committed"),
             ("view_canvas", {"session_id": square, "what": "region"}, "needs a region"),
             ("view_canvas", {"session_id": square, "what": "region",
                              "region": {"x": 1000, "y": 0, "width": 100, "height": 10}}, "not inside"),
+            ("view_canvas", {"session_id": square, "what": "region",
+                             "region": {"x": "10", "y": 0, "width": 100, "height": 10}}, "region.x: Input should be"),
+            ("view_canvas", {"session_id": square, "max_side": 8}, "max_side: Input should be greater than or equal to 16"),
             ("view_canvas", {"session_id": square, "what": "everything"}, "what"),
             ("undo_step", {"session_id": square}, "nothing to undo"),
             ("export_canvas", {"session_id": square, "path": "pano.jpg"}, "PNG"),
@@ -346,6 +361,7 @@ def test_every_bad_argument_is_a_tool_error_that_changes_nothing(place):
             message = text_of(outcome)
             assert outcome.is_error, (tool, arguments)
             assert expected in message, (tool, arguments, message)
+            assert "\n" not in message and " at 0x" not in message, message  # one line, no Python object
             assert SECRET not in message
             assert snapshot(*place.values()) == before, (tool, arguments)
 
@@ -363,7 +379,7 @@ def test_a_call_whose_steps_were_all_rejected_is_an_error_with_its_reasons(place
         history = await client.call_tool("session_history", {"session_id": sid})
         return sid, refused, history
 
-    sid, refused, history = run_with_client(app, scenario)
+    _, refused, history = run_with_client(app, scenario)
     assert refused.is_error
     out = refused.structured_content
     assert out["committed_steps"] == 0 and (out["width"], out["height"]) == (1024, 1024)
@@ -556,6 +572,7 @@ def test_a_real_exquisite_mcp_over_stdio(place):
             return sid, extended, view, history, undone, exported, bad
 
     sid, extended, view, history, undone, exported, bad = anyio.run(main)
+    assert exported.structured_content["path"] == str((place["exports"] / "meadow.png").resolve())
     assert extended.structured_content["committed_steps"] == 3, text_of(extended)
     assert (extended.structured_content["width"], extended.structured_content["height"]) == (1024, 2560)
     assert [p[0] for p in progress][-1] == 3 and sum("committed" in p[2] for p in progress) == 3
