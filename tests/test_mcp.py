@@ -142,13 +142,18 @@ def image_of(result):
     return base64.b64decode(images[0].data), images[0].mime_type
 
 
-@pytest.fixture
-def place(tmp_path):
+def make_place(tmp_path: Path) -> dict:
+    """Input, export, session and outside folders, with a 1024x1024 ruler photo.png to open."""
     dirs = {name: tmp_path / name for name in ("inputs", "exports", "sessions", "outside")}
     for folder in dirs.values():
         folder.mkdir()
     Image.fromarray(ruler(1024, 1024)).save(dirs["inputs"] / "photo.png")
     return dirs
+
+
+@pytest.fixture
+def place(tmp_path):
+    return make_place(tmp_path)
 
 
 def make_app(place, **overrides):
@@ -568,6 +573,10 @@ def test_a_real_exquisite_mcp_over_stdio(place):
             exported = await client.call_tool("export_canvas", {"session_id": sid, "path": "meadow.png"})
             before = snapshot(*place.values())
             bad = await client.call_tool("export_canvas", {"session_id": sid, "path": "/tmp/../etc/evil.png"})
+            assert snapshot(*place.values()) == before
+            for wrong in ({"steps": "2"}, {"steps": True}, {"direction": "sideways"}):
+                refused = await client.call_tool("extend_canvas", {"session_id": sid, "direction": "down", **wrong})
+                assert refused.is_error and "extend_canvas refused its arguments" in text_of(refused), wrong
             assert snapshot(*place.values()) == before
             return sid, extended, view, history, undone, exported, bad
 
