@@ -4,6 +4,7 @@ settings, and a session records the full path of the image it started from."""
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 _SECRET_WORDS = ("key", "token", "secret", "password")
@@ -14,7 +15,7 @@ def _looks_secret(name: str) -> bool:
     return any(word in name.lower() for word in _SECRET_WORDS)
 
 
-def secret_values(backend_settings: dict[str, dict], env: dict | None = None) -> list[str]:
+def secret_values(backend_settings: dict[str, dict], env: Mapping[str, str] | None = None) -> list[str]:
     """Values that must never be shown: secret-named backend settings and environment variables."""
     env = os.environ if env is None else env
     found = []

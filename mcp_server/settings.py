@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -113,7 +114,7 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def from_env_and_args(args: argparse.Namespace, env: dict | None = None) -> ServerSettings:
+def from_env_and_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> ServerSettings:
     env = os.environ if env is None else env
     kwargs: dict = {}
     sessions = args.sessions or env.get(ENV_SESSIONS)

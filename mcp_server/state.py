@@ -31,7 +31,9 @@ class AppState:
 
 def state_of(ctx: Context) -> AppState:
     """The server's state for this request (what the lifespan yielded)."""
-    return ctx.request_context.lifespan_context
+    state = ctx.request_context.lifespan_context
+    assert isinstance(state, AppState), "the server was not made by create_app"
+    return state
 
 
 @asynccontextmanager

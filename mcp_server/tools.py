@@ -97,6 +97,7 @@ async def open_canvas(
         raise InputError("give exactly one of image_path, image_base64 or blank=true")
     direction = parse_direction(direction)
     contract = Contract(overlap=overlap)
+    image: object  # a path, or pixels
     if image_path is not None:
         source = confine(image_path, state.settings.input_dirs, what="input image", must_exist=True,
                          configure_hint=INPUT_HINT)
