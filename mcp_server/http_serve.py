@@ -78,8 +78,15 @@ def serve_http(server, host: str, port: int, path: str, token: str | None, allow
     import anyio
     import uvicorn
 
+    from mcp.server.transport_security import TransportSecuritySettings
+
     check_bind(host, token, allow_remote)
-    app = server.streamable_http_app(streamable_http_path=path, host=host)
+    security = None
+    if is_loopback(host):  # Host/Origin checks (DNS rebinding) for every loopback name, not only the SDK's three
+        names = {host if ":" not in host.strip("[]") else f"[{host.strip('[]')}]", "127.0.0.1", "localhost", "[::1]"}
+        security = TransportSecuritySettings(allowed_hosts=[f"{n}:*" for n in sorted(names)],
+                                             allowed_origins=[f"http://{n}:*" for n in sorted(names)])
+    app = server.streamable_http_app(streamable_http_path=path, host=host, transport_security=security)
     if token:
         app = BearerGate(app, token)
     log.info("serving streamable HTTP on http://%s:%s%s (%s; %s)", host, port, path,

@@ -44,12 +44,12 @@ def run_server(place, *flags, env_extra=None):
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def wait_listening(process, port: int) -> None:
+def wait_listening(process, port: int, host: str = "127.0.0.1") -> None:
     import socket
     import time
     for _ in range(200):
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            socket.create_connection((host, port), timeout=0.5).close()
             return
         except OSError:
             if process.poll() is not None:
@@ -81,6 +81,7 @@ def test_with_a_token_every_request_needs_it_as_a_bearer_token(place):
             {"Authorization": f"Basic {TOKEN}"})]
         elsewhere = post_status(f"http://127.0.0.1:{port}/other", {})
         accepted = post_status(url, {"Authorization": f"Bearer {TOKEN}"})
+        rebound = post_status(url, {"Authorization": f"Bearer {TOKEN}", "Host": f"evil.example:{port}"})
 
         async def main():
             http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"})
@@ -93,11 +94,24 @@ def test_with_a_token_every_request_needs_it_as_a_bearer_token(place):
     finally:
         log = stop(process)
     assert statuses == [401, 401, 401, 401] and elsewhere == 401
-    assert accepted == 200
+    assert accepted == 200 and rebound in (403, 421)  # loopback keeps the Host check (DNS rebinding)
     assert "list_sessions" in {t.name for t in tools.tools} and not listed.is_error
     assert listed.structured_content["export_dirs"] == [str(place["exports"])]
     assert "bearer token required on every request" in log and "loopback only" in log
     assert TOKEN not in log and SECRET not in log
+
+
+def test_every_loopback_address_keeps_the_host_check_without_a_token(place):
+    port = _free_port()
+    process = run_server(place, "--host", "127.0.0.2", "--port", str(port))
+    try:
+        wait_listening(process, port, "127.0.0.2")
+        url = f"http://127.0.0.2:{port}/mcp"
+        statuses = [post_status(url, {}), post_status(url, {"Host": f"evil.example:{port}"})]
+    finally:
+        log = stop(process)
+    assert statuses[0] == 200 and statuses[1] in (403, 421), statuses
+    assert "loopback only; no token" in log
 
 
 @pytest.mark.parametrize("flags, env_extra, expected", [
