@@ -12,7 +12,8 @@ import anyio
 import httpx2
 import pytest
 from mcp.client.streamable_http import streamable_http_client
-from test_mcp import SECRET, _free_port, console_script, make_place, server_env
+from test_mcp import SECRET, make_place
+from test_mcp_process import _free_port, console_script, server_env
 
 from mcp import Client
 from exquisite.mcp_server.http_serve import check_bind, is_loopback
