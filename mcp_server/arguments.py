@@ -15,12 +15,12 @@ from pydantic import BeforeValidator, Field, Strict
 
 from ..shared_core.geometry import DIRECTION_ALIASES, DIRECTIONS, FILLS
 from ..shared_core.glue import BLENDS
+from .settings import DEFAULT_MAX_STEPS
 
 PROMPT_MAX_CHARS = 2000
 """Longest prompt a tool takes: generators read a few hundred words at most, and the history
 returns every prompt again."""
 PATH_MAX_CHARS = 4096
-DEFAULT_MAX_STEPS = 8
 
 DIRECTION_NAMES = (*DIRECTION_ALIASES, *DIRECTIONS)  # right, left, down, up, then x_ltr, x_rtl, y_ttb, y_btt
 
