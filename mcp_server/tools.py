@@ -40,7 +40,7 @@ from .settings import EXPORT_HINT, INPUT_HINT
 from .state import AppState, state_of
 
 HISTORY_PROMPT_CHARS = 200
-HISTORY_REASON_CHARS = 400
+HISTORY_REASON_CHARS = 1000  # reasons are short in practice; the cap only bounds a runaway one
 HISTORY_PAGE = 50
 HISTORY_PAGE_MAX = 200
 

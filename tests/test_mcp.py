@@ -267,7 +267,8 @@ def test_open_extend_view_history_undo_export_in_process(place):
         listed = (await client.call_tool("list_sessions", {})).structured_content
         assert [(s["session_id"], s["head"], s["committed_steps"]) for s in listed["sessions"]] == [(sid, 2, 2)]
         assert listed["input_dirs"] == [str(place["inputs"])] and "mock" in listed["backends"]
-        resources = (await client.list_resources()).resources  # a client browsing resources/list sees the canvas
+        resources = [r for r in (await client.list_resources()).resources  # a client browsing resources/list
+                     if str(r.uri).startswith("exquisite://")]                # sees the canvas (ui:// apps aside)
         assert [(str(r.uri), r.mime_type) for r in resources] == [(f"exquisite://sessions/{sid}/canvas.png", "image/png")]
         assert "2048x1024 at step 2" in resources[0].description
         return sid
