@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Region(BaseModel):
     """A rectangle of the canvas in pixels, origin at the top-left corner."""
+
+    model_config = ConfigDict(strict=True)  # an argument of view_canvas: "10" is not a number
 
     x: int = Field(description="left edge, px from the canvas's left")
     y: int = Field(description="top edge, px from the canvas's top")
@@ -81,7 +83,7 @@ class HistoryStep(BaseModel):
     status: str = Field(description="committed, rejected or undone")
     reason: str
     direction: str
-    prompt: str
+    prompt: str = Field(description="the step's prompt (long ones cut, with a marker saying how much)")
     seed: int
     backend: str
     blend: str
@@ -97,7 +99,10 @@ class HistoryResult(CanvasFiles):
     height: int
     head: int
     contract: dict
-    source: dict
+    source: dict = Field(description="the image the session started from (its file name, not its folder)")
+    total_steps: int = Field(description="how many steps the session has tried")
+    offset: int = Field(description="how many of the oldest steps this page skipped")
+    next_offset: int | None = Field(description="the offset of the next page (null on the last page)")
     steps: list[HistoryStep]
 
 

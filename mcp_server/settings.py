@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,9 @@ ENV_PREVIEW_MAX_BYTES = "EXQUISITE_PREVIEW_MAX_BYTES"
 ENV_PREVIEW_MAX_SIDE = "EXQUISITE_PREVIEW_MAX_SIDE"
 ENV_MAX_STEPS = "EXQUISITE_MAX_STEPS"
 ENV_MAX_UPLOAD_BYTES = "EXQUISITE_MAX_UPLOAD_BYTES"
+
+DEFAULT_MAX_STEPS = 8
+"""Steps one extend call may run unless the operator says otherwise: short enough for clients' timeouts."""
 
 INPUT_HINT = f"set {ENV_INPUT_DIRS} or pass --input-dir to allow a folder"
 EXPORT_HINT = f"set {ENV_EXPORT_DIRS} or pass --export-dir to allow a folder"
@@ -44,7 +48,7 @@ class ServerSettings:
     backend_settings: dict[str, dict] = field(default_factory=dict, repr=False)
     preview_max_bytes: int = DEFAULT_MAX_BYTES
     preview_max_side: int = DEFAULT_MAX_SIDE
-    max_steps: int = 8
+    max_steps: int = DEFAULT_MAX_STEPS
     max_upload_bytes: int = 2 * 1024 * 1024
 
     def __post_init__(self) -> None:
@@ -98,7 +102,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--backend-settings", metavar="JSON",
                    help=f'backend settings keyed by backend name (env {ENV_BACKEND_SETTINGS}), '
                         f'e.g. \'{{"openai": {{"model": "gpt-image-1.5"}}}}\'')
-    p.add_argument("--max-steps", type=int, help=f"most steps one extend call may run (env {ENV_MAX_STEPS}, default 8)")
+    p.add_argument("--max-steps", type=int, help=f"most steps one extend call may run (env {ENV_MAX_STEPS}, default {DEFAULT_MAX_STEPS})")
     p.add_argument("--preview-max-bytes", type=int, help=f"env {ENV_PREVIEW_MAX_BYTES}, default {DEFAULT_MAX_BYTES}")
     p.add_argument("--preview-max-side", type=int, help=f"env {ENV_PREVIEW_MAX_SIDE}, default {DEFAULT_MAX_SIDE}")
     p.add_argument("--transport", choices=("stdio", "http"), default="stdio",
@@ -106,10 +110,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
     p.add_argument("--path", default="/mcp", help="HTTP endpoint path (default /mcp)")
+    p.add_argument("--token", help="HTTP bearer token every request must carry (env EXQUISITE_MCP_TOKEN, "
+                                   "preferred: a flag shows in the process list); at least 16 characters")
+    p.add_argument("--allow-remote", action="store_true",
+                   help="allow a non-loopback --host (needs a token)")
     return p
 
 
-def from_env_and_args(args: argparse.Namespace, env: dict | None = None) -> ServerSettings:
+def from_env_and_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> ServerSettings:
     env = os.environ if env is None else env
     kwargs: dict = {}
     sessions = args.sessions or env.get(ENV_SESSIONS)

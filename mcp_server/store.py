@@ -14,13 +14,15 @@ import re
 import secrets
 import threading
 from pathlib import Path
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 import anyio
 import anyio.to_thread
 
 from ..shared_core.errors import InputError, SessionError
 from ..shared_core.session import SESSION_FILE, Session
+from .redact import public_source
 
 T = TypeVar("T")
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -114,7 +116,7 @@ class SessionStore:
                 "committed_steps": sum(1 for s in steps if s.get("status") == "committed"),
                 "steps_tried": len(steps),
                 "created": meta.get("created", ""),
-                "source": Path(str(meta.get("source", {}).get("input", ""))).name,
+                "source": public_source(meta.get("source") or {}).get("input", ""),
                 "_mtime": index.stat().st_mtime_ns,
             })
         found.sort(key=lambda s: s["_mtime"], reverse=True)

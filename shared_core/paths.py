@@ -7,8 +7,10 @@ location (every symlink followed, `..` collapsed) lies inside one of the allowed
 at their real location). That one test refuses `..` escapes, absolute paths elsewhere and symlinks
 (files or folders, existing or dangling) that point out. `file://` URIs are accepted only as
 another spelling of a local path: `file:///abs/path` or `file://localhost/abs/path`, percent-decoded,
-then held to the same test; any other scheme or a remote host is refused. A relative path is taken
-relative to the roots: for reading, the first root where the file exists; for writing, the first root.
+then held to the same test; any other scheme or a remote host is refused. `~` and `~user` mean home
+folders, for reading and writing alike. A relative path is taken relative to the roots: for reading,
+the first root where the file exists; for writing, the first root. The test comes before any file is
+looked at, so a path outside the roots gets the same answer whether or not something is there.
 """
 
 from __future__ import annotations
@@ -64,21 +66,19 @@ def confine(text: str, roots: list[Path], *, what: str = "file", must_exist: boo
         raise InputError(f"no directory is allowed for {what}s on this server"
                          + (f": {configure_hint}" if configure_hint else ""))
     path = parse_local_path(text)
+    if str(path).startswith("~"):  # the server user's home, for reading and writing alike
+        path = Path(os.path.expanduser(path))
     listed = ", ".join(str(r) for r in roots)
-    if path.is_absolute() or str(path).startswith("~"):
-        candidates = [path]
-    else:
-        candidates = [Path(root) / path for root in roots]
-    outside_hint = (f"{what} path {text!r} is outside the allowed directories ({listed}): use a path "
-                    f"inside one of them" + (f", or {configure_hint}" if configure_hint else ""))
+    candidates = [path] if path.is_absolute() else [Path(root) / path for root in roots]
+    if not must_exist:
+        candidates = candidates[:1]  # a new file goes into the first root
+    confined = [c for c in candidates if inside(c, roots)]  # decided before any file is looked at
+    if not confined:
+        raise InputError(f"{what} path {text!r} is outside the allowed directories ({listed}): use a path "
+                         f"inside one of them" + (f", or {configure_hint}" if configure_hint else ""))
     if must_exist:
-        found = [c for c in candidates if c.exists()]
+        found = [c for c in confined if c.exists()]
         if not found:
             raise InputError(f"no {what} at {text!r} in the allowed directories ({listed})")
-        for candidate in found:
-            if inside(candidate, roots):
-                return real(candidate)
-        raise InputError(outside_hint)
-    if not inside(candidates[0], roots):
-        raise InputError(outside_hint)
-    return real(candidates[0])
+        return real(found[0])
+    return real(confined[0])

@@ -192,5 +192,8 @@ def decode_image_bytes(data: bytes, what: str = "image") -> np.ndarray:
             with Image.open(io.BytesIO(data)) as im:
                 im.load()
                 return np.asarray(im.convert("RGB"))
+    except Image.UnidentifiedImageError:  # its message quotes a Python object, not the data
+        raise InputError(f"the {what} is not a readable image (not a format Pillow knows): give PNG, JPEG "
+                         f"or WebP bytes") from None
     except Exception as bad:  # Pillow raises many kinds for broken data
         raise InputError(f"the {what} is not a readable image ({type(bad).__name__}: {bad})") from None

@@ -83,9 +83,9 @@ def make_backend(name: str | None, settings: object = None) -> Generator:
 
 
 def check_export_target(out: str | os.PathLike, force: bool = False,
-                        session_root: str | os.PathLike | None = None) -> Path:
+                        session_root: str | os.PathLike | None = None, force_option: str = "--force") -> Path:
     """Where an export may go: a .png file, not a folder, not inside the session, not over an
-    existing file unless `force`."""
+    existing file unless `force` (`force_option` names it in the face's words, e.g. overwrite=true)."""
     path = Path(out)
     if path.suffix.lower() != ".png":
         raise InputError(f"exports are PNG files: give a path ending in .png, not {path.name or str(out)!r}")
@@ -94,7 +94,7 @@ def check_export_target(out: str | os.PathLike, force: bool = False,
     if session_root is not None and path.resolve().is_relative_to(Path(session_root).resolve()):
         raise InputError(f"export to a path outside the session folder, not {path}")
     if path.exists() and not force:
-        raise InputError(f"{path} already exists: choose another file or allow overwriting (--force)")
+        raise InputError(f"{path} already exists: choose another file or allow overwriting ({force_option})")
     return path
 
 

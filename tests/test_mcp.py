@@ -1,4 +1,5 @@
-"""The MCP server driven by the SDK's own client: in process and as a real `exquisite-mcp` over stdio.
+"""The MCP server driven by the SDK's own client in process (test_mcp_process.py runs it as a real
+`exquisite-mcp` over stdio and HTTP; its helpers here are shared by the other test_mcp_* files).
 
 Tiles are the contract's 1024 px, so steps are few: the mock backend and a few test backends
 registered here (refusing, flaky, slow, meeting at a barrier) show each behaviour.
@@ -9,25 +10,26 @@ import hashlib
 import io
 import json
 import os
-import shutil
-import socket
-import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import anyio
 import numpy as np
 import pytest
 from PIL import Image
 
-from mcp import Client, StdioServerParameters
+from mcp import Client
 from exquisite.mcp_server.server import create_app
-from exquisite.mcp_server.settings import ServerSettings, from_env_and_args, parser
-from exquisite.shared_core.errors import GenerationError, InputError
+from exquisite.mcp_server.settings import ServerSettings
+from exquisite.shared_core.errors import GenerationError
 from exquisite.shared_core.generators import MockGenerator, register
 from exquisite.shared_core.session import Session
+
+if sys.version_info < (3, 11):  # anyio's dependency on 3.10
+    from exceptiongroup import BaseExceptionGroup
 
 SECRET = "sk-test-DO-NOT-SHOW-4242"
 TOOLS = {"open_canvas", "extend_canvas", "view_canvas", "session_history", "undo_step", "export_canvas",
@@ -72,7 +74,7 @@ class Flaky(MockGenerator):
 class Recording(MockGenerator):
     """Records the prompt of every tile it makes, and takes a moment over each."""
     name = "test-recording"
-    order: list = []
+    order: ClassVar[list] = []
 
     def __init__(self) -> None:
         super().__init__()
@@ -138,13 +140,18 @@ def image_of(result):
     return base64.b64decode(images[0].data), images[0].mime_type
 
 
-@pytest.fixture
-def place(tmp_path):
+def make_place(tmp_path: Path) -> dict:
+    """Input, export, session and outside folders, with a 1024x1024 ruler photo.png to open."""
     dirs = {name: tmp_path / name for name in ("inputs", "exports", "sessions", "outside")}
     for folder in dirs.values():
         folder.mkdir()
     Image.fromarray(ruler(1024, 1024)).save(dirs["inputs"] / "photo.png")
     return dirs
+
+
+@pytest.fixture
+def place(tmp_path):
+    return make_place(tmp_path)
 
 
 def make_app(place, **overrides):
@@ -260,7 +267,8 @@ def test_open_extend_view_history_undo_export_in_process(place):
         listed = (await client.call_tool("list_sessions", {})).structured_content
         assert [(s["session_id"], s["head"], s["committed_steps"]) for s in listed["sessions"]] == [(sid, 2, 2)]
         assert listed["input_dirs"] == [str(place["inputs"])] and "mock" in listed["backends"]
-        resources = (await client.list_resources()).resources  # a client browsing resources/list sees the canvas
+        resources = [r for r in (await client.list_resources()).resources  # a client browsing resources/list
+                     if str(r.uri).startswith("exquisite://")]                # sees the canvas (ui:// apps aside)
         assert [(str(r.uri), r.mime_type) for r in resources] == [(f"exquisite://sessions/{sid}/canvas.png", "image/png")]
         assert "2048x1024 at step 2" in resources[0].description
         return sid
@@ -305,19 +313,24 @@ def test_every_bad_argument_is_a_tool_error_that_changes_nothing(place):
         cases = [
             ("extend_canvas", {"session_id": "nosuch-123456", "direction": "right"}, "unknown session"),
             ("view_canvas", {"session_id": "../../etc"}, "not a session id"),
-            ("extend_canvas", {"session_id": square, "direction": "sideways"}, "unknown direction"),
+            ("extend_canvas", {"session_id": square, "direction": "sideways"}, "direction: Input should be 'right'"),
             ("extend_canvas", {"session_id": wide, "direction": "down"}, "cannot grow down"),
-            ("extend_canvas", {"session_id": square, "direction": "right", "steps": 0}, "steps must be a whole number from 1"),
-            ("extend_canvas", {"session_id": square, "direction": "right", "steps": 99}, "steps must be a whole number from 1"),
-            ("extend_canvas", {"session_id": square, "direction": "right", "backend": "nope"}, "unknown backend"),
+            ("extend_canvas", {"session_id": square, "direction": "right", "steps": 0}, "steps: Input should be greater than or equal to 1"),
+            ("extend_canvas", {"session_id": square, "direction": "right", "steps": 99}, "steps: Input should be less than or equal to 8"),
+            ("extend_canvas", {"session_id": square, "direction": "right", "steps": True}, "steps: Input should be a valid integer"),
+            ("extend_canvas", {"session_id": square, "direction": "right", "steps": "2"}, "steps: Input should be a valid integer"),
+            ("extend_canvas", {"session_id": square, "direction": "right", "seed": "7"}, "seed: Input should be a valid integer"),
+            ("extend_canvas", {"session_id": square, "direction": "right", "prompt": "x" * 2001}, "at most 2000 characters"),
+            ("extend_canvas", {"session_id": square, "direction": "right", "backend": "nope"}, "backend: Input should be"),
             ("extend_canvas", {"session_id": square, "direction": "right"}, "not configured"),
             ("extend_canvas", {"session_id": square, "direction": "right", "backend": "test-broken"},
              "not configured"),
             ("extend_canvas", {"session_id": square, "direction": "right", "backend": "test-refuse",
-                               "blend": "wobbly"}, "unknown blend"),
+                               "blend": "wobbly"}, "blend: Input should be"),
             ("extend_canvas", {"session_id": square, "direction": "right", "backend": "test-refuse",
-                               "fill": "plaid"}, "unknown fill"),
+                               "fill": "plaid"}, "fill: Input should be"),
             ("open_canvas", {"image_path": "/etc/hostname"}, "outside the allowed directories"),
+            ("open_canvas", {"image_path": "/etc/nonexistent.png"}, "outside the allowed directories"),
             ("open_canvas", {"image_path": "narrow.png"}, "fit"),
             ("open_canvas", {"image_path": "missing.png"}, "no input image"),
             ("open_canvas", {}, "exactly one"),
@@ -326,12 +339,18 @@ def test_every_bad_argument_is_a_tool_error_that_changes_nothing(place):
             ("open_canvas", {"image_base64": big}, "over the 50000-byte limit"),
             ("open_canvas", {"image_base64": base64.b64encode(b"hello").decode()}, "not a readable image"),
             ("open_canvas", {"blank": True, "blank_color": "ultraviolet"}, "unknown colour"),
-            ("open_canvas", {"blank": True, "overlap": 600}, "overlap"),
-            ("open_canvas", {"image_path": "photo.png", "direction": "diagonal"}, "unknown direction"),
+            ("open_canvas", {"blank": True, "overlap": 600}, "overlap: Input should be 512 or 256"),
+            ("open_canvas", {"blank": True, "overlap": "512"}, "overlap: must be a whole number"),
+            ("open_canvas", {"blank": "true"}, "blank: Input should be a valid boolean"),
+            ("open_canvas", {"image_path": "photo.png", "fit": 1}, "fit: Input should be a valid boolean"),
+            ("open_canvas", {"image_path": "photo.png", "direction": "diagonal"}, "direction: Input should be"),
             ("view_canvas", {"session_id": square, "what": "last_step"}, "no step is committed"),
             ("view_canvas", {"session_id": square, "what": "region"}, "needs a region"),
             ("view_canvas", {"session_id": square, "what": "region",
                              "region": {"x": 1000, "y": 0, "width": 100, "height": 10}}, "not inside"),
+            ("view_canvas", {"session_id": square, "what": "region",
+                             "region": {"x": "10", "y": 0, "width": 100, "height": 10}}, "region.x: Input should be"),
+            ("view_canvas", {"session_id": square, "max_side": 8}, "max_side: Input should be greater than or equal to 16"),
             ("view_canvas", {"session_id": square, "what": "everything"}, "what"),
             ("undo_step", {"session_id": square}, "nothing to undo"),
             ("export_canvas", {"session_id": square, "path": "pano.jpg"}, "PNG"),
@@ -346,6 +365,7 @@ def test_every_bad_argument_is_a_tool_error_that_changes_nothing(place):
             message = text_of(outcome)
             assert outcome.is_error, (tool, arguments)
             assert expected in message, (tool, arguments, message)
+            assert "\n" not in message and " at 0x" not in message, message  # one line, no Python object
             assert SECRET not in message
             assert snapshot(*place.values()) == before, (tool, arguments)
 
@@ -363,7 +383,7 @@ def test_a_call_whose_steps_were_all_rejected_is_an_error_with_its_reasons(place
         history = await client.call_tool("session_history", {"session_id": sid})
         return sid, refused, history
 
-    sid, refused, history = run_with_client(app, scenario)
+    _, refused, history = run_with_client(app, scenario)
     assert refused.is_error
     out = refused.structured_content
     assert out["committed_steps"] == 0 and (out["width"], out["height"]) == (1024, 1024)
@@ -492,121 +512,3 @@ def test_resources_refuse_what_is_not_a_session_artifact(place):
     assert len(failures) == 5
     assert "has no steps/0001/tile_full.png" in failures[0] and "unknown step image" in failures[1]
     assert "unknown session" in failures[4]
-
-
-def test_settings_come_from_env_and_flags_and_never_show_secrets(tmp_path):
-    env = {"EXQUISITE_SESSIONS": str(tmp_path / "s"),
-           "EXQUISITE_INPUT_DIRS": os.pathsep.join([str(tmp_path / "a"), str(tmp_path / "b")]),
-           "EXQUISITE_EXPORT_DIRS": str(tmp_path / "e"), "EXQUISITE_BACKEND": "mock",
-           "EXQUISITE_BACKEND_SETTINGS": json.dumps({"openai": {"api_key": SECRET}}),
-           "EXQUISITE_MAX_STEPS": "4"}
-    settings = from_env_and_args(parser().parse_args([]), env)
-    assert settings.sessions_dir == tmp_path / "s" and settings.input_dirs == [tmp_path / "a", tmp_path / "b"]
-    assert settings.export_dirs == [tmp_path / "e"] and settings.max_steps == 4
-    assert settings.settings_for("openai") == {"api_key": SECRET}
-    assert SECRET not in settings.describe() and SECRET not in repr(settings)
-    flagged = from_env_and_args(parser().parse_args(["--input-dir", str(tmp_path / "c"), "--backend", "local",
-                                                     "--max-steps", "2"]), env)
-    assert flagged.input_dirs == [tmp_path / "c"] and flagged.backend == "local" and flagged.max_steps == 2
-    with pytest.raises(InputError) as bad:
-        from_env_and_args(parser().parse_args([]), {**env, "EXQUISITE_BACKEND_SETTINGS": '{"x": "' + SECRET})
-    assert SECRET not in str(bad.value)
-    with pytest.raises(InputError, match="'nope' is not available"):
-        create_app(ServerSettings(sessions_dir=tmp_path / "s", backend="nope"))
-    with pytest.raises(InputError, match="keyed by backend"):
-        from_env_and_args(parser().parse_args([]), {**env, "EXQUISITE_BACKEND_SETTINGS": '{"api_key": "x"}'})
-
-
-# ---- a real subprocess -----------------------------------------------------------------------
-
-def console_script() -> str:
-    path = shutil.which("exquisite-mcp") or str(Path(sys.executable).parent / "exquisite-mcp")
-    if not Path(path).exists():
-        pytest.skip("the exquisite-mcp console script is not installed (pip install -e .[mcp])")
-    return path
-
-
-def server_env(place) -> dict:
-    return {"EXQUISITE_SESSIONS": str(place["sessions"]), "EXQUISITE_INPUT_DIRS": str(place["inputs"]),
-            "EXQUISITE_EXPORT_DIRS": str(place["exports"]), "EXQUISITE_BACKEND": "mock",
-            "EXQUISITE_BACKEND_SETTINGS": json.dumps({"openai": {"api_key": SECRET}})}
-
-
-def test_a_real_exquisite_mcp_over_stdio(place):
-    params = StdioServerParameters(command=console_script(), env=server_env(place))
-    progress = []
-
-    async def on_progress(value, total, message):
-        progress.append((value, total, message))
-
-    async def main():
-        async with Client(params) as client:
-            assert {t.name for t in (await client.list_tools()).tools} == TOOLS
-            opened = await client.call_tool("open_canvas", {"image_path": str(place["inputs"] / "photo.png")})
-            sid = opened.structured_content["session_id"]
-            extended = await client.call_tool("extend_canvas", {"session_id": sid, "direction": "down", "steps": 3,
-                                                                "prompt": "meadow"}, progress_callback=on_progress)
-            view = await client.call_tool("view_canvas", {"session_id": sid, "what": "last_step"})
-            history = await client.call_tool("session_history", {"session_id": sid})
-            undone = await client.call_tool("undo_step", {"session_id": sid})
-            exported = await client.call_tool("export_canvas", {"session_id": sid, "path": "meadow.png"})
-            before = snapshot(*place.values())
-            bad = await client.call_tool("export_canvas", {"session_id": sid, "path": "/tmp/../etc/evil.png"})
-            assert snapshot(*place.values()) == before
-            return sid, extended, view, history, undone, exported, bad
-
-    sid, extended, view, history, undone, exported, bad = anyio.run(main)
-    assert extended.structured_content["committed_steps"] == 3, text_of(extended)
-    assert (extended.structured_content["width"], extended.structured_content["height"]) == (1024, 2560)
-    assert [p[0] for p in progress][-1] == 3 and sum("committed" in p[2] for p in progress) == 3
-    assert view.structured_content["preview"]["region"] == {"x": 0, "y": 1536, "width": 1024, "height": 1024}
-    assert len(history.structured_content["steps"]) == 3
-    assert undone.structured_content["height"] == 2048
-    written = decode((place["exports"] / "meadow.png").read_bytes())
-    assert written.shape == (2048, 1024, 3)
-    after_two = decode((place["sessions"] / sid / "steps" / "0002" / "canvas_after.png").read_bytes())
-    assert np.array_equal(written, after_two)
-    assert bad.is_error and "outside the allowed directories" in text_of(bad)
-    assert not Path("/etc/evil.png").exists()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_streamable_http_on_localhost(place):
-    port = _free_port()
-    env = {**os.environ, **server_env(place)}
-    process = subprocess.Popen([console_script(), "--transport", "http", "--port", str(port)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"the HTTP server did not start: {process.stderr.read().decode()[-2000:]}")
-                time.sleep(0.2)
-
-        async def main():
-            async with Client(f"http://127.0.0.1:{port}/mcp") as client:
-                tools = await client.list_tools()
-                listed = await client.call_tool("list_sessions", {})
-                return tools, listed
-
-        tools, listed = anyio.run(main)
-        assert {t.name for t in tools.tools} == TOOLS
-        assert listed.structured_content["export_dirs"] == [str(place["exports"])]
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log = process.stderr.read().decode()
-        process.stderr.close()
-    assert "backend mock" in log and SECRET not in log  # the log names settings, never their values

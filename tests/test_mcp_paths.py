@@ -155,3 +155,23 @@ def test_session_ids_and_resource_uris_cannot_reach_other_folders(place):
     results, errors = run(place, scenario)
     assert all(r.is_error and "not a session id" in r.content[0].text for r in results)
     assert len(errors) == 2
+
+
+def test_home_paths_follow_one_rule_for_reading_and_writing(place, monkeypatch):
+    monkeypatch.setenv("HOME", str(place["inputs"].parent))
+
+    async def scenario(client):
+        opened = await client.call_tool("open_canvas", {"image_path": "~/inputs/inside.png"})
+        sid = opened.structured_content["session_id"]
+        exported = await client.call_tool("export_canvas", {"session_id": sid, "path": "~/exports/home.png"})
+        before = snapshot(*place.values())
+        refused = [await client.call_tool("open_canvas", {"image_path": "~/outside/secret.png"}),
+                   await client.call_tool("open_canvas", {"image_path": "~/outside/nothing-here.png"}),
+                   await client.call_tool("export_canvas", {"session_id": sid, "path": "~/outside/home.png"})]
+        assert snapshot(*place.values()) == before
+        return opened, exported, refused
+
+    opened, exported, refused = run(place, scenario)
+    assert not opened.is_error and not exported.is_error, (opened.content, exported.content)
+    assert (place["exports"] / "home.png").is_file()
+    assert all(r.is_error and "outside the allowed directories" in r.content[0].text for r in refused)

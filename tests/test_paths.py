@@ -121,3 +121,20 @@ def test_parse_local_path_keeps_windows_drives_as_paths():
     assert parse_local_path(r"C:\pictures\a.png") == Path(r"C:\pictures\a.png")
     assert parse_local_path("file://localhost/tmp/a%20b.png") == Path("/tmp/a b.png")
     assert os.fspath(parse_local_path("plain.png")) == "plain.png"
+
+
+def test_outside_the_roots_nothing_is_probed_and_home_is_one_rule(tree, tmp_path, monkeypatch):
+    root, other = tree
+    answers = []
+    for name in ("/etc/passwd", "/etc/nonexistent.png", str(other / "secret.png"), str(other / "none.png"),
+                 "../other/secret.png", "../other/none.png"):
+        with pytest.raises(InputError) as refused:
+            confine(name, [root], what="input image", must_exist=True)
+        answers.append(str(refused.value).replace(repr(name), "NAME"))
+    assert len(set(answers)) == 1 and "outside the allowed directories" in answers[0]
+    monkeypatch.setenv("HOME", str(root.parent))
+    assert confine("~/allowed/a.png", [root], must_exist=True) == (root / "a.png").resolve()
+    assert confine("~/allowed/new.png", [root]) == (root / "new.png").resolve()
+    for must_exist in (True, False):
+        with pytest.raises(InputError, match="outside the allowed directories"):
+            confine("~/other/secret.png", [root], must_exist=must_exist)

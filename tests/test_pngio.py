@@ -64,3 +64,13 @@ def test_read_image_converts_modes_and_applies_exif_orientation(tmp_path):
     (tmp_path / "bad.png").write_bytes(b"not an image")
     with pytest.raises(InputError, match="cannot read"):
         read_image(tmp_path / "bad.png")
+
+
+def test_bytes_that_are_no_image_get_one_line_without_a_python_object():
+    from exquisite.shared_core.errors import InputError
+    from exquisite.shared_core.pngio import decode_image_bytes
+    with pytest.raises(InputError) as refused:
+        decode_image_bytes(b"hello", "base64 image")
+    message = str(refused.value)
+    assert message.startswith("the base64 image is not a readable image") and "PNG, JPEG" in message
+    assert " at 0x" not in message and "BytesIO" not in message and "\n" not in message
