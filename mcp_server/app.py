@@ -36,6 +36,10 @@ from .settings import ServerSettings
 from .state import AppState, lifespan, state_of
 from .store import SessionStore
 from .tools import TOOLS, ToolSpec
+from . import viewer_app
+
+VIEWER_TOOLS = ("extend_canvas", "view_canvas", "session_history")
+"""Tools whose results the session viewer (an MCP App, viewer_app.py) renders inline in clients that show apps."""
 
 log = logging.getLogger("exquisite.mcp")
 
@@ -134,7 +138,7 @@ def create_app(settings: ServerSettings, *, extensions: Sequence[Any] = (),
     if settings.backend not in backends:
         raise InputError(f"the default backend {settings.backend!r} is not available: choose one of "
                          f"{', '.join(backends)} (EXQUISITE_BACKEND or --backend)")
-    tool_meta = dict(tool_meta or {})
+    tool_meta = {name: viewer_app.TOOL_META for name in VIEWER_TOOLS} | dict(tool_meta or {})
     unknown = set(tool_meta) - {spec.fn.__name__ for spec in TOOLS}
     if unknown:
         raise ValueError(f"tool_meta names tools this server does not have: {', '.join(sorted(unknown))}")
@@ -148,4 +152,5 @@ def create_app(settings: ServerSettings, *, extensions: Sequence[Any] = (),
                         annotations=spec.annotations, meta=tool_meta.get(spec.fn.__name__))
     for resource in RESOURCES:
         server.resource(resource.uri, mime_type=resource.mime_type, description=resource.description)(resource.fn)
+    viewer_app.register(server)
     return App(server, store, settings)

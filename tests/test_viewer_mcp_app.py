@@ -13,7 +13,6 @@ from exquisite.mcp_server.viewer_app import (
     MIME_TYPE,
     TOOL_META,
     VIEWER_URI,
-    register,
     viewer_html,
 )
 from exquisite.shared_core.errors import GenerationError
@@ -46,7 +45,6 @@ def recorded(tmp_path_factory):
     """The resource as read by the SDK's client, and real results of the tools the app is linked from."""
     sessions = tmp_path_factory.mktemp("sessions")
     app = create_app(ServerSettings(sessions_dir=sessions, input_dirs=[], export_dirs=[], backend="mock"))
-    register(app.mcp)
 
     async def scenario():
         async with Client(app.mcp) as client:
