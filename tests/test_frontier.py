@@ -317,3 +317,22 @@ def test_a_thin_strip_opened_with_fit_is_refused_before_anything_is_made(tmp_pat
     with pytest.raises(Exception, match="canvas limit: open it without fit"):
         Session.create(tmp_path / "s", strip, Contract(), fit=True)
     assert not (tmp_path / "s").exists()
+
+
+def test_the_offline_local_backend_grows_a_frontier_of_several_tiles(tmp_path):
+    """Later tiles have their neighbour's rows fixed-to-free across the new half and padding rows free:
+    the local backend still finds the band and continues it, one call per tile."""
+    from exquisite.shared_core.generators import make_generator
+
+    rng = np.random.default_rng(4)
+    texture = rng.integers(60, 200, (150, 96, 3), dtype=np.uint8)
+    local = make_generator("local")
+    with Session.create(tmp_path / "s", texture, SMALL) as session:
+        for direction in ("x_ltr", "y_ttb"):
+            result = session.extend(StepSettings(direction=direction), local)[0]
+            assert result.committed, result.reason
+            record = json.loads((Path(result.directory) / "step.json").read_text())
+            assert record["generator_calls"] == len(record["frontier"]) > 1
+        assert session.size == (128, 182)
+    with Session.create(tmp_path / "short", texture[:40], SMALL) as session:  # shorter than a tile
+        assert session.extend(StepSettings(), local)[0].committed and session.size == (128, 40)
