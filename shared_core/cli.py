@@ -59,7 +59,10 @@ def _parser() -> argparse.ArgumentParser:
     extend.add_argument("--fill", choices=FILLS, default=None, help="what fills the new half of the reference (default gray)")
     extend.add_argument("--seed", type=int, default=None, help="seed of the first step; step i uses seed + i (default 0)")
     extend.add_argument("--session", default=None, help="where to create the session (default: a new folder under ./exquisite-sessions)")
-    extend.add_argument("--fit", action="store_true", help="scale the image so its cross dimension is the tile size")
+    extend.add_argument("--fit", action="store_true",
+                        help="optional: scale the image so its side across the growth direction is one tile "
+                             "(1024 px, aspect kept). Without it the full resolution is kept: a longer edge is "
+                             "grown by several overlapping tiles, a shorter one by one tile without upscaling")
     extend.add_argument("--out", "-o", required=True, help="PNG file for the final canvas")
     extend.add_argument("--force", action="store_true", help="overwrite --out if it exists")
 

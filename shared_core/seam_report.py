@@ -37,6 +37,13 @@ gradient_discontinuity (ΔE per pixel): edges the compositing made that neither 
     rows of the largest excess in the row. A blend of two agreeing images, or a fade, makes no
     gradient larger than both sources' (within rounding); a cut between disagreeing images, or
     misaligned detail meeting at a line, does.
+
+A frontier of several tiles (see frontier.py) reports each tile's three numbers on its own rows
+(step.json's seam: the worst tile's at the top level, every tile's under "tiles") and, for every
+joint between neighbouring tiles, seam_step and gradient_discontinuity measured across it
+(`joint_report`): the same definitions with the patch turned so that rows are columns, "before"
+being what the tiles before it held there and "tile" the later tile's own glue; seam_at_px counts
+rows from the joint's first.
 """
 
 from __future__ import annotations

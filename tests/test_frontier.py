@@ -336,3 +336,24 @@ def test_the_offline_local_backend_grows_a_frontier_of_several_tiles(tmp_path):
         assert session.size == (128, 182)
     with Session.create(tmp_path / "short", texture[:40], SMALL) as session:  # shorter than a tile
         assert session.extend(StepSettings(), local)[0].committed and session.size == (128, 40)
+
+
+def _casts(calls, tile):
+    """Tile 2 of each step comes back 18 levels brighter, tile 3 12 darker: a model's colour cast."""
+    offset = {2: 18, 3: -12}.get((calls - 1) % 3 + 1, 0)
+    return np.clip(tile.astype(int) + offset, 0, 255).astype(np.uint8)
+
+
+def test_cast_tiles_are_colour_matched_and_their_joints_reported(tmp_path):
+    truth = coded_world()
+    box = (100, 40, 180, 190)  # 150 rows across: 3 tiles
+    with Session.create(tmp_path / "s", region(truth, box), SMALL) as session:
+        matched = session.extend(StepSettings(blend="linear"), WorldOracle(truth, mark=_casts))[0]
+        np.testing.assert_array_equal(session.canvas(), region(truth, grown(box, "x_ltr", 32)))
+    joints = matched.seam["joints"]
+    assert [j["at_row"] for j in joints] == [43, 86] and all(j["seam_step"] < 0.5 for j in joints)
+    assert [round(t["drift_raw"]) for t in matched.seam["tiles"]][1:] != [0, 0]  # the casts were there
+    with Session.create(tmp_path / "u", region(truth, box), SMALL) as session:
+        raw = session.extend(StepSettings(blend="hard", colour_match=False), WorldOracle(truth, mark=_casts))[0]
+    worst = max(raw.seam["joints"], key=lambda j: j["seam_step"])
+    assert worst["seam_step"] > 5 and worst["seam_at_px"] == frontier_tiles(150, SMALL)[1].joint // 2
