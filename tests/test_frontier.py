@@ -357,3 +357,29 @@ def test_cast_tiles_are_colour_matched_and_their_joints_reported(tmp_path):
         raw = session.extend(StepSettings(blend="hard", colour_match=False), WorldOracle(truth, mark=_casts))[0]
     worst = max(raw.seam["joints"], key=lambda j: j["seam_step"])
     assert worst["seam_step"] > 5 and worst["seam_at_px"] == frontier_tiles(150, SMALL)[1].joint // 2
+
+
+def test_cli_grows_a_full_resolution_canvas_right_then_down_and_exports_any_step(tmp_path, capsys):
+    from exquisite.shared_core.cli import main
+
+    truth = coded_world()
+    photo = tmp_path / "photo.png"
+    from PIL import Image
+    Image.fromarray(np.ascontiguousarray(np.repeat(np.repeat(truth[:90, :100], 12, 0), 12, 1))).save(photo)
+    session = tmp_path / "s"
+    assert main(["extend", str(photo), "--backend", "mock", "--session", str(session), "--out",
+                 str(tmp_path / "a.png")]) == 0
+    assert Image.open(tmp_path / "a.png").size == (1200 + 512, 1080)  # full resolution: 2 tiles across
+    assert main(["extend", str(session), "--direction", "down", "--backend", "mock", "--out",
+                 str(tmp_path / "b.png")]) == 0
+    assert Image.open(tmp_path / "b.png").size == (1712, 1080 + 512)  # the whole new bottom edge: 2 tiles
+    steps = sorted((session / "steps").iterdir())
+    assert [len(list((s / "tiles").iterdir())) for s in steps] == [2, 2]
+    after_one = np.asarray(Image.open(steps[0] / "canvas_after.png"))
+    (steps[0] / "canvas_after.png").unlink()
+    assert main(["export", str(session), "--step", "1", "--out", str(tmp_path / "one.png")]) == 0
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "one.png")), after_one)
+    assert main(["export", str(session), "--step", "0", "--out", str(tmp_path / "zero.png")]) == 0
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "zero.png")), np.asarray(Image.open(photo)))
+    assert main(["export", str(session), "--step", "9", "--out", str(tmp_path / "nine.png")]) == 2
+    assert "step 9 has no canvas" in capsys.readouterr().err and not (tmp_path / "nine.png").exists()
