@@ -383,3 +383,71 @@ def test_cli_grows_a_full_resolution_canvas_right_then_down_and_exports_any_step
     np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "zero.png")), np.asarray(Image.open(photo)))
     assert main(["export", str(session), "--step", "9", "--out", str(tmp_path / "nine.png")]) == 2
     assert "step 9 has no canvas" in capsys.readouterr().err and not (tmp_path / "nine.png").exists()
+
+
+KILL_ON_THIRD_TILE = """
+import os, signal, sys
+import numpy as np
+sys.path.insert(0, {tests!r})
+from exquisite.shared_core.generators import MockGenerator
+from exquisite.shared_core.session import Session, StepSettings
+from rulers import SMALL
+
+class KillOnThird(MockGenerator):
+    calls = 0
+    def generate(self, request):
+        KillOnThird.calls += 1
+        if KillOnThird.calls == 3:
+            os.kill(os.getpid(), signal.SIGKILL)  # dies while tile 3 of 4 is being generated
+        return super().generate(request)
+
+start = np.random.default_rng(1).integers(0, 255, (208, 80, 3), dtype=np.uint8)
+Session.create({root!r}, start, SMALL).extend(StepSettings(seed=9), KillOnThird())
+"""
+
+
+def test_a_kill_during_tile_3_of_4_reopens_unchanged_and_the_retry_reuses_tiles_1_and_2(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    root = tmp_path / "s"
+    code = KILL_ON_THIRD_TILE.format(tests=str(Path(__file__).parent), root=str(root))
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()
+    start = np.random.default_rng(1).integers(0, 255, (208, 80, 3), dtype=np.uint8)
+    generator = CountingMock()
+    with Session.open(root) as session:
+        assert [s["status"] for s in session.history()] == ["rejected"]
+        assert "interrupted" in session.history()[0]["reason"]
+        np.testing.assert_array_equal(session.canvas(), start)
+        assert session.extend(StepSettings(seed=9), generator)[0].committed
+        assert generator.calls == 2  # tiles 1 and 2 were paid for before the kill
+        resumed = session.canvas()
+    with Session.create(tmp_path / "clean", start, SMALL) as clean:
+        clean.extend(StepSettings(seed=9), MockGenerator())
+        np.testing.assert_array_equal(resumed, clean.canvas())
+
+
+@pytest.mark.parametrize("direction", DIRECTIONS)
+@pytest.mark.parametrize("across", [150, 40])
+def test_the_changed_box_of_a_frontier_step_holds_everything_that_changed(tmp_path, direction, across):
+    """preview.changed_box (the whole edge: every tile's rows) covers every changed pixel."""
+    from exquisite.shared_core.preview import changed_box
+
+    rng = np.random.default_rng(3)
+    start = np.ascontiguousarray(from_frontier_right(rng.integers(0, 255, (across, 80, 3), dtype=np.uint8),
+                                                     direction))
+    with Session.create(tmp_path / "s", start, SMALL, direction=direction) as session:
+        size_before = session.size
+        session.extend(StepSettings(direction=direction), MockGenerator(), steps=2)
+        after = session.canvas()
+    box = changed_box(SMALL, direction, size_before, 2)
+    kept = np.ones(after.shape[:2], bool)  # outside the box
+    kept[box.y:box.y + box.height, box.x:box.x + box.width] = False
+    norm_kept = to_frontier_right(kept, direction)
+    assert norm_kept.shape == (across, 80 + 2 * SMALL.advance)
+    assert norm_kept[:, :80 - SMALL.overlap].all() and not norm_kept[:, 80 - SMALL.overlap:].any()
+    norm_after, norm_start = to_frontier_right(after, direction), to_frontier_right(start, direction)
+    np.testing.assert_array_equal(norm_after[:, :80 - SMALL.overlap], norm_start[:, :80 - SMALL.overlap])
+    assert (norm_after[:, 80 - SMALL.overlap:80] != norm_start[:, 80 - SMALL.overlap:]).any()
