@@ -37,7 +37,7 @@ from .canvas import GrowingCanvas
 from .errors import ContractError, SessionError
 from .generators import Generator, ProgressCallback
 from .geometry import (
-    Contract, check_canvas, extract_band, fit_canvas, from_frontier_right, frontier_right_shape,
+    Contract, check_canvas, fit_canvas, from_frontier_right, frontier_right_shape,
     frontier_tiles, parse_direction,
 )
 from .frontier import apply_step
@@ -288,9 +288,8 @@ class Session:
             return self._reject(record, folder, str(bad))
         direction = settings.direction
         record["frontier"] = [t.to_dict() for t in frontier_tiles(canvas.norm.shape[0], contract)]
-        write_png(folder / "conditioning_band.png", from_frontier_right(extract_band(canvas.norm, contract, 0)
-                                                                         if len(record["frontier"]) == 1 else
-                                                                         canvas.norm[:, -contract.band:], direction))
+        band = canvas.norm[:, canvas.length - contract.band:]  # the whole edge's band (every tile's rows)
+        write_png(folder / "conditioning_band.png", from_frontier_right(band, direction))
         write_json(folder / "step.json", record)
         timings["prepare_s"] = time.perf_counter() - started
 
