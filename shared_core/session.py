@@ -296,7 +296,7 @@ class Session:
         source = GeneratedTiles(folder, settings, generator, progress,
                                 reusable_tiles(self.root, self.meta["steps"]), timings)
         try:
-            applied = apply_committed_step(canvas, settings, contract, source, report=True)
+            applied = apply_committed_step(canvas, settings, contract, source, report=True, timings=timings)
         except TileRejected as failure:
             return self._reject(record, folder, str(failure))
         except BaseException:
@@ -457,8 +457,8 @@ def _user_size(canvas: GrowingCanvas) -> tuple[int, int]:
 
 
 def apply_committed_step(canvas: GrowingCanvas, settings: StepSettings, contract: Contract, tile_for,
-                         report: bool = False):
+                         report: bool = False, timings: dict | None = None):
     """Apply one step to a canvas turned to its direction: its tiles from `tile_for` (generated for a
     step, read back from its folder for a replay), glued in order, the canvas changed once. The one
     place a step and its replay share, so they make the same pixels (frontier.apply_step)."""
-    return apply_step(canvas, settings, contract, tile_for, report)
+    return apply_step(canvas, settings, contract, tile_for, report, timings)
