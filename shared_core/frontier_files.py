@@ -10,8 +10,10 @@ folder's reference.png, mask.png and tile_full.png are then tile 01's (hard link
 is the whole new strip as glued and conditioning_band.png the whole edge's band.
 
 No second payment: a tile's key is a hash of what decides it (reference, mask, prompt, seed,
-direction, backend name and settings). Before a generator is called, the tiles of the session's
-rejected and undone steps are looked up by key, and a match is reused (linked, not generated).
+direction, backend name and settings). Before a generator is called for a tile of a k > 1 step,
+the tiles kept by the session's rejected and undone steps are looked up by key, and a match is
+reused (linked, not generated; position.json says from where). A single-tile step keeps exactly
+the single-tile files and has nothing to reuse: its one tile either committed or was never made.
 """
 
 from __future__ import annotations
