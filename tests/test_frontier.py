@@ -56,7 +56,7 @@ class WorldOracle:
             raise GenerationError("the service refused the prompt (moderation)")
         turned = to_frontier_right(self.world, request.direction)
         first = to_frontier_right(request.reference, request.direction)[0, 0]
-        rows, cols = np.nonzero((turned[..., 0] == first[0]) & (turned[..., 1] == first[1]))
+        rows, cols = np.nonzero(np.all(turned == first, axis=2))
         r, c = int(rows[0]), int(cols[0])
         size = request.reference.shape[0]
         tile = np.array(turned[r:r + size, c:c + size])
@@ -451,3 +451,26 @@ def test_the_changed_box_of_a_frontier_step_holds_everything_that_changed(tmp_pa
     norm_after, norm_start = to_frontier_right(after, direction), to_frontier_right(start, direction)
     np.testing.assert_array_equal(norm_after[:, :80 - SMALL.overlap], norm_start[:, :80 - SMALL.overlap])
     assert (norm_after[:, 80 - SMALL.overlap:80] != norm_start[:, 80 - SMALL.overlap:]).any()
+
+
+def wide_world(height: int, width: int) -> np.ndarray:
+    """User frame, up to 4096 x 4096: R = x % 256, G = y % 256, B = x // 256 + 16 * (y // 256)."""
+    ys, xs = np.mgrid[0:height, 0:width]
+    return np.dstack([xs % 256, ys % 256, xs // 256 + 16 * (ys // 256)]).astype(np.uint8)
+
+
+@pytest.mark.parametrize("contract", [Contract(), Contract.legacy()], ids=["overlap512", "overlap256"])
+def test_the_default_contracts_grow_a_photo_sized_canvas_right_then_down(tmp_path, contract):
+    """At full size: a 1500x1100 canvas, right (2 tiles across 1100 rows), then down along the whole
+    2012 px bottom edge (3 tiles); the world to the pixel."""
+    truth = wide_world(1700, 2100)
+    box = (0, 0, 1500, 1100)
+    oracle = WorldOracle(truth)
+    with Session.create(tmp_path / "s", region(truth, box), contract) as session:
+        for direction, k in (("x_ltr", 2), ("y_ttb", 3)):
+            calls = oracle.calls
+            result = session.extend(StepSettings(direction=direction, blend="hard"), oracle)[0]
+            assert result.committed, result.reason
+            assert oracle.calls - calls == k
+            box = grown(box, direction, contract.advance)
+            np.testing.assert_array_equal(session.canvas(), region(truth, box))
