@@ -117,7 +117,7 @@ def test_a_canvas_one_tile_across_matches_the_single_tile_glue(tmp_path, directi
     settings = StepSettings(direction=direction, blend=blend, seed=11, prompt="q")
     generator = MockGenerator()
     with Session.create(tmp_path / "s", canvas, SMALL, direction=direction) as session:
-        session.extend(settings, generator, steps=2)
+        results = session.extend(settings, generator, steps=2)
         for step in range(2):
             norm = to_frontier_right(canvas, direction)
             reference = from_frontier_right(pack_reference(extract_band(norm, SMALL), SMALL, "gray"), direction)
@@ -125,9 +125,10 @@ def test_a_canvas_one_tile_across_matches_the_single_tile_glue(tmp_path, directi
             from exquisite.shared_core.generators import TileRequest
             tile = generator.generate(TileRequest(np.ascontiguousarray(reference), np.ascontiguousarray(mask),
                                                   "q", 11 + step, direction))
-            canvas = glue(canvas, tile, direction, SMALL, blend, mask=mask if blend in ("mask", "seam",
-                                                                                           "multiband") else None,
-                          colour_match=True)
+            canvas, seam = glue(canvas, tile, direction, SMALL, blend,
+                                mask=mask if blend in ("mask", "seam", "multiband") else None, colour_match=True,
+                                report=True)
+            assert results[step].seam == seam.to_dict()  # the step's seam report is the single tile's
         np.testing.assert_array_equal(session.canvas(), canvas)
 
 
