@@ -105,16 +105,22 @@ class FrontierStep:
             self.patch[rows] = wanted
             return
         j, start = tile.joint, tile.cross_start
-        margin = min(2 * SEAM_WINDOW, start)
-        before = np.array(self.patch[start - margin:start + j]) if self.report else None
-        own = np.array(wanted[:j + 2 * SEAM_WINDOW]) if self.report else None
         alpha = joint_alpha(j, self.settings.blend, self.settings.ramp_shape)
-        wanted[:j] = blend_joint(self.patch[start:start + j], wanted[:j], alpha, self.blend)
-        self.patch[rows] = wanted
+        blended = blend_joint(self.patch[start:start + j], wanted[:j], alpha, self.blend)
         if self.report:
-            after = self.patch[start - margin:start + j + 2 * SEAM_WINDOW]
-            self.joints.append({"between": [tile.index, tile.index + 1], "at_row": start, "rows": j,
-                                **joint_report(before, after, own, margin, j, c)})
+            self._report_joint(tile, wanted, blended)
+        wanted[:j] = blended
+        self.patch[rows] = wanted
+
+    def _report_joint(self, tile: FrontierTile, wanted: np.ndarray, blended: np.ndarray) -> None:
+        """The joint's seam numbers (seam_report.joint_report), from the patch before tile `tile`
+        went in, the tile's own patch and the joint as blended."""
+        j, start, k2 = tile.joint, tile.cross_start, 2 * SEAM_WINDOW
+        margin = min(k2, start)
+        before = self.patch[start - margin:start + j]
+        after = np.concatenate([self.patch[start - margin:start], blended, wanted[j:j + k2]])
+        numbers = joint_report(before, after, wanted[:j + k2], margin, j, self.contract)
+        self.joints.append({"between": [tile.index, tile.index + 1], "at_row": start, "rows": j, **numbers})
 
     def commit(self) -> None:
         """Write the composed patch into the canvas and grow it by one advance."""
@@ -158,7 +164,7 @@ def apply_step(canvas: GrowingCanvas, settings: StepSettings, contract: Contract
     before_tail = tail_before(canvas.norm, contract) if report else None
     frontier.commit()
     timings["glue_s"] = glue_s + time.perf_counter() - t0
-    if report:
+    if before_tail is not None:
         t0 = time.perf_counter()
         applied.seam = _seam(frontier, applied, before_tail)
         timings["seam_s"] = time.perf_counter() - t0

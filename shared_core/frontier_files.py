@@ -83,7 +83,7 @@ def tile_key(reference: np.ndarray, mask: np.ndarray, prompt: str, seed: int, di
 
 def reusable_tiles(root: Path, records: list[dict]) -> dict[str, Path]:
     """key -> tile.png of every tile kept by the session's rejected and undone steps."""
-    found = {}
+    found: dict[str, Path] = {}
     for record in records:
         if record.get("status") not in REUSABLE:
             continue
