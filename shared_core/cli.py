@@ -22,6 +22,7 @@ from .seam_report import brief
 from .service import (
     backend_settings_from_pairs, check_export_target, plan_steps, run_steps,
 )
+from .pngio import write_png
 from .session import SESSION_FILE, Session
 
 
@@ -60,7 +61,10 @@ def _parser() -> argparse.ArgumentParser:
     extend.add_argument("--fill", choices=FILLS, default=None, help="what fills the new half of the reference (default gray)")
     extend.add_argument("--seed", type=int, default=None, help="seed of the first step; step i uses seed + i (default 0)")
     extend.add_argument("--session", default=None, help="where to create the session (default: a new folder under ./exquisite-sessions)")
-    extend.add_argument("--fit", action="store_true", help="scale the image so its cross dimension is the tile size")
+    extend.add_argument("--fit", action="store_true",
+                        help="optional: scale the image so its side across the growth direction is one tile "
+                             "(1024 px, aspect kept). Without it the full resolution is kept: a longer edge is "
+                             "grown by several overlapping tiles, a shorter one by one tile without upscaling")
     extend.add_argument("--out", "-o", required=True, help="PNG file for the final canvas")
     extend.add_argument("--force", action="store_true", help="overwrite --out if it exists")
 
@@ -71,9 +75,12 @@ def _parser() -> argparse.ArgumentParser:
     undo = commands.add_parser("undo", help="revert a session's last committed step")
     undo.add_argument("session")
 
-    export = commands.add_parser("export", help="write a session's current canvas to a PNG file")
+    export = commands.add_parser("export", help="write a session's current canvas (or any step's) to a PNG file")
     export.add_argument("session")
     export.add_argument("--out", "-o", required=True)
+    export.add_argument("--step", type=int, default=None,
+                        help="the canvas after step N (0: the source), rebuilt from the session's files; "
+                             "default: the current canvas")
     export.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     cli_view.add_parser(commands)
     return parser
@@ -207,9 +214,27 @@ def _undo(args) -> int:
 def _export(args) -> int:
     out = check_export_target(args.out, args.force)
     with Session.open(args.session) as session:
-        session.export(out, force=args.force)
-        print(f"wrote {out} ({session.size[0]}x{session.size[1]})")
+        if args.step is None:
+            session.export(out, force=args.force)
+            print(f"wrote {out} ({session.size[0]}x{session.size[1]})")
+            return 0
+        canvas = _step_canvas(session, args.step)
+        check_export_target(out, args.force, session.root)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_png(out, canvas, 6)
+        print(f"wrote {out} ({canvas.shape[1]}x{canvas.shape[0]}, the canvas after step {args.step})")
     return 0
+
+
+def _step_canvas(session: Session, number: int):
+    """The canvas after step `number` (user frame), refused clearly for a step that made none."""
+    records = {r["number"]: r for r in session.history()}
+    if number != 0 and records.get(number, {}).get("status") not in ("committed", "undone"):
+        made = ", ".join(str(n) for n, r in records.items() if r["status"] in ("committed", "undone")) or "none"
+        status = records[number]["status"] if number in records else "not a step of this session"
+        raise InputError(f"step {number} has no canvas ({status}): give 0 (the source) or a committed or "
+                         f"undone step ({made})")
+    return session._rebuild(number).user()  # replays from the nearest written canvas; nothing else changes
 
 
 if __name__ == "__main__":

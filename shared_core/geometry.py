@@ -22,9 +22,22 @@ In that frame, with a contract (tile T, band B, overlap O, advance A):
 Contract 2 (the default) is T=1024, B=512, O=512, A=512: the whole tile is pasted, no trimming.
 Contract 1 (legacy) is the same with O=256: the 768 px patch tile[256:] is pasted at L - 256.
 
-Across the growth axis a tile covers canvas rows [cross_start, cross_start + T). Today a canvas's
-cross dimension must equal T (`frontier_cross_starts` says so); a wider frontier covered by several
-overlapping tiles only needs that function to return more starts.
+Across the growth axis (the frontier-right frame's rows) the edge of C rows is covered by k tiles,
+each keeping the contract above along the growth axis. With a cross overlap X (`cross_overlap`,
+default T / 4 = 256 at T = 1024; 0 <= X < T):
+
+    k                 = 1 if C <= T, else the fewest with k*T - (k-1)*X >= C: ceil((C - X) / (T - X))
+    origin s_i        = floor(i * (C - T) / (k - 1)), i = 0 .. k-1   (s_0 = 0, s_{k-1} = C - T)
+    tile i's rows     = canvas rows [s_i, s_i + T)          (neighbours overlap by T - (s_i - s_{i-1}) >= X)
+    joint rows        = tile i's first X_i = s_{i-1} + T - s_i rows (X_0 = 0): rows already generated
+                        by the tiles before it, which its reference carries and its mask marks
+                        fixed-to-free (see mask.frontier_mask); the glue blends tile i over them
+    C == T            one tile at 0, X_0 = 0: exactly the single-tile contract above
+    C <  T            one tile at 0; the band's C rows are padded across to T rows with the fill,
+                      the tile's first C rows are glued, the rest cropped: the canvas keeps C rows
+
+Tiles are generated in order i = 0 .. k-1 (top to bottom in this frame); `frontier_tiles` is the
+only place these rules are computed.
 """
 
 from __future__ import annotations
@@ -101,9 +114,13 @@ class Contract:
     band: int = 512
     overlap: int = 512
     advance: int = 512
+    cross_overlap: int | None = None
+    """Rows neighbouring tiles of one frontier share at least; None means tile // 4 (256 at 1024)."""
 
     def __post_init__(self) -> None:
-        for name in ("tile", "band", "overlap", "advance"):
+        if self.cross_overlap is None and isinstance(self.tile, (int, np.integer)):
+            object.__setattr__(self, "cross_overlap", int(self.tile) // 4)
+        for name in ("tile", "band", "overlap", "advance", "cross_overlap"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
                 raise ContractError(f"contract {name} must be a whole number of pixels, got {value!r}")
@@ -122,6 +139,11 @@ class Contract:
                 f"overlap must be between 0 and the band ({self.band}) because only the band lies "
                 f"under the tile (got overlap={self.overlap})"
             )
+        if not 0 <= self.cross_overlap < self.tile:
+            raise ContractError(
+                f"cross_overlap must be between 0 and tile - 1 ({self.tile - 1}) so that neighbouring "
+                f"tiles of a frontier move on (got cross_overlap={self.cross_overlap})"
+            )
 
     @classmethod
     def legacy(cls) -> "Contract":
@@ -130,7 +152,9 @@ class Contract:
 
     @classmethod
     def from_dict(cls, data: dict) -> "Contract":
-        unknown = set(data) - {"tile", "band", "overlap", "advance"}
+        """A contract from `to_dict`; a dict without cross_overlap (sessions made before multi-tile
+        frontiers, whose canvases were one tile across) gets the default."""
+        unknown = set(data) - {"tile", "band", "overlap", "advance", "cross_overlap"}
         if unknown:
             raise ContractError(f"unknown contract fields {sorted(unknown)}")
         return cls(**data)
@@ -162,14 +186,37 @@ class Contract:
         return width, height + self.advance
 
 
+@dataclass(frozen=True)
+class FrontierTile:
+    """One tile of a frontier: its place across the edge (frontier-right rows)."""
+
+    index: int  # 0-based, the order of generation
+    count: int  # k, tiles in this frontier
+    cross_start: int  # s_i: canvas row of tile row 0
+    rows: int  # canvas rows the tile covers: min(T, C)
+    joint: int  # X_i: its first rows that lie on tiles before it (0 for the first)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
 def frontier_cross_starts(cross: int, contract: Contract) -> list[int]:
-    """Where tiles start across the growth axis; today exactly one tile must cover the frontier."""
-    if cross != contract.tile:
-        raise ContractError(
-            f"the canvas is {cross} px across the growth axis but a tile is {contract.tile} px: "
-            f"fit the canvas first (the `fit` option scales it to {contract.tile} px, aspect kept)"
-        )
-    return [0]
+    """Tile origins s_i across an edge of `cross` rows (see the module docstring's table)."""
+    if isinstance(cross, bool) or not isinstance(cross, (int, np.integer)) or cross < 1:
+        raise ContractError(f"the edge to grow must be at least 1 px long, got {cross!r}")
+    tile, step = contract.tile, contract.tile - contract.cross_overlap
+    if cross <= tile:
+        return [0]
+    count = -(-(cross - contract.cross_overlap) // step)
+    return [i * (cross - tile) // (count - 1) for i in range(count)]
+
+
+def frontier_tiles(cross: int, contract: Contract) -> list[FrontierTile]:
+    """The k tiles covering an edge of `cross` rows, in generation order."""
+    starts = frontier_cross_starts(cross, contract)
+    rows = min(contract.tile, int(cross))
+    return [FrontierTile(i, len(starts), int(s), rows, 0 if i == 0 else int(starts[i - 1] + rows - s))
+            for i, s in enumerate(starts)]
 
 
 def check_canvas(norm_shape: tuple[int, ...], contract: Contract) -> None:
@@ -184,45 +231,69 @@ def check_canvas(norm_shape: tuple[int, ...], contract: Contract) -> None:
 
 
 def extract_band(norm_canvas: np.ndarray, contract: Contract, cross_start: int = 0) -> np.ndarray:
-    """The last B columns of the canvas at the frontier (a view), rows of one tile."""
+    """The last B columns of the canvas at the frontier (a view), rows of one tile (fewer when the
+    edge is shorter than a tile)."""
     check_canvas(norm_canvas.shape, contract)
     length = norm_canvas.shape[1]
     return norm_canvas[cross_start:cross_start + contract.tile, length - contract.band:length]
+
+
+def _filled(shape: tuple[int, ...], source: np.ndarray, fill: str, axis: int) -> np.ndarray:
+    """`shape` pixels continuing `source` past its end along `axis` with a named fill."""
+    if fill in ("gray", "black", "white"):
+        return np.full(shape, {"gray": 128, "black": 0, "white": 255}[fill], dtype=np.uint8)
+    size = shape[axis]
+    if fill == "edge":
+        last = np.take(source, [-1], axis=axis)
+        return np.repeat(last, size, axis=axis)
+    # mirror: reflect at the end, repeating the reflection if more is needed
+    reflected = np.flip(source, axis=axis)
+    reps = -(-size // source.shape[axis])
+    return np.take(np.concatenate([reflected, source] * reps, axis=axis), np.arange(size), axis=axis)
+
+
+def pad_across(norm_band: np.ndarray, contract: Contract, fill: str = "gray") -> np.ndarray:
+    """A band of C < T rows padded to T rows with `fill` (edge: the last row repeated; mirror: the
+    rows reflected), so that an edge shorter than a tile still gets a whole reference tile."""
+    if fill not in FILLS:
+        raise ContractError(f"unknown fill {fill!r}: use one of {', '.join(FILLS)}")
+    missing = contract.tile - norm_band.shape[0]
+    if missing <= 0:
+        return norm_band
+    pad = _filled((missing,) + norm_band.shape[1:], norm_band, fill, axis=0)
+    return np.concatenate([norm_band, pad], axis=0)
 
 
 def pack_reference(norm_band: np.ndarray, contract: Contract, fill: str = "gray") -> np.ndarray:
     """The reference tile: the band in the conditioning half, the new half filled by `fill`.
 
     Fills: gray (128, as ComfyUI pads), edge (the frontier column repeated), mirror (the band
-    reflected at the frontier), black, white.
+    reflected at the frontier), black, white. A band of fewer than T rows (an edge shorter than a
+    tile) is first padded across with the same fill (`pad_across`).
     """
     if fill not in FILLS:
         raise ContractError(f"unknown fill {fill!r}: use one of {', '.join(FILLS)}")
-    if norm_band.shape[:2] != (contract.tile, contract.band):
+    if not 1 <= norm_band.shape[0] <= contract.tile or norm_band.shape[1] != contract.band:
         raise ContractError(
             f"the band is {norm_band.shape[1]}x{norm_band.shape[0]} (length x cross) but the contract "
-            f"needs {contract.band}x{contract.tile}"
+            f"needs {contract.band}x{contract.tile} (or fewer rows across)"
         )
+    norm_band = pad_across(norm_band, contract, fill)
     tile = np.empty((contract.tile, contract.tile) + norm_band.shape[2:], dtype=np.uint8)
     tile[:, :contract.band] = norm_band
-    new = tile[:, contract.band:]
-    if fill == "gray":
-        new[...] = 128
-    elif fill == "black":
-        new[...] = 0
-    elif fill == "white":
-        new[...] = 255
-    elif fill == "edge":
-        new[...] = norm_band[:, -1:]
-    else:  # mirror: reflect the band at the frontier, repeating the reflection if the new half is wider
-        reflected = norm_band[:, ::-1]
-        reps = -(-contract.advance // contract.band)
-        new[...] = np.concatenate([reflected, norm_band] * reps, axis=1)[:, :contract.advance]
+    tile[:, contract.band:] = _filled((contract.tile, contract.advance) + norm_band.shape[2:], norm_band, fill,
+                                      axis=1)
     return tile
 
 
-def fit_canvas(image: np.ndarray, direction: str, contract: Contract) -> np.ndarray:
-    """Scale `image` (user frame) so its cross dimension equals the tile, keeping the aspect ratio."""
+def fit_canvas(image: np.ndarray, direction: str, contract: Contract,
+               max_pixels: int | None = None) -> np.ndarray:
+    """Scale `image` (user frame) so its cross dimension equals the tile, keeping the aspect ratio.
+
+    Optional since frontiers of several tiles: a canvas of any size can grow. `max_pixels` refuses,
+    before anything is resized, a fit that would make a canvas larger than that (a 2000x4 strip
+    fitted to 1024 px across would be 512,000 px long).
+    """
     norm_shape = frontier_right_shape(image.shape, direction)
     cross, length = norm_shape[0], norm_shape[1]
     new_length = max(1, round(length * contract.tile / cross))
@@ -230,6 +301,12 @@ def fit_canvas(image: np.ndarray, direction: str, contract: Contract) -> np.ndar
         raise ContractError(
             f"fitted to {contract.tile} px across, the image would be {new_length} px along the growth "
             f"axis, shorter than the {contract.band} px band: crop it less or pick another direction"
+        )
+    if max_pixels is not None and new_length * contract.tile > max_pixels:
+        raise ContractError(
+            f"fitted to {contract.tile} px across, this {image.shape[1]}x{image.shape[0]} image would be "
+            f"{new_length * contract.tile / 1e6:,.0f} Mpx, over the {max_pixels / 1e6:,.0f} Mpx canvas limit: "
+            f"open it without fit (full resolution) or crop it"
         )
     if (cross, length) == (contract.tile, new_length):
         return image

@@ -104,6 +104,29 @@ def overlap_blend(blend: str) -> OverlapBlend:
     return mix
 
 
+def joint_alpha(joint: int, blend: str, ramp_shape: str = "linear") -> np.ndarray:
+    """The (joint,) alpha of a later tile of a frontier over its joint rows (0 = the tiles before
+    it, 1 = this tile), the same family as the blend: hard cuts in the middle of the joint (rows
+    from joint // 2 on are the new tile's), smooth fades with smoothstep, mask with the generation
+    mask's own ramp across (mask.frontier_mask), and linear and the seam/multiband blends fade (or
+    find their path) across the whole joint."""
+    if blend not in BLENDS:
+        raise ContractError(f"unknown blend {blend!r}: use one of {', '.join(BLENDS)}")
+    if blend == "hard":
+        return ramp(joint, joint / 2, joint / 2)
+    shape = "smooth" if blend == "smooth" else ramp_shape if blend == "mask" else "linear"
+    return ramp(joint, 0, joint, shape)
+
+
+def blend_joint(old: np.ndarray, new: np.ndarray, alpha: np.ndarray, blend: OverlapBlend) -> np.ndarray:
+    """Blend the joint rows of a later tile over its neighbours' with an overlap blend laid across:
+    the rows are turned into columns (a transpose), where every OverlapBlend finds its transition."""
+    weights = np.ascontiguousarray(np.broadcast_to(alpha[:, None], old.shape[:2]).T)
+    turned = blend(np.ascontiguousarray(old.transpose(1, 0, 2)), np.ascontiguousarray(new.transpose(1, 0, 2)),
+                   weights)
+    return np.ascontiguousarray(turned.transpose(1, 0, 2))
+
+
 def _paste(
     turned_canvas: np.ndarray,
     length: int,
@@ -133,6 +156,16 @@ def _paste(
     return contract.next_length(length)
 
 
+def check_one_tile(cross: int, contract: Contract) -> None:
+    """Refuse to glue one tile onto an edge that is not exactly one tile across."""
+    if cross != contract.tile:
+        raise ContractError(
+            f"one tile glues onto an edge exactly {contract.tile} px across, but this canvas is {cross} px "
+            f"across the growth axis: an edge of any other length is a frontier of several tiles (a session "
+            f"step, frontier.apply_step), or fit the canvas to {contract.tile} px first"
+        )
+
+
 def glue_step(
     canvas: GrowingCanvas,
     turned_tile: np.ndarray,
@@ -144,7 +177,9 @@ def glue_step(
 ) -> np.ndarray:
     """Glue one tile in place onto a canvas turned to the step's direction (frontier-right frame):
     colour-match it on the overlap if asked, blend the overlap, paste the new half, grow the canvas.
-    Returns the tile as glued. Sessions, their replays and `glue` all come through here."""
+    Returns the tile as glued. `glue` comes through here; sessions glue frontiers of any length
+    through frontier.apply_step, which gives the same pixels for an edge exactly one tile across."""
+    check_one_tile(canvas.norm.shape[0], contract)
     if colour_match:
         turned_tile = match_colour(extract_band(canvas.norm, contract), turned_tile, contract, colour_space)
     canvas.length = _paste(canvas.buffer_for_step(contract), canvas.length, turned_tile, contract, alpha,
@@ -178,6 +213,7 @@ def glue(
     alpha = blend_alpha(contract, blend, feather_px, turned_mask)
     grown = GrowingCanvas.from_image(canvas, direction, room=contract.advance)
     check_canvas(grown.norm.shape, contract)
+    check_one_tile(grown.norm.shape[0], contract)
     before_tail = tail_before(grown.norm, contract) if report else None
     glued = glue_step(grown, turned_tile, contract, alpha, blend, colour_match, colour_space)
     out = np.ascontiguousarray(grown.user())

@@ -69,6 +69,34 @@ def generation_mask(
     return np.ascontiguousarray(np.broadcast_to(columns, (contract.tile, contract.tile)))
 
 
+def frontier_mask(
+    contract: Contract,
+    joint: int = 0,
+    rows: int | None = None,
+    ramp_start: float | None = None,
+    ramp_end: float | None = None,
+    shape: str = "linear",
+) -> np.ndarray:
+    """The (T, T) freedom map of one tile of a frontier (see geometry.frontier_tiles), 1 = free.
+
+    The band's ramp along the growth axis (`generation_mask`) times a ramp across: the tile's first
+    `joint` rows carry the tiles generated before it, so they run from fixed (row 0) to free (row
+    `joint`) like the band does towards the frontier. Rows from `rows` on are padding (an edge
+    shorter than a tile): nothing is known there, so they are free. joint 0 and rows T give exactly
+    `generation_mask`.
+    """
+    mask = generation_mask(contract, ramp_start, ramp_end, shape)
+    rows = contract.tile if rows is None else int(rows)
+    if not 0 <= joint < contract.tile or not 1 <= rows <= contract.tile:
+        raise ContractError(f"a frontier tile's joint must be 0..{contract.tile - 1} rows and it must cover "
+                            f"1..{contract.tile} rows (got joint={joint}, rows={rows})")
+    if joint == 0 and rows == contract.tile:
+        return mask
+    mask = mask * ramp(contract.tile, 0, joint, shape)[:, None]
+    mask[rows:] = 1.0
+    return np.ascontiguousarray(mask, dtype=np.float32)
+
+
 def generation_mask_for(direction: str, contract: Contract, **ramp_settings) -> np.ndarray:
     """The freedom map in the user's orientation, as a generator receives it."""
     return np.ascontiguousarray(from_frontier_right(generation_mask(contract, **ramp_settings),

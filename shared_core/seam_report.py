@@ -37,6 +37,13 @@ gradient_discontinuity (ΔE per pixel): edges the compositing made that neither 
     rows of the largest excess in the row. A blend of two agreeing images, or a fade, makes no
     gradient larger than both sources' (within rounding); a cut between disagreeing images, or
     misaligned detail meeting at a line, does.
+
+A frontier of several tiles (see frontier.py) reports each tile's three numbers on its own rows
+(step.json's seam: the worst tile's at the top level, every tile's under "tiles") and, for every
+joint between neighbouring tiles, seam_step and gradient_discontinuity measured across it
+(`joint_report`): the same definitions with the patch turned so that rows are columns, "before"
+being what the tiles before it held there and "tile" the later tile's own glue; seam_at_px counts
+rows from the joint's first.
 """
 
 from __future__ import annotations
@@ -115,11 +122,13 @@ def seam_report(before_tail: np.ndarray, after_tail: np.ndarray, tile: np.ndarra
 
     before_tail: the canvas's last W columns before the step, W = min(L, tail_columns(contract));
     after_tail: the same W columns plus the A new ones after it; tile, raw_tile: (T, T, 3); all
-    frontier-right uint8.
+    frontier-right uint8. On an edge of R < T rows all four hold the R rows the tile covers.
     """
     t, o, b = contract.tile, contract.overlap, contract.band
     w = before_tail.shape[1]
-    if before_tail.shape[0] != t or after_tail.shape[:2] != (t, w + contract.advance) or w < b:
+    rows = before_tail.shape[0]  # t, or fewer on an edge shorter than a tile (the tile's first rows)
+    if (not 1 <= rows <= t or after_tail.shape[:2] != (rows, w + contract.advance) or w < b
+            or tile.shape[:2] != (rows, t)):
         raise InputError(
             f"the seam report needs the canvas's last {b}..{tail_columns(contract)} columns before the step "
             f"and the same plus {contract.advance} after it, {t} rows; got {before_tail.shape[:2]} and "
@@ -136,7 +145,8 @@ def seam_report(before_tail: np.ndarray, after_tail: np.ndarray, tile: np.ndarra
     tile_lab = rgb_to_lab(tile[:, max(0, lo - tile_lo):hi - tile_lo])
     tile_origin = max(lo, tile_lo) - lo  # tile_lab column 0 in the lo-based frame
 
-    step, step_at = _seam_step(before, after, tile_lab, tile_origin, first - lo, w - lo, k, block_rows(t))
+    step, step_at = _seam_step(before, after, tile_lab, tile_origin, first - lo, w - lo, k,
+                               min(rows, block_rows(t)))
     gradient = _gradient_discontinuity(before, after, tile_lab, tile_origin, first - lo, w - lo)
 
     ref_start, ref_stop = reference_columns(contract)
@@ -153,6 +163,21 @@ def seam_report(before_tail: np.ndarray, after_tail: np.ndarray, tile: np.ndarra
         drift_raw=None if drift_raw is None else round(drift_raw, 3),
         gradient_discontinuity=round(gradient, 3),
     )
+
+
+def joint_report(before: np.ndarray, after: np.ndarray, tile: np.ndarray, margin: int, joint: int,
+                 contract: Contract) -> dict:
+    """seam_step and gradient_discontinuity (module docstring) of a joint between neighbouring tiles
+    of a frontier, measured across it: the patch rows are turned into columns, `before` is what the
+    tiles before held from `margin` rows above the joint to its end, `after` the same rows and a
+    few more once the tile is in, `tile` the tile's own patch from the joint's first row. seam_at_px
+    counts rows from the joint's first."""
+    k = SEAM_WINDOW
+    turned = [rgb_to_lab(np.ascontiguousarray(x.transpose(1, 0, 2))) for x in (before, after, tile)]
+    step, step_at = _seam_step(turned[0], turned[1], turned[2], margin, margin, margin + joint, k,
+                               min(before.shape[1], block_rows(contract.tile)))
+    gradient = _gradient_discontinuity(turned[0], turned[1], turned[2], margin, margin, margin + joint)
+    return {"seam_step": round(step, 3), "seam_at_px": int(step_at), "gradient_discontinuity": round(gradient, 3)}
 
 
 def _window_means(lab: np.ndarray, rows: int, k: int) -> np.ndarray:

@@ -119,27 +119,64 @@ def plan_steps(contract: Contract, last_settings: dict | None, chosen: dict, bac
     """
     steps = check_steps(steps, max_steps, steps_advice)
     if size is not None:
-        check_fits(chosen.get("direction") or (last_settings or {}).get("direction") or "x_ltr", size, contract)
+        check_fits(chosen.get("direction") or (last_settings or {}).get("direction") or "x_ltr", size, contract,
+                   steps)
     name = backend or default_backend()
     generator = make_backend(name, backend_settings)
     settings = next_settings(last_settings, chosen, generator.default_blend).checked(contract)
     return StepPlan(settings, generator, name, steps)
 
 
-def check_fits(direction: str, size: tuple[int, int], contract: Contract) -> None:
-    """Refuse, before any step, a canvas (width, height) that cannot grow in `direction`."""
+MAX_PIXELS_ENV = "EXQUISITE_MAX_CANVAS_PIXELS"
+"""Environment variable that raises (or lowers) the largest canvas a run may make, in pixels."""
+
+
+def canvas_pixel_limit() -> int:
+    """The most pixels a canvas may reach: EXQUISITE_MAX_CANVAS_PIXELS if set, else Pillow's
+    decompression-bomb limit (2 x Image.MAX_IMAGE_PIXELS, about 179 Mpx: past it Pillow refuses to
+    open an image at all, so other programs would refuse the PNG we write)."""
+    value = os.environ.get(MAX_PIXELS_ENV, "").strip()
+    if value:
+        try:
+            limit = int(value.replace("_", ""))
+        except ValueError:
+            limit = 0
+        if limit < 1:
+            raise InputError(f"{MAX_PIXELS_ENV} must be a whole number of pixels, e.g. 400000000; got {value!r}")
+        return limit
+    from PIL import Image
+    return 2 * int(Image.MAX_IMAGE_PIXELS or 89_478_485)
+
+
+def check_fits(direction: str, size: tuple[int, int], contract: Contract, steps: int = 1) -> None:
+    """Refuse, before any step, a canvas (width, height) that cannot grow in `direction`: an edge
+    shorter than the band along the growth axis, or a run of `steps` that would take the canvas past
+    `canvas_pixel_limit()`. Any length across is fine (a frontier of several tiles)."""
     width, height = size
     direction = parse_direction(direction)
+    word = DIRECTION_WORDS[direction]
     try:
         check_canvas(frontier_right_shape((height, width), direction), contract)
     except ExquisiteError as bad:
-        raise InputError(f"this {width}x{height} canvas cannot grow {DIRECTION_WORDS[direction]}: {bad}") from None
+        raise InputError(f"this {width}x{height} canvas cannot grow {word}: {bad}") from None
+    grown = (width + steps * contract.advance, height) if direction.startswith("x") else (
+        width, height + steps * contract.advance)
+    grown_w, grown_h = grown
+    limit = canvas_pixel_limit()
+    if grown_w * grown_h > limit:
+        across = height if direction.startswith("x") else width
+        most = max(0, (limit // across - (width if direction.startswith("x") else height)) // contract.advance)
+        raise InputError(
+            f"{steps} step(s) {word} would make this {width}x{height} canvas {grown_w}x{grown_h} "
+            f"({grown_w * grown_h / 1e6:,.0f} Mpx), over the {limit / 1e6:,.0f} Mpx canvas limit: ask for at "
+            f"most {most} step(s), or raise the limit with {MAX_PIXELS_ENV}=PIXELS (other programs may then "
+            f"refuse to open the PNG)")
 
 
 def run_steps(session, plan: StepPlan, on_step=None, progress=None, stop_on_reject: bool = True):
     """Run a plan on a session (checked again against the session as it is now); every artifact is
     on disk when this returns."""
-    check_fits(plan.settings.direction, session.size, session.contract)
+    check_fits(plan.settings.direction, session.size, session.contract, plan.steps)
     try:
         return session.extend(plan.settings, plan.generator, plan.steps, on_step=on_step, progress=progress,
                               stop_on_reject=stop_on_reject)

@@ -34,21 +34,20 @@ from pathlib import Path
 import numpy as np
 
 from .canvas import GrowingCanvas
-from .errors import ContractError, GenerationError, InputError, SessionError
-from .generators import Generator, ProgressCallback, TileRequest, check_tile
+from .errors import ContractError, SessionError
+from .generators import Generator, ProgressCallback
 from .geometry import (
-    Contract, check_canvas, extract_band, fit_canvas, from_frontier_right, frontier_right_shape,
-    pack_reference, parse_direction, to_frontier_right,
+    Contract, check_canvas, fit_canvas, from_frontier_right, frontier_right_shape,
+    frontier_tiles, parse_direction,
 )
-from .glue import glue_step
-from .mask import generation_mask
+from .frontier import apply_step
+from .frontier_files import GeneratedTiles, TileRejected, reusable_tiles, stored_tiles, write_step_tiles
 from .pngio import png_size, read_image, read_png_into, write_png
-from .seam_report import report_grown, tail_before
 from .session_files import (
     BackgroundWriter, canvas_job, link_job, now, relative, touch_atomic, write_json,
 )
 from .rgb import check_rgb
-from .service import check_export_target, check_steps
+from .service import canvas_pixel_limit, check_export_target, check_steps
 from .step_settings import StepSettings, alpha_for, next_settings  # noqa: F401  (next_settings: re-exported)
 
 try:  # advisory lock between processes; absent on Windows, where the in-process lock still holds
@@ -111,8 +110,9 @@ class Session:
     ) -> "Session":
         """A new session at `root` (which must not hold anything yet) from an image or image file.
 
-        Without `fit`, a canvas whose cross dimension is not the tile's is refused; with it, the
-        canvas is scaled so that it is (aspect kept), for growth in `direction`.
+        Without `fit` the image keeps its full resolution (an edge of any length grows as a frontier
+        of several tiles); with it, the canvas is scaled so that its cross dimension is the tile's
+        (aspect kept), for growth in `direction`, unless that would pass the canvas pixel limit.
         """
         root = Path(root)
         if root.exists() and any(root.iterdir()):
@@ -124,7 +124,7 @@ class Session:
         direction = parse_direction(direction)
         original = (int(pixels.shape[1]), int(pixels.shape[0]))
         if fit:
-            pixels = fit_canvas(pixels, direction, contract)
+            pixels = fit_canvas(pixels, direction, contract, canvas_pixel_limit())
         check_canvas(frontier_right_shape(pixels.shape, direction), contract)
         root.mkdir(parents=True, exist_ok=True)
         (root / "steps").mkdir(exist_ok=True)
@@ -262,6 +262,8 @@ class Session:
             return self._step(settings, generator, progress)
 
     def _step(self, settings: StepSettings, generator: Generator, progress) -> StepResult:
+        """One step: the frontier's k tiles (one generator call each) glued at once, or none (see
+        frontier.py for the tiles and frontier_files.py for their files)."""
         timings: dict[str, float] = {}
         started = time.perf_counter()
         contract = self.contract
@@ -285,42 +287,24 @@ class Session:
         except ContractError as bad:
             return self._reject(record, folder, str(bad))
         direction = settings.direction
-        norm_band = extract_band(canvas.norm, contract)
-        norm_reference = pack_reference(norm_band, contract, settings.fill)
-        norm_mask = generation_mask(contract, settings.ramp_start, settings.ramp_end, settings.ramp_shape)
-        reference = np.ascontiguousarray(from_frontier_right(norm_reference, direction))
-        mask = np.ascontiguousarray(from_frontier_right(norm_mask, direction))
-        write_png(folder / "conditioning_band.png", from_frontier_right(norm_band, direction))
-        write_png(folder / "reference.png", reference)
-        write_png(folder / "mask.png", np.rint(mask * 255).astype(np.uint8))
+        record["frontier"] = [t.to_dict() for t in frontier_tiles(canvas.norm.shape[0], contract)]
+        band = canvas.norm[:, canvas.length - contract.band:]  # the whole edge's band (every tile's rows)
+        write_png(folder / "conditioning_band.png", from_frontier_right(band, direction))
         write_json(folder / "step.json", record)
         timings["prepare_s"] = time.perf_counter() - started
 
-        t0 = time.perf_counter()
+        source = GeneratedTiles(folder, settings, generator, progress,
+                                reusable_tiles(self.root, self.meta["steps"]), timings)
         try:
-            request = TileRequest(reference, mask, settings.prompt, settings.seed, direction, progress)
-            tile = check_tile(generator.generate(request), contract.tile)
-        except (GenerationError, InputError) as failure:
-            timings["generate_s"] = time.perf_counter() - t0
+            applied = apply_committed_step(canvas, settings, contract, source, report=True, timings=timings)
+        except TileRejected as failure:
             return self._reject(record, folder, str(failure))
-        except Exception as failure:  # a backend bug must still end as a visible rejection
-            timings["generate_s"] = time.perf_counter() - t0
-            return self._reject(record, folder, f"the backend failed: {type(failure).__name__}: {failure}")
         except BaseException:
             self._reject(record, folder, "interrupted while the tile was being generated")
             raise
-        timings["generate_s"] = time.perf_counter() - t0
-
-        t0 = time.perf_counter()
-        norm_tile = to_frontier_right(tile, direction)
-        write_png(folder / "tile_full.png", tile)
-        write_png(folder / "new_half.png", from_frontier_right(norm_tile[:, contract.band:], direction))
-        before_tail = tail_before(canvas.norm, contract)
-        glued = _glue(canvas, norm_tile, settings, contract)
-        timings["glue_s"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        seam = report_grown(before_tail, canvas.norm, glued, contract, norm_tile).to_dict()
-        timings["seam_s"] = time.perf_counter() - t0
+        record["generator_calls"] = source.calls
+        write_step_tiles(folder, applied, canvas, contract)
+        seam = applied.seam
         size = _user_size(canvas)
         record.update(status=COMMITTED, size_after=list(size), finished=now(), seam=seam)
         timings["overhead_s"] = time.perf_counter() - started - timings["generate_s"]
@@ -420,8 +404,7 @@ class Session:
             folder = self.step_dir(record["number"])
             settings = StepSettings(**record["settings"])
             canvas = canvas.turned(settings.direction)
-            tile = read_png_into(folder / "tile_full.png")
-            _glue(canvas, to_frontier_right(tile, settings.direction), settings, self.contract)
+            apply_committed_step(canvas, settings, self.contract, stored_tiles(folder, settings.direction))
             before = folder / "canvas_before.png"
             if not before.exists():
                 link_job(self._canvas_file(record["parent"]), before)()
@@ -473,9 +456,9 @@ def _user_size(canvas: GrowingCanvas) -> tuple[int, int]:
     return int(width), int(height)
 
 
-def _glue(canvas: GrowingCanvas, turned_tile: np.ndarray, settings: StepSettings, contract: Contract) -> np.ndarray:
-    """The glue a step's recorded settings describe (a step and its replay both call this)."""
-    return glue_step(canvas, turned_tile, contract, alpha_for(settings, contract), settings.blend,
-                     settings.colour_match, settings.colour_space)
-
-
+def apply_committed_step(canvas: GrowingCanvas, settings: StepSettings, contract: Contract, tile_for,
+                         report: bool = False, timings: dict | None = None):
+    """Apply one step to a canvas turned to its direction: its tiles from `tile_for` (generated for a
+    step, read back from its folder for a replay), glued in order, the canvas changed once. The one
+    place a step and its replay share, so they make the same pixels (frontier.apply_step)."""
+    return apply_step(canvas, settings, contract, tile_for, report, timings)

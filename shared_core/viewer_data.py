@@ -30,7 +30,8 @@ SOURCE_FILE = "source.png"
 KNOWN_IMAGES = ("canvas_before", "canvas_after", "reference", "mask", "tile_full", "conditioning_band",
                 "new_half")
 KNOWN_FIELDS = ("number", "parent", "status", "reason", "direction", "backend", "seed", "prompt",
-                "size_before", "size_after", "settings", "timings", "started", "finished", "seam", "contract")
+                "size_before", "size_after", "settings", "timings", "started", "finished", "seam", "contract",
+                "frontier", "generator_calls")
 SERVED_SUFFIXES = (".png", ".json", ".txt")
 RUNNING = "running"
 

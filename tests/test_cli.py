@@ -72,7 +72,7 @@ def test_rejection_prints_the_reason_and_exits_non_zero(tmp_path, photo, capsys)
 @pytest.mark.parametrize("args, message", [
     (["--direction", "right", "--steps", "0"], "steps must be a whole number from 1"),
     (["--backend", "nope"], "unknown backend 'nope'"),
-    ([], "fit the canvas first"),
+    ([], "shorter than the 512 px band"),
 ])
 def test_bad_input_exits_2_with_what_to_change(tmp_path, photo, capsys, args, message):
     code = main(["extend", str(photo), "--out", str(tmp_path / "o.png"), "--session", str(tmp_path / "s")] + args)

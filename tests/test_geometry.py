@@ -8,7 +8,8 @@ import pytest
 from exquisite.shared_core.errors import ContractError
 from exquisite.shared_core.geometry import (
     DIRECTIONS, Contract, check_canvas, extract_band, fit_canvas, from_frontier_right,
-    frontier_right_shape, pack_reference, parse_direction, to_frontier_right, user_box,
+    frontier_cross_starts, frontier_right_shape, frontier_tiles, pack_reference, parse_direction,
+    to_frontier_right, user_box,
 )
 from rulers import SMALL, world
 
@@ -102,11 +103,80 @@ def test_reference_packs_band_into_conditioning_half():
         pack_reference(band, SMALL, "plaid")
 
 
-def test_canvas_that_does_not_fit_is_refused_with_the_fix():
-    with pytest.raises(ContractError, match="fit the canvas first"):
-        check_canvas((60, 100, 3), SMALL)
+def test_only_an_edge_shorter_than_the_band_along_growth_is_refused():
+    for shape in ((60, 100, 3), (64, 32, 3), (1, 40, 3), (500, 100, 3)):
+        check_canvas(shape, SMALL)  # any length across grows (a frontier of several tiles)
     with pytest.raises(ContractError, match="shorter than the 32 px band"):
         check_canvas((64, 20, 3), SMALL)
+
+
+def test_the_frontier_table_on_the_default_contract():
+    """The module docstring's table: k the fewest tiles, s_0 = 0, s_k-1 = C - T, even spread."""
+    contract = Contract()
+    assert contract.cross_overlap == 256
+    assert frontier_cross_starts(1024, contract) == [0]  # exactly today's single tile
+    assert frontier_cross_starts(700, contract) == [0]  # shorter than a tile: one, padded
+    assert frontier_cross_starts(1100, contract) == [0, 76]
+    assert frontier_cross_starts(1500, contract) == [0, 476]  # ceil((1500 - 256) / 768) = 2
+    assert frontier_cross_starts(1792, contract) == [0, 768]  # exactly X = 256 shared
+    assert frontier_cross_starts(1793, contract) == [0, 384, 769]
+    assert frontier_cross_starts(3075, contract) == [0, 683, 1367, 2051]
+    tiles = frontier_tiles(3075, contract)
+    assert [(t.index, t.count, t.cross_start, t.rows, t.joint) for t in tiles] == [
+        (0, 4, 0, 1024, 0), (1, 4, 683, 1024, 341), (2, 4, 1367, 1024, 340), (3, 4, 2051, 1024, 340)]
+    assert [(t.rows, t.joint) for t in frontier_tiles(700, contract)] == [(700, 0)]
+
+
+@pytest.mark.parametrize("contract", [SMALL, Contract(tile=64, band=32, overlap=16, advance=32, cross_overlap=0),
+                                      Contract(tile=64, band=32, overlap=32, advance=32, cross_overlap=63)])
+def test_frontier_tiles_cover_every_edge_with_the_fewest_overlapping_tiles(contract):
+    t, x = contract.tile, contract.cross_overlap
+    for cross in range(1, 400):
+        starts = frontier_cross_starts(cross, contract)
+        k = len(starts)
+        assert starts[0] == 0
+        if cross <= t:
+            assert starts == [0]
+            continue
+        assert starts[-1] == cross - t  # the last tile ends on the edge's end: no growth sideways
+        assert all(b - a <= t - x for a, b in zip(starts, starts[1:]))  # neighbours share >= X rows
+        assert all(b > a for a, b in zip(starts, starts[1:]))
+        assert (k - 1) * t - (k - 2) * x < cross  # one tile fewer could not cover the edge
+        covered = np.zeros(cross, bool)
+        for s in starts:
+            covered[s:s + t] = True
+        assert covered.all()
+
+
+def test_cross_overlap_is_a_contract_field_and_old_sessions_still_load():
+    assert Contract().to_dict() == {"tile": 1024, "band": 512, "overlap": 512, "advance": 512, "cross_overlap": 256}
+    assert Contract.from_dict({"tile": 1024, "band": 512, "overlap": 256, "advance": 512}) == Contract.legacy()
+    custom = Contract(cross_overlap=128)
+    assert Contract.from_dict(custom.to_dict()) == custom
+    assert SMALL.cross_overlap == 16  # tile // 4 unless given
+    for bad in (-1, 1024, 2.5):
+        with pytest.raises(ContractError, match="cross_overlap"):
+            Contract(cross_overlap=bad)
+
+
+@pytest.mark.parametrize("fill", ["gray", "edge", "mirror", "black", "white"])
+def test_a_band_shorter_than_a_tile_is_padded_across_with_the_fill(fill):
+    band = extract_band(world(40, 100), SMALL)
+    assert band.shape == (40, 32, 3)
+    reference = pack_reference(band, SMALL, fill)
+    assert reference.shape == (64, 64, 3)
+    np.testing.assert_array_equal(reference[:40, :32], band)
+    padding = reference[40:, :32]
+    expected = {"gray": np.full_like(padding, 128), "black": np.zeros_like(padding),
+                "white": np.full_like(padding, 255), "edge": np.repeat(band[-1:], 24, axis=0),
+                "mirror": band[::-1][:24]}[fill]
+    np.testing.assert_array_equal(padding, expected)
+
+
+def test_fit_refuses_a_strip_that_would_become_a_giant_canvas():
+    strip = np.zeros((4, 2000, 3), np.uint8)  # 2000x4: fitted to 1024 across it would be 512,000 px long
+    with pytest.raises(ContractError, match="over the 179 Mpx canvas limit: open it without fit"):
+        fit_canvas(strip, "right", Contract(), max_pixels=178_956_970)
 
 
 @pytest.mark.parametrize("direction", DIRECTIONS)

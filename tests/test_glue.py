@@ -99,3 +99,40 @@ def test_bad_glue_inputs_say_what_to_change():
         glue(world(60, 90), marked_tile(SMALL), "x_ltr", SMALL)
     with pytest.raises(InputError, match="RGB uint8"):
         glue(canvas.astype(np.float32), marked_tile(SMALL), "x_ltr", SMALL)
+
+
+def test_joint_alpha_follows_the_blend_family():
+    from exquisite.shared_core.glue import joint_alpha
+
+    np.testing.assert_array_equal(joint_alpha(10, "hard"), [0] * 5 + [1] * 5)  # the cut in the middle
+    np.testing.assert_array_equal(joint_alpha(7, "hard"), [0] * 3 + [1] * 4)  # rows from joint // 2 on
+    np.testing.assert_allclose(joint_alpha(8, "linear"), (np.arange(8) + 0.5) / 8)
+    np.testing.assert_allclose(joint_alpha(8, "smooth"), ramp(8, 0, 8, "smooth"))
+    np.testing.assert_allclose(joint_alpha(8, "mask", "smooth"), ramp(8, 0, 8, "smooth"))
+    np.testing.assert_allclose(joint_alpha(8, "seam"), ramp(8, 0, 8))
+    with pytest.raises(ContractError, match="unknown blend"):
+        joint_alpha(8, "plaid")
+
+
+@pytest.mark.parametrize("blend", ["hard", "linear", "seam", "multiband"])
+def test_a_joint_is_blended_across_rows_with_the_overlap_blends(blend):
+    """blend_joint lays an overlap blend across: the first row stays the neighbours', the last is the
+    new tile's, and for the alpha blends every row is mix(old, new, alpha of that row)."""
+    from exquisite.shared_core.glue import blend_joint, joint_alpha, overlap_blend
+
+    rng = np.random.default_rng(2)
+    old = rng.integers(0, 255, (16, 40, 3), dtype=np.uint8)
+    new = rng.integers(0, 255, (16, 40, 3), dtype=np.uint8)
+    alpha = joint_alpha(16, blend)
+    out = blend_joint(old, new, alpha, overlap_blend(blend))
+    assert out.shape == old.shape and out.dtype == np.uint8
+    if blend in ("hard", "linear"):
+        np.testing.assert_array_equal(out, mix(old, new, np.broadcast_to(alpha[:, None], (16, 40))))
+    if blend == "hard":
+        np.testing.assert_array_equal(out[:8], old[:8])
+        np.testing.assert_array_equal(out[8:], new[8:])
+
+
+def test_one_tile_glue_refuses_an_edge_that_is_not_one_tile_across():
+    with pytest.raises(ContractError, match="a frontier of several tiles"):
+        glue(world(150, 90), marked_tile(SMALL), "x_ltr", SMALL)

@@ -300,7 +300,7 @@ def test_open_from_base64_with_fit_and_from_blank(place):
 
 
 def test_every_bad_argument_is_a_tool_error_that_changes_nothing(place):
-    Image.fromarray(ruler(600, 800)).save(place["inputs"] / "narrow.png")
+    Image.fromarray(ruler(600, 300)).save(place["inputs"] / "narrow.png")  # shorter than the band
     (place["exports"] / "taken.png").write_bytes(b"keep me")
     big = base64.b64encode(b"\x89PNG" + b"0" * 60_000).decode()
     app = make_app(place, max_upload_bytes=50_000,
@@ -308,8 +308,8 @@ def test_every_bad_argument_is_a_tool_error_that_changes_nothing(place):
 
     async def scenario(client):
         square = (await client.call_tool("open_canvas", {"image_path": "photo.png"})).structured_content["session_id"]
-        wide = (await client.call_tool("open_canvas", {"blank": True, "blank_width": 1536})).structured_content[
-            "session_id"]
+        wide = (await client.call_tool("open_canvas", {"blank": True, "blank_width": 1536, "blank_height": 300})
+                ).structured_content["session_id"]
         cases = [
             ("extend_canvas", {"session_id": "nosuch-123456", "direction": "right"}, "unknown session"),
             ("view_canvas", {"session_id": "../../etc"}, "not a session id"),
@@ -331,7 +331,7 @@ def test_every_bad_argument_is_a_tool_error_that_changes_nothing(place):
                                "fill": "plaid"}, "fill: Input should be"),
             ("open_canvas", {"image_path": "/etc/hostname"}, "outside the allowed directories"),
             ("open_canvas", {"image_path": "/etc/nonexistent.png"}, "outside the allowed directories"),
-            ("open_canvas", {"image_path": "narrow.png"}, "fit"),
+            ("open_canvas", {"image_path": "narrow.png"}, "shorter than the 512 px band"),
             ("open_canvas", {"image_path": "missing.png"}, "no input image"),
             ("open_canvas", {}, "exactly one"),
             ("open_canvas", {"image_path": "photo.png", "blank": True}, "exactly one"),

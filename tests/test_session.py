@@ -126,11 +126,10 @@ def test_bad_settings_are_refused_before_anything_is_written(tmp_path):
         assert list((tmp_path / "s" / "steps").iterdir()) == []
 
 
-def test_a_canvas_that_does_not_fit_is_refused_unless_fitted(tmp_path):
+def test_a_canvas_keeps_its_full_resolution_unless_fitted(tmp_path):
     image = np.zeros((100, 200, 3), np.uint8)
-    with pytest.raises(Exception, match="fit the canvas first"):
-        Session.create(tmp_path / "a", image, SMALL)
-    assert not (tmp_path / "a").exists()
+    with Session.create(tmp_path / "a", image, SMALL) as session:  # 100 px across: a frontier of 3 tiles
+        assert session.size == (200, 100)
     with Session.create(tmp_path / "b", image, SMALL, fit=True) as session:
         assert session.size == (128, 64)
 

@@ -34,14 +34,14 @@ from oracle import PHOTOS, Disturbance, PhotoOracle, panorama  # noqa: E402
 from exquisite.shared_core.colour import rgb_to_lab  # noqa: E402
 from exquisite.shared_core.geometry import Contract  # noqa: E402
 from exquisite.shared_core.glue import BLENDS  # noqa: E402
-from exquisite.shared_core import session as session_module  # noqa: E402
+from exquisite.shared_core import frontier as frontier_module  # noqa: E402
 from exquisite.shared_core.session import Session, StepSettings  # noqa: E402
 
 SPENT: list[float] = []
 
 
 def _timed(fn):
-    """The session's own glue_step / report_grown, timed (the step's glue_s also counts PNG writes)."""
+    """The session's own glue (frontier.FrontierStep) and report_grown, timed."""
     def timed(*args, **kwargs):
         t0 = time.perf_counter()
         try:
@@ -51,8 +51,9 @@ def _timed(fn):
     return timed
 
 
-session_module.glue_step = _timed(session_module.glue_step)
-session_module.report_grown = _timed(session_module.report_grown)
+frontier_module.FrontierStep.matched = _timed(frontier_module.FrontierStep.matched)  # colour matching
+frontier_module.FrontierStep.add = _timed(frontier_module.FrontierStep.add)  # the blend of each tile
+frontier_module.report_grown = _timed(frontier_module.report_grown)
 
 
 def mean_lab_distance(a: np.ndarray, b: np.ndarray) -> float:

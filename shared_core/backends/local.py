@@ -76,7 +76,11 @@ class LocalGenerator:
         reference, mask, direction = _check(request)
         ref = to_frontier_right(reference, direction)
         m = to_frontier_right(mask, direction)
-        free_cols = m.min(axis=0) >= _FREE
+        # rows with a known pixel decide the free columns: padding rows (an edge shorter than a tile)
+        # are free everywhere, and a frontier's later tile has its neighbour's rows fixed-to-free
+        # across the new half (this backend continues the band there; the glue blends the joint)
+        known_rows = (m < _FIXED).any(axis=1)
+        free_cols = (m[known_rows] if known_rows.any() else m).max(axis=0) >= _FREE
         width = int(np.argmin(free_cols[::-1])) if not free_cols.all() else free_cols.size
         if width == 0:
             if (m >= _FREE).any():
