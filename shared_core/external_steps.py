@@ -66,7 +66,7 @@ def session_for(sessions_dir: Path, name: str, canvas: np.ndarray, contract: Con
     name = check_session_name(name)
     sessions_dir = Path(sessions_dir)
     wanted = canvas_digest(canvas)
-    candidates = [sessions_dir / name] + sorted(sessions_dir.glob(f"{name}-*"), key=_suffix_number, reverse=True)
+    candidates = [sessions_dir / name, *sorted(sessions_dir.glob(f"{name}-*"), key=_suffix_number, reverse=True)]
     for folder in candidates:
         if not (folder / SESSION_FILE).is_file():
             continue
