@@ -13,7 +13,7 @@ from .reference_mask import SPEC as REFERENCE_MASK
 SPECS = {spec.node_id: spec for spec in (BAND_EXTRACT, REFERENCE_MASK, GENERATE_TILE, FEATHER_GLUE)}
 
 WEB_DIRECTORY = "./nodes/web"
-"""Served at /extensions/<pack folder>/: docs/<node id>.md is the help ComfyUI's node library shows."""
+"""Served at /extensions/<pack folder>/: docs/<node id>/en.md is the help ComfyUI's node panel shows."""
 
 
 async def comfy_entrypoint():

@@ -78,7 +78,7 @@ class NodeSpec:
     node_id: str
     display_name: str
     description: str
-    """One or two sentences: ComfyUI shows it as the node's tooltip. Longer help: web/docs/<id>.md."""
+    """One or two sentences: ComfyUI shows it as the node's tooltip. Longer help: web/docs/<id>/en.md."""
     run: Callable[..., tuple]
     inputs: tuple[Param, ...]
     outputs: tuple[Out, ...]

@@ -168,9 +168,9 @@ def test_object_info_lists_the_four_nodes_as_declared_and_the_templates(comfyui)
 
 
 def test_each_node_has_its_help_page_where_the_frontend_looks(comfyui):
-    """The frontend's node library fetches /extensions/<pack>/docs/<node id>.md for a custom node."""
+    """The frontend asks /extensions/<pack>/docs/<node id>/<locale>.md first, then <node id>.md."""
     for node_id, display_name in OUR_NODES.items():
-        page = comfyui.get(f"/extensions/exquisite/docs/{node_id}.md")
+        page = comfyui.get(f"/extensions/exquisite/docs/{node_id}/en.md")
         assert page.decode().startswith(f"# {display_name}\n")
 
 

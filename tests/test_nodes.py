@@ -83,7 +83,7 @@ def test_importing_the_package_imports_neither_torch_nor_comfyui():
 
 def test_ids_names_short_descriptions_and_tooltips_and_a_help_page_each():
     """ComfyUI shows the description and each tooltip on hover: one or two lines each. The long
-    help is the node's page in the node library (web/docs/<id>.md, served at /extensions/...)."""
+    help is the node's page in the node library (web/docs/<id>/en.md, served at /extensions/...)."""
     assert set(SPECS) == {"ExquisiteBandExtract", "ExquisiteReferenceMask", "ExquisiteGenerateTile",
                           "ExquisiteFeatherGlue"}
     for node_id, spec in SPECS.items():
@@ -97,7 +97,7 @@ def test_ids_names_short_descriptions_and_tooltips_and_a_help_page_each():
                 assert p.default in p.options
             if p.kind in ("INT", "FLOAT"):
                 assert p.min <= p.default <= p.max, (node_id, p.name)
-        page = REPO / "nodes" / "web" / "docs" / f"{node_id}.md"
+        page = REPO / "nodes" / "web" / "docs" / node_id / "en.md"  # the first path the frontend asks for
         assert page.read_text().startswith(f"# {spec.display_name}\n")
         assert len(page.read_text()) > 3 * len(spec.description)
 
