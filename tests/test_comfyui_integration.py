@@ -5,6 +5,11 @@ its OWN ComfyUI on a free 127.0.0.1 port with --base-directory in a temporary fo
 custom_nodes/ holds a symlink to this repository, so the checkout's own custom_nodes, models,
 input and output are not touched. Interpreter: COMFYUI_PYTHON, else a venv next to or inside the
 checkout (../comfyvenv, venv, .venv), else this Python. It must have ComfyUI's requirements.
+
+Last run against ComfyUI 0.3.64 (Comfy-Org/ComfyUI a125cd84, frontend 1.27.10) on torch 2.13.0+cpu. The only
+torchvision wheel pip offers there (0.28.0) is a CUDA build whose ops library cannot load next to a CPU torch,
+and its import then fails on "operator torchvision::nms does not exist"; declaring the nms/qnms op schemas
+before torchvision is imported (a .pth hook in ComfyUI's venv, no kernels) lets ComfyUI start.
 """
 
 import io
