@@ -56,6 +56,12 @@ def comfyui_python(root: Path) -> str:
     return sys.executable
 
 
+def frontend_option() -> list[str]:
+    """COMFYUI_FRONTEND_ROOT: a comfyui-frontend-package's static folder to serve instead of the pinned one."""
+    root = os.environ.get("COMFYUI_FRONTEND_ROOT")
+    return ["--front-end-root", root] if root else []
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -74,7 +80,7 @@ class ComfyUI:
         self._log = open(self.log_path, "w")  # noqa: SIM115 - the server writes to it until stop()
         self.process = subprocess.Popen(
             [comfyui_python(root), "main.py", "--cpu", "--listen", "127.0.0.1", "--port", str(self.port),
-             "--base-directory", str(base), "--disable-auto-launch"],
+             "--base-directory", str(base), "--disable-auto-launch", *frontend_option()],
             cwd=root, stdout=self._log, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
@@ -279,3 +285,63 @@ def test_the_comfyui_backend_pointed_at_this_same_server_is_refused_at_once(comf
     [error] = [data for event, data in entry["status"]["messages"] if event == "execution_error"]
     assert "this ComfyUI server itself" in error["exception_message"], error["exception_message"]
     assert error["node_type"] == "ExquisiteGenerateTile"
+
+
+# ---- the frontend in a real browser ---------------------------------------------------------------
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+IGNORED_CONSOLE = ("Failed to load resource", "Cannot read properties of undefined (reading 'id')",
+                   "Error fetching file size")
+"""The frontend's own noise on a fresh user folder (user.css, settings files: 404), the same without our pack,
+and its missing-model dialog failing to reach the SDXL download address from a machine without internet."""
+
+
+@pytest.fixture(scope="module")
+def page(comfyui):
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}: set CHROMIUM to a Chromium binary")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        tab = browser.new_page(viewport={"width": 1600, "height": 1000})
+        tab.console = []
+        tab.on("console", lambda m: m.type == "error" and tab.console.append(m.text))
+        tab.on("pageerror", lambda e: tab.console.append(str(e)))
+        tab.goto(comfyui.url)
+        tab.wait_for_function("window.app && window.app.graph", timeout=STARTUP_TIMEOUT_S * 1000)
+        tab.wait_for_timeout(3000)  # the frontend restores its last workflow after app.graph exists
+        print(f"\nfrontend {tab.evaluate('() => window.__COMFYUI_FRONTEND_VERSION__')}")
+        yield tab
+        browser.close()
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_the_frontend_loads_each_template_and_sends_its_api_twin(page, name):
+    """No missing node, no console error, and graphToPrompt (what the Run button sends) equals the
+    API twin, subgraph boxes flattened the frontend's way."""
+    workflow = json.loads((REPO / "workflows" / f"{name}.json").read_text())
+    page.console.clear()
+    page.evaluate("wf => app.loadGraphData(wf)", workflow)
+    page.wait_for_function("n => app.graph.nodes.length === n", arg=len(workflow["nodes"]))
+    page.wait_for_timeout(1000)
+    missing = page.evaluate("""wf => { const subs = new Set((wf.definitions?.subgraphs || []).map(s => s.id));
+        const nodes = [...wf.nodes, ...(wf.definitions?.subgraphs || []).flatMap(s => s.nodes)];
+        return [...new Set(nodes.map(n => n.type))].filter(t => !subs.has(t) && !LiteGraph.registered_node_types[t]); }""",
+                            workflow)
+    assert missing == []
+    sent = json.loads(page.evaluate("async () => JSON.stringify((await app.graphToPrompt()).output)"))
+    twin = json.loads((REPO / "workflows" / "api" / f"{name}.json").read_text())
+    strip = lambda prompt: {k: (v["class_type"], v["inputs"]) for k, v in prompt.items()}  # noqa: E731
+    assert strip(sent) == strip(twin)
+    assert [e for e in page.console if not e.startswith(IGNORED_CONSOLE)] == []
+    for _ in range(2):  # close the missing-model dialog of the checkpoint template
+        page.keyboard.press("Escape")
+        page.wait_for_timeout(300)
+
+
+def test_the_template_browser_titles_the_cards_with_the_template_names(page):
+    page.evaluate("app.extensionManager.command.execute('Comfy.BrowseTemplates')")
+    page.get_by_text("exquisite", exact=True).first.click()
+    for name in TEMPLATES:
+        page.get_by_text(name, exact=True).first.wait_for(timeout=10_000)
+    page.keyboard.press("Escape")
