@@ -315,6 +315,10 @@ def page(comfyui):
         browser.close()
 
 
+def without_titles(prompt: dict) -> dict:
+    return {k: (v["class_type"], v["inputs"]) for k, v in prompt.items()}
+
+
 @pytest.mark.parametrize("name", sorted(TEMPLATES))
 def test_the_frontend_loads_each_template_and_sends_its_api_twin(page, name):
     """No missing node, no console error, and graphToPrompt (what the Run button sends) equals the
@@ -331,8 +335,7 @@ def test_the_frontend_loads_each_template_and_sends_its_api_twin(page, name):
     assert missing == []
     sent = json.loads(page.evaluate("async () => JSON.stringify((await app.graphToPrompt()).output)"))
     twin = json.loads((REPO / "workflows" / "api" / f"{name}.json").read_text())
-    strip = lambda prompt: {k: (v["class_type"], v["inputs"]) for k, v in prompt.items()}  # noqa: E731
-    assert strip(sent) == strip(twin)
+    assert without_titles(sent) == without_titles(twin)
     assert [e for e in page.console if not e.startswith(IGNORED_CONSOLE)] == []
     for _ in range(2):  # close the missing-model dialog of the checkpoint template
         page.keyboard.press("Escape")
