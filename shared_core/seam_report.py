@@ -212,11 +212,15 @@ def _gradient_discontinuity(before, after, tile_lab, tile_origin, first, frontie
     if hi > lo:
         g_tile = _steps(tile_lab, lo - tile_origin, hi - tile_origin)
         np.maximum(baseline[:, lo - start:hi - start], g_tile, out=baseline[:, lo - start:hi - start])
-    excess = np.maximum(0.0, g_after - baseline)
+    excess = np.subtract(g_after, baseline, out=g_after)
+    np.maximum(excess, 0.0, out=excess)
     return float(excess.max(axis=1).mean())
 
 
 def _steps(lab: np.ndarray, start: int, stop: int) -> np.ndarray:
     """|lab[:, c] - lab[:, c - 1]| for c in [start, stop): the colour change to the previous column."""
     d = lab[:, start:stop] - lab[:, start - 1:stop - 1]
-    return np.sqrt(np.einsum("rck,rck->rc", d, d))
+    np.multiply(d, d, out=d)
+    squared = d[..., 0] + d[..., 1]
+    squared += d[..., 2]
+    return np.sqrt(squared, out=squared)
