@@ -28,7 +28,7 @@ REPEATS = 5
 def import_exquisite_nodes():
     """exquisite.nodes, also from a Python (ComfyUI's) where the package is not installed."""
     try:
-        import exquisite.nodes as nodes
+        from exquisite import nodes
         return nodes
     except ImportError:
         spec = importlib.util.spec_from_file_location("exquisite", REPO / "__init__.py",
@@ -36,7 +36,7 @@ def import_exquisite_nodes():
         package = importlib.util.module_from_spec(spec)
         sys.modules["exquisite"] = package
         spec.loader.exec_module(package)
-        import exquisite.nodes as nodes
+        from exquisite import nodes
         return nodes
 
 
@@ -52,7 +52,7 @@ def import_image_pad_for_outpaint():
         comfy.options.enable_args_parsing()
         import nodes as comfy_nodes
         return comfy_nodes.ImagePadForOutpaint, None
-    except Exception as error:  # a Python without ComfyUI's requirements
+    except Exception as error:  # noqa: BLE001 - a Python without ComfyUI's requirements: say why
         return None, f"ComfyUI could not be imported with {sys.executable}: {type(error).__name__}: {error}"
     finally:
         sys.argv = argv
@@ -73,9 +73,9 @@ def main() -> None:
     torch.set_num_threads(1)
     nodes = import_exquisite_nodes()
     band = torch.rand(1, 1024, 512, 3)
-    reference_mask = nodes.NODE_CLASS_MAPPINGS["ExquisiteReferenceMask"]()
-    ours = median_seconds(lambda: reference_mask.pack(
-        band, "x_ltr", 512, float(512 - FEATHER), 512.0, "linear", "gray"))
+    reference_mask = nodes.SPECS["ExquisiteReferenceMask"]
+    ramp = {"ramp": "custom", "ramp_start": float(512 - FEATHER), "ramp_end": 512.0}
+    ours = median_seconds(lambda: reference_mask(band=band, **ramp))
     print(f"ReferenceMask (1024x1024, ramp {FEATHER} px):        {ours * 1000:9.2f} ms")
 
     pad_class, why_not = import_image_pad_for_outpaint()
@@ -83,7 +83,7 @@ def main() -> None:
         print(f"ImagePadForOutpaint: skipped ({why_not})")
         return
     pad = pad_class()
-    reference, mask = reference_mask.pack(band, "x_ltr", 512, float(512 - FEATHER), 512.0, "linear", "gray")
+    reference, mask = reference_mask(band=band, **ramp)
     padded, pad_mask = pad.expand_image(band, 0, 0, 512, 0, FEATHER)
     assert padded.shape == reference.shape and pad_mask.shape == mask.shape
     theirs = median_seconds(lambda: pad.expand_image(band, 0, 0, 512, 0, FEATHER), repeats=3)

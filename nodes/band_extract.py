@@ -6,52 +6,48 @@ import numpy as np
 
 from ..shared_core.errors import ContractError
 from ..shared_core.geometry import (
-    Contract, extract_band, from_frontier_right, parse_direction, to_frontier_right,
+    Contract,
+    extract_band,
+    from_frontier_right,
+    parse_direction,
+    to_frontier_right,
 )
+from .spec import NodeSpec, Out, Param
 from .tensors import images_to_uint8, uint8_to_images
-from .widgets import CATEGORY, band_px_input, direction_input
+from .widgets import DIRECTION, band_px, image
 
 
-class BandExtract:
-    DESCRIPTION = (
-        "Cuts the conditioning band at the canvas's frontier: the last band_px columns (or rows) on "
-        "the side the canvas grows towards, full height (or width). The canvas must be exactly "
-        "tile_px across the growth axis (1024 px high to grow left/right): scale it first with "
-        "'Upscale Image' (height 1024, width 0 keeps the aspect). Batches: one band per canvas. "
-        "Also returns the canvas's width and height."
-    )
-    CATEGORY = CATEGORY
-    FUNCTION = "extract"
-    RETURN_TYPES = ("IMAGE", "INT", "INT")
-    RETURN_NAMES = ("band", "width", "height")
-    OUTPUT_TOOLTIPS = (
-        "The band, in the canvas's orientation (e.g. 512x1024 when growing right).",
-        "Width of the input canvas in px.",
-        "Height of the input canvas in px.",
-    )
+def band_extract(canvas, direction, band_px, tile_px):
+    """One band per canvas of the batch, and the canvas's width and height."""
+    direction = parse_direction(direction)
+    contract = _extraction_contract(tile_px, band_px)
+    canvases = images_to_uint8(canvas, "canvas")
+    bands = [np.ascontiguousarray(from_frontier_right(
+        extract_band(_require_fit(to_frontier_right(c, direction), contract, direction), contract),
+        direction)) for c in canvases]
+    height, width = canvases.shape[1:3]
+    return (uint8_to_images(bands), int(width), int(height))
 
-    @classmethod
-    def INPUT_TYPES(cls):
-        return {"required": {
-            "canvas": ("IMAGE", {"tooltip": "The canvas to grow (a batch gives a batch of bands)."}),
-            "direction": direction_input(),
-            "band_px": band_px_input("is cut here and packed into the tile's conditioning half"),
-            "tile_px": ("INT", {
-                "default": 1024, "min": 2, "max": 16384, "step": 1,
-                "tooltip": "Tile size in px; the canvas must be this many px across the growth axis. "
-                           "Keep it a multiple of 8 when a VAE decodes the tile.",
-            }),
-        }}
 
-    def extract(self, canvas, direction, band_px, tile_px):
-        direction = parse_direction(direction)
-        contract = _extraction_contract(tile_px, band_px)
-        canvases = images_to_uint8(canvas, "canvas")
-        bands = [np.ascontiguousarray(from_frontier_right(
-            extract_band(_require_fit(to_frontier_right(c, direction), contract, direction), contract),
-            direction)) for c in canvases]
-        height, width = canvases.shape[1:3]
-        return (uint8_to_images(bands), int(width), int(height))
+SPEC = NodeSpec(
+    node_id="ExquisiteBandExtract",
+    display_name="Band Extract (exquisite)",
+    description="Cuts the band at the canvas's frontier that the next tile continues. The canvas must be "
+                "tile_px across the growth axis (scale it first).",
+    run=band_extract,
+    inputs=(
+        image("canvas", "The canvas to grow (a batch gives a batch of bands)."),
+        DIRECTION,
+        band_px("Band in px cut at the frontier; the canvas grows by tile_px - band_px per step."),
+        Param("tile_px", "INT", "Tile size in px: the canvas must be this many px across the growth axis.",
+              default=1024, min=2, max=16384, step=1),
+    ),
+    outputs=(
+        Out("IMAGE", "band", "The band, in the canvas's orientation (512x1024 growing right)."),
+        Out("INT", "width", "Width of the input canvas in px."),
+        Out("INT", "height", "Height of the input canvas in px."),
+    ),
+)
 
 
 def _extraction_contract(tile_px: int, band_px: int) -> Contract:

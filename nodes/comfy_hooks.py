@@ -1,6 +1,6 @@
-"""The two ComfyUI services a node uses while it works: the progress bar and the Cancel button.
+"""The ComfyUI services a node uses: the progress bar, the Cancel button and its own address.
 
-Both are looked up only when ComfyUI is present, so the nodes run (and are tested) in plain Python,
+All are looked up only when ComfyUI is present, so the nodes run (and are tested) in plain Python,
 where progress is simply not shown and nothing can be cancelled.
 """
 
@@ -24,7 +24,7 @@ class Progress:
         """Show `fraction` (0..1) done; also the moment a user's Cancel takes effect."""
         raise_if_cancelled()
         if self._bar is not None:
-            value = int(round(min(max(fraction, 0.0), 1.0) * self.RESOLUTION))
+            value = round(min(max(fraction, 0.0), 1.0) * self.RESOLUTION)
             self._bar.update_absolute(value, self.RESOLUTION)
 
 
@@ -35,3 +35,12 @@ def raise_if_cancelled() -> None:
     except ImportError:
         return
     comfy.model_management.throw_exception_if_processing_interrupted()
+
+
+def own_server() -> tuple[list[str], int | None]:
+    """The hosts and port this ComfyUI listens on (its --listen and --port); ([], None) outside it."""
+    try:
+        from comfy.cli_args import args  # ComfyUI's own parsed command line
+    except ImportError:
+        return [], None
+    return [host for host in str(args.listen).split(",")], int(args.port)

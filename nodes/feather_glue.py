@@ -1,107 +1,99 @@
 """FeatherGlue: the whole tile glued onto the canvas at the frontier, and its seam report
-(glue.glue: the same numbers a CLI/MCP session step records)."""
+(glue.glue, the same numbers a CLI/MCP session step records).
+
+Only the canvas's frontier is converted and glued (shared_core.frontier_regions): the rest of the
+canvas is copied once, as ComfyUI's float tensor, into the grown canvas.
+"""
 
 from __future__ import annotations
 
 import json
 
 from ..shared_core.errors import InputError
+from ..shared_core.frontier_regions import frontier_regions
 from ..shared_core.geometry import Contract, frontier_right_shape, parse_direction
 from ..shared_core.glue import BLENDS, MASK_BLENDS, glue
-from .tensors import images_to_uint8, masks_to_float, paired_batch, uint8_to_images
-from .widgets import CATEGORY, band_px_input, direction_input, overlap_px_input
+from .spec import NodeSpec, Out, Param
+from .tensors import (
+    empty_images,
+    image_batch,
+    images_to_uint8,
+    masks_to_float,
+    paired_batch,
+    paste_uint8,
+)
+from .widgets import DIRECTION, band_px, image, overlap_px
+
+FEATHER_MODES = ("overlap", "custom")
+"""overlap: linear/smooth fade across the whole overlap (automatic); custom: over feather_px."""
 
 
-class FeatherGlue:
-    DESCRIPTION = (
-        "Glues the WHOLE tile onto the canvas with its conditioning half exactly on the band, blends "
-        "the overlap, and returns the canvas grown by tile - band px. The tile must be exactly as "
-        "large as the canvas is across the growth axis: a tile of another size (e.g. a few px off "
-        "after a VAE rounded to a multiple of 8) is REFUSED, not resized, because resizing would "
-        "shift its conditioning half off the band. Blends: hard, linear / smooth (a fade of "
-        "feather_px from the overlap's inner edge), mask (the tile's own freedom mask: a pixel is as "
-        "new as it was free to be; best for models that repaint kept pixels), and the other mask-family "
-        "blends (multiband, seam, seam_multiband: the mask's ramp is the zone they may work in; "
-        "multiband needs opencv). colour_match first removes the tile's colour cast measured on the "
-        "overlap, so colours do not drift over many steps (the CLI does the same by default). "
-        "Batches: canvases and "
-        "tiles pair item by item; a single canvas is grown by each tile of a batch (a batch of "
-        "alternatives), a single tile is glued onto each canvas. "
-        "seam_report (JSON text; one object, or a list in batch order for a batch) measures the glue "
-        "in CIE Lab ΔE, as the CLI's step.json does: seam_step (the largest colour step across the "
-        "seam that neither the canvas nor the tile had; seam_at_px is where in the overlap), drift "
-        "(the colour cast the new region still carries; drift_raw before colour_match), and "
-        "gradient_discontinuity (edges the compositing made). About 1 is just noticeable, 10 is "
-        "obvious: a large value says to try another seed or blend."
-    )
-    CATEGORY = CATEGORY
-    FUNCTION = "glue"
-    RETURN_TYPES = ("IMAGE", "STRING")
-    RETURN_NAMES = ("canvas", "seam_report")
-    OUTPUT_TOOLTIPS = (
-        "The grown canvas; feed it to the next step's BandExtract or to SaveImage.",
-        "The seam report as JSON (a list for a batch): seam_step, seam_at_px, drift, drift_lab, "
-        "drift_raw, gradient_discontinuity, in Lab ΔE. Show it with a text display node or save it.",
-    )
-
-    @classmethod
-    def INPUT_TYPES(cls):
-        return {
-            "required": {
-                "canvas": ("IMAGE", {"tooltip": "The canvas the band was cut from (before this step)."}),
-                "tile": ("IMAGE", {"tooltip": "The generated tile (GenerateTile, or VAEDecode of a sampler)."}),
-                "direction": direction_input(),
-                "band_px": band_px_input("the tile's conditioning half lies on"),
-                "overlap_px": overlap_px_input("is blended; the rest of the band stays untouched"),
-                "blend": (list(BLENDS), {
-                    "default": "linear",
-                    "tooltip": "hard: the tile as is; linear / smooth: fade over feather_px; mask: fade "
-                               "by the mask input (or the default ramp when none is connected); "
-                               "multiband / seam / seam_multiband: work inside the mask's ramp.",
-                }),
-                "feather_px": ("INT", {
-                    "default": -1, "min": -1, "max": 16384, "step": 1,
-                    "tooltip": "Fade width in px for linear / smooth, from the overlap's inner edge. -1 = "
-                               "the whole overlap. Must be -1 or 0 for hard and the mask-family blends.",
-                }),
-                "colour_match": ("BOOLEAN", {
-                    "default": True,
-                    "tooltip": "Remove the tile's colour cast (measured where tile and canvas overlap) "
-                               "before gluing, so colours do not drift from step to step.",
-                }),
-            },
-            "optional": {
-                "mask": ("MASK", {
-                    "tooltip": "For the mask-family blends: the tile's mask from ReferenceMask (1 = tile, "
-                               "0 = canvas). Ignored by hard, linear and smooth.",
-                }),
-            },
-        }
-
-    def glue(self, canvas, tile, direction, band_px, overlap_px, blend, feather_px, colour_match=True,
-             mask=None):
-        direction = parse_direction(direction)
-        if (blend == "hard" or blend in MASK_BLENDS) and feather_px not in (-1, 0):
-            raise InputError(f"the {blend} blend has no feather: set feather_px to -1, or use blend "
-                             f"linear or smooth to fade over {feather_px} px")
-        canvases = images_to_uint8(canvas, "canvas")
-        tiles = images_to_uint8(tile, "tile")
-        masks = masks_to_float(mask) if (mask is not None and blend in MASK_BLENDS) else None
-        sizes = {"canvas": len(canvases), "tile": len(tiles)}
-        if masks is not None:
-            sizes["mask"] = len(masks)
-        batch = paired_batch(sizes)
-        contract = _contract_for(canvases.shape[1:3], tiles.shape[1:3], direction, band_px, overlap_px)
-        feather = None if feather_px < 0 else int(feather_px)
-        glued = [
-            glue(canvases[i % len(canvases)], tiles[i % len(tiles)], direction, contract, blend,
-                             feather, None if masks is None else masks[i % len(masks)],
+def feather_glue(canvas, tile, direction, band_px, overlap_px, blend, feather, feather_px, colour_match=True,
+                 mask=None):
+    """The grown canvas (one per pair of the batch) and the seam report as JSON text."""
+    direction = parse_direction(direction)
+    width = _feather_width(blend, feather, feather_px)
+    canvases = image_batch(canvas, "canvas")
+    tiles = images_to_uint8(tile, "tile")
+    masks = masks_to_float(mask) if (mask is not None and blend in MASK_BLENDS) else None
+    sizes = {"canvas": len(canvases), "tile": len(tiles)} | ({"mask": len(masks)} if masks is not None else {})
+    batch = paired_batch(sizes)
+    canvas_hw = tuple(canvases.shape[1:3])
+    contract = _contract_for(canvas_hw, tiles.shape[1:3], direction, band_px, overlap_px)
+    regions = frontier_regions(canvas_hw, direction, contract)
+    grown = empty_images(batch, regions.grown_hw)
+    reports = []
+    for i in range(batch):
+        source = canvases[i % len(canvases)]
+        grown[i][regions.kept_in_grown] = source[regions.kept]
+        glued, report = glue(images_to_uint8(source[regions.tail], "canvas")[0], tiles[i % len(tiles)],
+                             direction, contract, blend, width, None if masks is None else masks[i % len(masks)],
                              colour_match=bool(colour_match), report=True)
-            for i in range(batch)
-        ]
-        reports = [report.to_dict() for _, report in glued]
-        report_json = json.dumps(reports[0] if batch == 1 else reports, indent=2)
-        return uint8_to_images([grown for grown, _ in glued]), report_json
+        paste_uint8(grown[i][regions.grown_tail], glued)
+        reports.append(report.to_dict())
+    return grown, json.dumps(reports[0] if batch == 1 else reports, indent=2)
+
+
+SPEC = NodeSpec(
+    node_id="ExquisiteFeatherGlue",
+    display_name="Feather Glue (exquisite)",
+    description="Glues the whole tile onto the canvas with its band exactly on the canvas's band, blends "
+                "the overlap and returns the grown canvas and a seam report.",
+    run=feather_glue,
+    inputs=(
+        image("canvas", "The canvas the band was cut from (before this step)."),
+        image("tile", "The generated tile (Generate Tile, or VAE Decode of a sampler)."),
+        DIRECTION,
+        band_px("The band_px of Band Extract: where the tile's band lies on the canvas."),
+        overlap_px("Overlap in px that is blended; the rest of the band stays as it was."),
+        Param("blend", "COMBO", "How the overlap is blended: hard, a fade (linear, smooth), or by the mask "
+                                "(mask, multiband, seam, seam_multiband).", default="linear", options=BLENDS),
+        Param("feather", "COMBO", "linear/smooth: fade across the whole overlap (automatic), or over feather_px "
+                                  "(custom).", default="overlap", options=FEATHER_MODES),
+        Param("feather_px", "INT", "custom feather: fade width in px from the overlap's inner edge.",
+              default=256, min=0, max=16384, step=1),
+        Param("colour_match", "BOOLEAN", "Remove the tile's colour cast measured on the overlap, so colours do "
+                                         "not drift from step to step.", default=True),
+        Param("mask", "MASK", "For the mask blends: Reference Mask's mask (1 = tile, 0 = canvas).", optional=True),
+    ),
+    outputs=(
+        Out("IMAGE", "canvas", "The grown canvas: feed it to the next step or to Save Image."),
+        Out("STRING", "seam_report", "How well the tile fits, as JSON in CIE Lab ΔE (about 1 is just "
+                                     "noticeable, 10 obvious)."),
+    ),
+)
+
+
+def _feather_width(blend: str, feather: str, feather_px: int) -> int | None:
+    """The core's feather: None = the whole overlap."""
+    if feather not in FEATHER_MODES:
+        raise InputError(f"feather must be one of {', '.join(FEATHER_MODES)}, got {feather!r}")
+    if feather == "overlap":
+        return None
+    if blend == "hard" or blend in MASK_BLENDS:
+        raise InputError(f"the {blend} blend has no feather: set feather to overlap, or use blend linear or "
+                         f"smooth to fade over {feather_px} px")
+    return int(feather_px)
 
 
 def _contract_for(canvas_hw, tile_hw, direction: str, band_px: int, overlap_px: int) -> Contract:

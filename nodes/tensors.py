@@ -15,18 +15,23 @@ import numpy as np
 from ..shared_core.errors import InputError
 
 
-def images_to_uint8(images, what: str) -> np.ndarray:
-    """An IMAGE tensor [B, H, W, 3] (or one [H, W, 3] image) as a uint8 array [B, H, W, 3]."""
-    array = _as_numpy(images)
-    if array.ndim == 3:
-        array = array[None]
-    if array.ndim != 4 or array.shape[-1] != 3:
+def image_batch(images, what: str):
+    """An IMAGE [B, H, W, 3] (or one [H, W, 3] image) checked and batched, not converted."""
+    if len(images.shape) == 3:
+        images = images[None]
+    if len(images.shape) != 4 or images.shape[-1] != 3:
         raise InputError(
-            f"the {what} must be an RGB IMAGE [batch, height, width, 3], got shape {tuple(array.shape)}: "
+            f"the {what} must be an RGB IMAGE [batch, height, width, 3], got shape {tuple(images.shape)}: "
             f"convert it to RGB first (an RGBA image: drop its alpha, a mask: use MaskToImage)"
         )
-    if array.shape[0] == 0:
+    if images.shape[0] == 0:
         raise InputError(f"the {what} batch is empty")
+    return images
+
+
+def images_to_uint8(images, what: str) -> np.ndarray:
+    """An IMAGE tensor [B, H, W, 3] (or one [H, W, 3] image) as a uint8 array [B, H, W, 3]."""
+    array = image_batch(_as_numpy(images), what)
     scaled = np.multiply(array, np.float32(255.0), dtype=np.float32)  # a new buffer: the tensor stays as is
     np.clip(scaled, 0.0, 255.0, out=scaled)
     return np.rint(scaled, out=scaled).astype(np.uint8)
@@ -42,7 +47,7 @@ def masks_to_float(masks, what: str = "mask") -> np.ndarray:
     return array
 
 
-def uint8_to_images(arrays) -> "torch.Tensor":  # noqa: F821
+def uint8_to_images(arrays) -> torch.Tensor:  # noqa: F821
     """A sequence of uint8 (H, W, 3) arrays of one size as an IMAGE tensor [B, H, W, 3]."""
     import torch
 
@@ -50,7 +55,22 @@ def uint8_to_images(arrays) -> "torch.Tensor":  # noqa: F821
     return torch.from_numpy(stacked).to(torch.float32).div_(255.0)
 
 
-def float_to_masks(arrays) -> "torch.Tensor":  # noqa: F821
+def empty_images(batch: int, height_width: tuple[int, int]) -> torch.Tensor:  # noqa: F821
+    """An uninitialised IMAGE tensor [batch, H, W, 3] to fill region by region."""
+    import torch
+
+    return torch.empty((batch, *height_width, 3), dtype=torch.float32)
+
+
+def paste_uint8(region: torch.Tensor, pixels: np.ndarray) -> None:  # noqa: F821
+    """Write uint8 (h, w, 3) pixels into a region (a view) of an IMAGE tensor, as uint8_to_images would."""
+    import torch
+
+    region.copy_(torch.from_numpy(np.ascontiguousarray(pixels, dtype=np.uint8)))
+    region.div_(255.0)
+
+
+def float_to_masks(arrays) -> torch.Tensor:  # noqa: F821
     """A sequence of float (H, W) arrays of one size as a MASK tensor [B, H, W]."""
     import torch
 

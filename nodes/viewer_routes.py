@@ -1,4 +1,4 @@
-"""The session viewer on ComfyUI's own server, for the sidebar tab (web/comfyui/exquisite_viewer.js).
+"""The session viewer on ComfyUI's own server, for the sidebar tab (nodes/web/exquisite_viewer.js).
 
 Routes under /exquisite/viewer/ serve the same page and the same JSON as `exquisite view`: every
 request is answered by the core's `ViewerApi` (same routes, same confinement), run in a worker

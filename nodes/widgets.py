@@ -1,34 +1,24 @@
-"""Input definitions the four nodes share, so a direction or a pixel count reads the same on each."""
+"""Input declarations the four nodes share, so a direction or a pixel count reads the same on each."""
 
 from __future__ import annotations
 
-from ..shared_core.geometry import DIRECTIONS, DIRECTION_WORDS
+from ..shared_core.geometry import DIRECTION_WORDS, DIRECTIONS
+from .spec import Param
 
-CATEGORY = "exquisite"
-
-DIRECTION_TOOLTIP = (
-    "Where the canvas grows: "
-    + ", ".join(f"{d} = {DIRECTION_WORDS[d]}" for d in DIRECTIONS)
-    + ". Use the same direction on every node of one step."
+DIRECTION = Param(
+    "direction", "COMBO", default="x_ltr", options=tuple(DIRECTIONS),
+    tooltip="Where the canvas grows (" + ", ".join(f"{d} = {DIRECTION_WORDS[d]}" for d in DIRECTIONS)
+            + "). The same on every node of a step.",
 )
 
 
-def direction_input() -> tuple:
-    return (list(DIRECTIONS), {"default": "x_ltr", "tooltip": DIRECTION_TOOLTIP})
+def band_px(tooltip: str) -> Param:
+    return Param("band_px", "INT", tooltip, default=512, min=1, max=16384, step=1)
 
 
-def band_px_input(node_role: str) -> tuple:
-    return ("INT", {
-        "default": 512, "min": 1, "max": 16384, "step": 1,
-        "tooltip": f"Conditioning band in px: the strip at the frontier that {node_role}. The tile is the "
-                   "band plus the new half, so the canvas grows by tile - band px per step (512 of 1024 "
-                   "by default). Use the same value on BandExtract and FeatherGlue.",
-    })
+def overlap_px(tooltip: str) -> Param:
+    return Param("overlap_px", "INT", tooltip, default=512, min=0, max=16384, step=1)
 
 
-def overlap_px_input(node_role: str) -> tuple:
-    return ("INT", {
-        "default": 512, "min": 0, "max": 16384, "step": 1,
-        "tooltip": f"Overlap in px (at most the band): the part of the band next to the frontier that "
-                   f"{node_role}. 512 = the whole tile is pasted; 256 = the legacy contract.",
-    })
+def image(name: str, tooltip: str) -> Param:
+    return Param(name, "IMAGE", tooltip)

@@ -150,13 +150,18 @@ def seam_report(before_tail: np.ndarray, after_tail: np.ndarray, tile: np.ndarra
     gradient = _gradient_discontinuity(before, after, tile_lab, tile_origin, first - lo, w - lo)
 
     ref_start, ref_stop = reference_columns(contract)
-    canvas_ref = rgb_to_lab(before_tail[:, tile_lo + ref_start:tile_lo + ref_stop]).reshape(-1, 3).mean(axis=0)
-
-    def cast(image: np.ndarray) -> np.ndarray:
-        return rgb_to_lab(image[:, ref_start:ref_stop]).reshape(-1, 3).mean(axis=0) - canvas_ref
-
-    drift_lab = cast(tile)
-    drift_raw = None if raw_tile is None else float(np.linalg.norm(cast(raw_tile)))
+    # The reference columns are usually among those converted above: reuse them (same pixels, same Lab).
+    canvas_ref = _mean_lab(before_tail, before, tile_lo + ref_start - lo, tile_lo + ref_stop - lo,
+                           tile_lo + ref_start)
+    tile_offset = max(0, lo - tile_lo)  # tile column of tile_lab's column 0
+    drift_lab = _mean_lab(tile, tile_lab, ref_start - tile_offset, ref_stop - tile_offset, ref_start) - canvas_ref
+    if raw_tile is None:
+        drift_raw = None
+    elif raw_tile is tile or np.array_equal(raw_tile[:, ref_start:ref_stop], tile[:, ref_start:ref_stop]):
+        drift_raw = float(np.linalg.norm(drift_lab))
+    else:
+        raw_lab = _mean_lab(raw_tile, raw_tile[:, :0], 0, ref_stop - ref_start, ref_start)
+        drift_raw = float(np.linalg.norm(raw_lab - canvas_ref))
     return SeamReport(
         seam_step=round(step, 3), seam_at_px=int(step_at), drift=round(float(np.linalg.norm(drift_lab)), 3),
         drift_lab=tuple(round(float(v), 3) for v in drift_lab),
@@ -180,6 +185,15 @@ def joint_report(before: np.ndarray, after: np.ndarray, tile: np.ndarray, margin
     return {"seam_step": round(step, 3), "seam_at_px": int(step_at), "gradient_discontinuity": round(gradient, 3)}
 
 
+def _mean_lab(rgb: np.ndarray, lab: np.ndarray, start: int, stop: int, rgb_start: int) -> np.ndarray:
+    """The mean Lab (float64 sums) of rgb[:, rgb_start:rgb_start + stop - start], read from
+    lab[:, start:stop] when those columns were converted already, else converted now."""
+    if not (0 <= start <= stop <= lab.shape[1] and lab.shape[1] > 0):
+        lab, start, stop = rgb_to_lab(rgb[:, rgb_start:rgb_start + stop - start]), 0, stop - start
+    columns = lab[:, start:stop]
+    return columns.sum(axis=0, dtype=np.float64).sum(axis=0) / (columns.shape[0] * columns.shape[1])
+
+
 def _window_means(lab: np.ndarray, rows: int, k: int) -> np.ndarray:
     """means[b, c] = mean over block b's rows and columns [c, c + k) (c from 0 to width - k)."""
     height, width = lab.shape[:2]
@@ -189,40 +203,49 @@ def _window_means(lab: np.ndarray, rows: int, k: int) -> np.ndarray:
 
 
 def _seam_step(before, after, tile_lab, tile_origin, first, frontier, k, rows) -> tuple[float, int]:
+    """All candidate columns at once (the same numbers as one column at a time)."""
     means_after = _window_means(after, rows, k)
-    means = [(_window_means(before, rows, k), 0), (_window_means(tile_lab, rows, k), tile_origin)]
-    best, best_at = 0.0, 0
-    for c in range(max(first, k), frontier + 1):
-        if c + k > after.shape[1]:
-            break
-        step_after = np.linalg.norm(means_after[:, c] - means_after[:, c - k], axis=1)
-        natural = np.zeros_like(step_after)
-        for source, origin in means:
-            j = c - origin  # window [j - k, j + k) of this source
-            if j - k >= 0 and j < source.shape[1]:
-                natural = np.maximum(natural, np.linalg.norm(source[:, j] - source[:, j - k], axis=1))
-        excess = float((step_after - natural).max())
-        if excess > best:
-            best, best_at = excess, c - first
-    return best, best_at
+    columns = np.arange(max(first, k), min(frontier, after.shape[1] - k) + 1)
+    if columns.size == 0:
+        return 0.0, 0
+    step_after = np.linalg.norm(means_after[:, columns] - means_after[:, columns - k], axis=2)
+    natural = np.zeros_like(step_after)
+    for source, origin in ((_window_means(before, rows, k), 0), (_window_means(tile_lab, rows, k), tile_origin)):
+        j = columns - origin  # window [j - k, j + k) of this source
+        has = (j - k >= 0) & (j < source.shape[1])
+        if has.any():
+            jj = j[has]
+            natural[:, has] = np.maximum(natural[:, has], np.linalg.norm(source[:, jj] - source[:, jj - k], axis=2))
+    excess = (step_after - natural).max(axis=0)
+    best = int(np.argmax(excess))  # the first column of the largest excess, as the column loop found it
+    if excess[best] <= 0.0:
+        return 0.0, 0
+    return float(excess[best]), int(columns[best] - first)
 
 
 def _gradient_discontinuity(before, after, tile_lab, tile_origin, first, frontier) -> float:
     start = max(first, 1)
     if frontier < start:
         return 0.0
-    cols = np.arange(start, frontier + 1)
-    g_after = np.linalg.norm(after[:, cols] - after[:, cols - 1], axis=2)
+    g_after = _steps(after, start, frontier + 1)
     baseline = np.zeros_like(g_after)
-    has_before = cols < before.shape[1]
-    if has_before.any():
-        c = cols[has_before]
-        baseline[:, has_before] = np.linalg.norm(before[:, c] - before[:, c - 1], axis=2)
-    tile_cols = cols - tile_origin
-    has_tile = (tile_cols - 1 >= 0) & (tile_cols < tile_lab.shape[1])
-    if has_tile.any():
-        c = tile_cols[has_tile]
-        g_tile = np.linalg.norm(tile_lab[:, c] - tile_lab[:, c - 1], axis=2)
-        baseline[:, has_tile] = np.maximum(baseline[:, has_tile], g_tile)
-    excess = np.maximum(0.0, g_after - baseline)
+    stop = min(frontier + 1, before.shape[1])  # canvas columns the canvas had before the step
+    if stop > start:
+        baseline[:, :stop - start] = _steps(before, start, stop)
+    lo = max(start, tile_origin + 1)  # canvas columns where the tile has a pixel pair
+    hi = min(frontier + 1, tile_origin + tile_lab.shape[1])
+    if hi > lo:
+        g_tile = _steps(tile_lab, lo - tile_origin, hi - tile_origin)
+        np.maximum(baseline[:, lo - start:hi - start], g_tile, out=baseline[:, lo - start:hi - start])
+    excess = np.subtract(g_after, baseline, out=g_after)
+    np.maximum(excess, 0.0, out=excess)
     return float(excess.max(axis=1).mean())
+
+
+def _steps(lab: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """|lab[:, c] - lab[:, c - 1]| for c in [start, stop): the colour change to the previous column."""
+    d = lab[:, start:stop] - lab[:, start - 1:stop - 1]
+    np.multiply(d, d, out=d)
+    squared = d[..., 0] + d[..., 1]
+    squared += d[..., 2]
+    return np.sqrt(squared, out=squared)

@@ -5,6 +5,11 @@ its OWN ComfyUI on a free 127.0.0.1 port with --base-directory in a temporary fo
 custom_nodes/ holds a symlink to this repository, so the checkout's own custom_nodes, models,
 input and output are not touched. Interpreter: COMFYUI_PYTHON, else a venv next to or inside the
 checkout (../comfyvenv, venv, .venv), else this Python. It must have ComfyUI's requirements.
+
+Last run against ComfyUI 0.3.64 (Comfy-Org/ComfyUI a125cd84, frontend 1.27.10) on torch 2.13.0+cpu. The only
+torchvision wheel pip offers there (0.28.0) is a CUDA build whose ops library cannot load next to a CPU torch,
+and its import then fails on "operator torchvision::nms does not exist"; declaring the nms/qnms op schemas
+before torchvision is imported (a .pth hook in ComfyUI's venv, no kernels) lets ComfyUI start.
 """
 
 import io
@@ -26,6 +31,8 @@ from PIL import Image
 REPO = Path(__file__).resolve().parent.parent
 OUR_NODES = {"ExquisiteBandExtract": "Band Extract (exquisite)", "ExquisiteReferenceMask": "Reference Mask (exquisite)",
              "ExquisiteGenerateTile": "Generate Tile (exquisite)", "ExquisiteFeatherGlue": "Feather Glue (exquisite)"}
+OFFLINE = "Extend 1 step offline"
+TEMPLATES = {OFFLINE, "Extend 3 steps with SDXL", "Extend 1 step with OpenAI"}
 STARTUP_TIMEOUT_S = 180
 RUN_TIMEOUT_S = 300
 
@@ -49,6 +56,12 @@ def comfyui_python(root: Path) -> str:
     return sys.executable
 
 
+def frontend_option() -> list[str]:
+    """COMFYUI_FRONTEND_ROOT: a comfyui-frontend-package's static folder to serve instead of the pinned one."""
+    root = os.environ.get("COMFYUI_FRONTEND_ROOT")
+    return ["--front-end-root", root] if root else []
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -64,10 +77,10 @@ class ComfyUI:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = base / "comfyui.log"
-        self._log = open(self.log_path, "w")
+        self._log = open(self.log_path, "w")  # noqa: SIM115 - the server writes to it until stop()
         self.process = subprocess.Popen(
             [comfyui_python(root), "main.py", "--cpu", "--listen", "127.0.0.1", "--port", str(self.port),
-             "--base-directory", str(base), "--disable-auto-launch"],
+             "--base-directory", str(base), "--disable-auto-launch", *frontend_option()],
             cwd=root, stdout=self._log, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
@@ -147,18 +160,29 @@ def comfyui(tmp_path_factory):
     server.stop()
 
 
-def test_object_info_lists_the_four_nodes_and_the_templates(comfyui):
+def test_object_info_lists_the_four_nodes_as_declared_and_the_templates(comfyui):
+    """The V3 classes ComfyUI built from our declarations show exactly what spec.object_info says
+    (which the workflows and tests/test_workflows.py rely on)."""
+    from exquisite.nodes import SPECS
+
     info = comfyui.get("/object_info")
     for node_id, display_name in OUR_NODES.items():
         assert node_id in info, f"{node_id} is not loaded; ComfyUI log:\n{comfyui.log()}"
         assert info[node_id]["display_name"] == display_name
-        assert info[node_id]["category"] == "exquisite"
-        assert info[node_id]["description"]
-    backends = info["ExquisiteGenerateTile"]["input"]["required"]["backend"][0]
+        assert info[node_id]["python_module"] == "custom_nodes.exquisite"  # where the frontend finds the docs
+        declared = SPECS[node_id].object_info()
+        assert {key: info[node_id][key] for key in declared} == declared
+    backends = info["ExquisiteGenerateTile"]["input"]["required"]["backend"][1]["options"]
     assert {"mock", "local"} <= set(backends)
     templates = comfyui.get("/api/workflow_templates")
-    assert {"exquisite_1_one_step_offline", "exquisite_2_three_steps_local_checkpoint",
-            "exquisite_3_one_step_openai"} <= set(templates.get("exquisite", []))
+    assert TEMPLATES <= set(templates.get("exquisite", []))
+
+
+def test_each_node_has_its_help_page_where_the_frontend_looks(comfyui):
+    """The frontend asks /extensions/<pack>/docs/<node id>/<locale>.md first, then <node id>.md."""
+    for node_id, display_name in OUR_NODES.items():
+        page = comfyui.get(f"/extensions/exquisite/docs/{node_id}/en.md")
+        assert page.decode().startswith(f"# {display_name}\n")
 
 
 def test_workflow_1_api_twin_runs_and_saves_the_grown_canvas(comfyui):
@@ -167,7 +191,7 @@ def test_workflow_1_api_twin_runs_and_saves_the_grown_canvas(comfyui):
     rows = np.linspace(40, 220, 800)[:, None, None]
     source = np.clip(rows + rng.normal(0, 12, (800, 600, 3)), 0, 255).astype(np.uint8)
     name = comfyui.upload_png(f"exquisite_it_{uuid.uuid4().hex[:8]}.png", source)
-    prompt = json.loads((REPO / "workflows" / "api" / "exquisite_1_one_step_offline.json").read_text())
+    prompt = json.loads((REPO / "workflows" / "api" / f"{OFFLINE}.json").read_text())
     [load] = [n for n in prompt.values() if n["class_type"] == "LoadImage"]
     load["inputs"]["image"] = name
     [(save_id, save)] = [(k, n) for k, n in prompt.items() if n["class_type"] == "SaveImage"]
@@ -190,7 +214,7 @@ def test_workflow_1_with_the_mock_backend_saves_exactly_the_cli_sessions_canvas(
 
     rng = np.random.default_rng(1)
     source = rng.integers(0, 256, (1024, 768, 3), dtype=np.uint8)  # already 1024 high: scaling keeps it
-    prompt = json.loads((REPO / "workflows" / "api" / "exquisite_1_one_step_offline.json").read_text())
+    prompt = json.loads((REPO / "workflows" / "api" / f"{OFFLINE}.json").read_text())
     [load] = [n for n in prompt.values() if n["class_type"] == "LoadImage"]
     load["inputs"]["image"] = comfyui.upload_png("exquisite_it_mock.png", source)
     [tile] = [n for n in prompt.values() if n["class_type"] == "ExquisiteGenerateTile"]
@@ -209,11 +233,11 @@ def test_workflow_1_with_the_mock_backend_saves_exactly_the_cli_sessions_canvas(
 
 def test_same_seed_reuses_the_tile_and_a_new_seed_calls_the_backend_again(comfyui):
     """The caching rule GenerateTile documents, observed in ComfyUI's own execution_cached messages."""
-    prompt = json.loads((REPO / "workflows" / "api" / "exquisite_1_one_step_offline.json").read_text())
+    prompt = json.loads((REPO / "workflows" / "api" / f"{OFFLINE}.json").read_text())
     [load] = [n for n in prompt.values() if n["class_type"] == "LoadImage"]
     load["inputs"]["image"] = comfyui.upload_png("exquisite_it_cache.png", np.full((800, 600, 3), 90, np.uint8))
     [(tile_id, tile)] = [(k, n) for k, n in prompt.items() if n["class_type"] == "ExquisiteGenerateTile"]
-    [(glue_id, glue)] = [(k, n) for k, n in prompt.items() if n["class_type"] == "ExquisiteFeatherGlue"]
+    [glue] = [n for n in prompt.values() if n["class_type"] == "ExquisiteFeatherGlue"]
     tile["inputs"].update(backend="mock", seed=1234)
 
     def cached(entry) -> set:
@@ -221,17 +245,106 @@ def test_same_seed_reuses_the_tile_and_a_new_seed_calls_the_backend_again(comfyu
                 for node in data["nodes"]}
 
     comfyui.run(prompt)
-    glue["inputs"]["feather_px"] = 100  # only downstream of the tile changes
+    glue["inputs"].update(feather="custom", feather_px=100)  # only downstream of the tile changes
     assert tile_id in cached(comfyui.run(prompt))
     tile["inputs"]["seed"] = 1235
     assert tile_id not in cached(comfyui.run(prompt))
 
 
-def test_post_prompt_refuses_a_bad_widget_value_of_our_node(comfyui):
-    prompt = json.loads((REPO / "workflows" / "api" / "exquisite_1_one_step_offline.json").read_text())
-    [glue] = [n for n in prompt.values() if n["class_type"] == "ExquisiteFeatherGlue"]
+def test_post_prompt_refuses_a_bad_choice_or_number_of_our_node_before_anything_runs(comfyui):
+    prompt = json.loads((REPO / "workflows" / "api" / f"{OFFLINE}.json").read_text())
+    [(glue_id, glue)] = [(k, n) for k, n in prompt.items() if n["class_type"] == "ExquisiteFeatherGlue"]
     glue["inputs"]["direction"] = "sideways"
+    glue["inputs"]["feather_px"] = -1
     status, answer = comfyui.post_json("/prompt", {"prompt": prompt})
     assert status == 400
-    errors = [e for node in answer["node_errors"].values() for e in node["errors"]]
-    assert any(e["type"] == "value_not_in_list" and "direction" in e["details"] for e in errors), answer
+    errors = answer["node_errors"][glue_id]["errors"]
+    assert any(e["type"] == "custom_validation_failed" and "direction 'sideways' is not one of x_ltr" in e["details"]
+               for e in errors), answer
+    assert any(e["type"] == "value_smaller_than_min" and "feather_px" in e["details"] for e in errors), answer
+
+
+def test_the_comfyui_backend_pointed_at_this_same_server_is_refused_at_once(comfyui):
+    """Inside ComfyUI, a tile from `comfyui` at this server's own address would wait for itself."""
+    prompt = json.loads((REPO / "workflows" / "api" / f"{OFFLINE}.json").read_text())
+    [load] = [n for n in prompt.values() if n["class_type"] == "LoadImage"]
+    load["inputs"]["image"] = comfyui.upload_png("exquisite_it_self.png", np.full((1024, 600, 3), 90, np.uint8))
+    [tile] = [n for n in prompt.values() if n["class_type"] == "ExquisiteGenerateTile"]
+    tile["inputs"].update(backend="comfyui", backend_settings=json.dumps({"server": comfyui.url}))
+    status, answer = comfyui.post_json("/prompt", {"prompt": prompt, "client_id": uuid.uuid4().hex})
+    assert status == 200, answer
+    started = time.monotonic()
+    while True:
+        history = comfyui.get(f"/history/{answer['prompt_id']}")
+        entry = history.get(answer["prompt_id"])
+        if entry and entry["status"].get("completed") is not None:
+            break
+        assert time.monotonic() - started < RUN_TIMEOUT_S, "the workflow did not finish"
+        time.sleep(0.5)
+    assert entry["status"]["status_str"] == "error"
+    [error] = [data for event, data in entry["status"]["messages"] if event == "execution_error"]
+    assert "this ComfyUI server itself" in error["exception_message"], error["exception_message"]
+    assert error["node_type"] == "ExquisiteGenerateTile"
+
+
+# ---- the frontend in a real browser ---------------------------------------------------------------
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+IGNORED_CONSOLE = ("Failed to load resource", "Cannot read properties of undefined (reading 'id')",
+                   "Error fetching file size")
+"""The frontend's own noise on a fresh user folder (user.css, settings files: 404), the same without our pack,
+and its missing-model dialog failing to reach the SDXL download address from a machine without internet."""
+
+
+@pytest.fixture(scope="module")
+def page(comfyui):
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}: set CHROMIUM to a Chromium binary")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        tab = browser.new_page(viewport={"width": 1600, "height": 1000})
+        tab.console = []
+        tab.on("console", lambda m: m.type == "error" and tab.console.append(m.text))
+        tab.on("pageerror", lambda e: tab.console.append(str(e)))
+        tab.goto(comfyui.url)
+        tab.wait_for_function("window.app && window.app.graph", timeout=STARTUP_TIMEOUT_S * 1000)
+        tab.wait_for_timeout(3000)  # the frontend restores its last workflow after app.graph exists
+        print(f"\nfrontend {tab.evaluate('() => window.__COMFYUI_FRONTEND_VERSION__')}")
+        yield tab
+        browser.close()
+
+
+def without_titles(prompt: dict) -> dict:
+    return {k: (v["class_type"], v["inputs"]) for k, v in prompt.items()}
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_the_frontend_loads_each_template_and_sends_its_api_twin(page, name):
+    """No missing node, no console error, and graphToPrompt (what the Run button sends) equals the
+    API twin, subgraph boxes flattened the frontend's way."""
+    workflow = json.loads((REPO / "workflows" / f"{name}.json").read_text())
+    page.console.clear()
+    page.evaluate("wf => app.loadGraphData(wf)", workflow)
+    page.wait_for_function("n => app.graph.nodes.length === n", arg=len(workflow["nodes"]))
+    page.wait_for_timeout(1000)
+    missing = page.evaluate("""wf => { const subs = new Set((wf.definitions?.subgraphs || []).map(s => s.id));
+        const nodes = [...wf.nodes, ...(wf.definitions?.subgraphs || []).flatMap(s => s.nodes)];
+        return [...new Set(nodes.map(n => n.type))].filter(t => !subs.has(t) && !LiteGraph.registered_node_types[t]); }""",
+                            workflow)
+    assert missing == []
+    sent = json.loads(page.evaluate("async () => JSON.stringify((await app.graphToPrompt()).output)"))
+    twin = json.loads((REPO / "workflows" / "api" / f"{name}.json").read_text())
+    assert without_titles(sent) == without_titles(twin)
+    assert [e for e in page.console if not e.startswith(IGNORED_CONSOLE)] == []
+    for _ in range(2):  # close the missing-model dialog of the checkpoint template
+        page.keyboard.press("Escape")
+        page.wait_for_timeout(300)
+
+
+def test_the_template_browser_titles_the_cards_with_the_template_names(page):
+    page.evaluate("app.extensionManager.command.execute('Comfy.BrowseTemplates')")
+    page.get_by_text("exquisite", exact=True).first.click()
+    for name in TEMPLATES:
+        page.get_by_text(name, exact=True).first.wait_for(timeout=10_000)
+    page.keyboard.press("Escape")

@@ -1,8 +1,8 @@
 """The ComfyUI nodes, called the way ComfyUI calls them, against the core on the same pixels.
 
-`run` builds a node's arguments like ComfyUI's executor: every widget starts at its INPUT_TYPES
-default, linked inputs are tensors in ComfyUI's shapes (IMAGE [B, H, W, 3] float 0..1, MASK
-[B, H, W]), and the method named by FUNCTION is called on a fresh instance.
+`run` calls a node's function the way ComfyUI's executor does through the V3 layer: every widget
+at its declared default, linked inputs as tensors in ComfyUI's shapes (IMAGE [B, H, W, 3] float
+0..1, MASK [B, H, W]). The V3 classes themselves run in tests/test_comfyui_integration.py.
 """
 
 import json
@@ -15,44 +15,38 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
-from exquisite.nodes import NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS
-from exquisite.nodes.band_extract import BandExtract
-from exquisite.nodes.feather_glue import FeatherGlue
-from exquisite.nodes.generate_tile import GenerateTile
-from exquisite.nodes.reference_mask import ReferenceMask
+from exquisite.nodes import SPECS, comfy_hooks
+from exquisite.nodes.band_extract import SPEC as BandExtract
+from exquisite.nodes.feather_glue import SPEC as FeatherGlue
+from exquisite.nodes.generate_tile import SPEC as GenerateTile
+from exquisite.nodes.reference_mask import SPEC as ReferenceMask
 from exquisite.nodes.tensors import images_to_uint8, uint8_to_images
 from exquisite.shared_core import generators
-from exquisite.shared_core.errors import ContractError, ExquisiteError, GenerationError, InputError
+from exquisite.shared_core.errors import (
+    ContractError,
+    ExquisiteError,
+    GenerationError,
+    InputError,
+)
 from exquisite.shared_core.generators import MockGenerator, TileRequest
 from exquisite.shared_core.geometry import (
-    DIRECTIONS, Contract, extract_band, from_frontier_right, pack_reference, to_frontier_right,
+    DIRECTIONS,
+    Contract,
+    extract_band,
+    from_frontier_right,
+    pack_reference,
+    to_frontier_right,
 )
 from exquisite.shared_core.glue import BLENDS, MASK_BLENDS, glue
-from exquisite.shared_core.mask import generation_mask_for
+from exquisite.shared_core.mask import default_ramp_span, generation_mask_for
 from exquisite.shared_core.session import Session, StepSettings
 from rulers import SMALL, SMALL_LEGACY, user_canvas, world
 
-WIDGET_TYPES = ("INT", "FLOAT", "STRING", "BOOLEAN")
+REPO = Path(__file__).resolve().parent.parent
 
 
-def widget_defaults(node_class) -> dict:
-    """What ComfyUI's frontend puts in each widget of a fresh node."""
-    values = {}
-    spec = node_class.INPUT_TYPES()
-    for section in ("required", "optional"):
-        for name, (kind, *options) in spec.get(section, {}).items():
-            options = options[0] if options else {}
-            if isinstance(kind, list):
-                values[name] = options.get("default", kind[0])
-            elif kind in WIDGET_TYPES:
-                values[name] = options["default"]
-    return values
-
-
-def run(node_class, **inputs):
-    arguments = {**widget_defaults(node_class), **inputs}
-    return getattr(node_class(), node_class.FUNCTION)(**arguments)
+def run(spec, **inputs):
+    return spec(**inputs)
 
 
 def as_image(*arrays) -> torch.Tensor:
@@ -74,44 +68,57 @@ def test_importing_the_package_imports_neither_torch_nor_comfyui():
     code = textwrap.dedent("""
         import sys
         import exquisite
-        import exquisite.shared_core
-        mappings = exquisite.NODE_CLASS_MAPPINGS
-        for node in mappings.values():
-            node.INPUT_TYPES()
+        from exquisite.nodes import SPECS
+        assert callable(exquisite.comfy_entrypoint) and exquisite.WEB_DIRECTORY
+        for spec in SPECS.values():
+            spec.object_info()
         assert "torch" not in sys.modules, "importing the nodes imported torch"
-        assert not any(m == "comfy" or m.startswith("comfy.") for m in sys.modules)
-        print(sorted(mappings))
+        assert not any(m == "comfy" or m.startswith(("comfy.", "comfy_api")) for m in sys.modules)
+        print(sorted(SPECS))
     """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert out.returncode == 0, out.stderr
     assert "ExquisiteBandExtract" in out.stdout
 
 
-def test_ids_display_names_category_descriptions_and_tooltips():
-    assert set(NODE_CLASS_MAPPINGS) == {"ExquisiteBandExtract", "ExquisiteReferenceMask",
-                                        "ExquisiteGenerateTile", "ExquisiteFeatherGlue"}
-    assert set(NODE_DISPLAY_NAME_MAPPINGS) == set(NODE_CLASS_MAPPINGS)
-    for node_id, node in NODE_CLASS_MAPPINGS.items():
-        assert node_id.startswith("Exquisite")
-        assert NODE_DISPLAY_NAME_MAPPINGS[node_id].endswith(" (exquisite)")
-        assert node.CATEGORY == "exquisite"
-        assert len(node.DESCRIPTION) > 80
-        assert callable(getattr(node(), node.FUNCTION))
-        assert len(node.RETURN_TYPES) == len(node.RETURN_NAMES) == len(node.OUTPUT_TOOLTIPS)
-        for section, inputs in node.INPUT_TYPES().items():
-            assert section in ("required", "optional")
-            for name, (kind, *options) in inputs.items():
-                assert options and options[0].get("tooltip"), f"{node_id}.{name} has no tooltip"
-                if isinstance(kind, list):
-                    assert options[0]["default"] in kind
+def test_ids_names_short_descriptions_and_tooltips_and_a_help_page_each():
+    """ComfyUI shows the description and each tooltip on hover: one or two lines each. The long
+    help is the node's page in the node library (web/docs/<id>/en.md, served at /extensions/...)."""
+    assert set(SPECS) == {"ExquisiteBandExtract", "ExquisiteReferenceMask", "ExquisiteGenerateTile",
+                          "ExquisiteFeatherGlue"}
+    for node_id, spec in SPECS.items():
+        assert spec.node_id == node_id and node_id.startswith("Exquisite")
+        assert spec.display_name.endswith(" (exquisite)")
+        assert 40 < len(spec.description) <= 200, (node_id, len(spec.description))
+        for item in (*spec.inputs, *spec.outputs):
+            assert 10 < len(item.tooltip) <= 130, (node_id, item.name, len(item.tooltip))
+        for p in (p.now() for p in spec.inputs):
+            if p.kind == "COMBO":
+                assert p.default in p.options
+            if p.kind in ("INT", "FLOAT"):
+                assert p.min <= p.default <= p.max, (node_id, p.name)
+        page = REPO / "nodes" / "web" / "docs" / node_id / "en.md"  # the first path the frontend asks for
+        assert page.read_text().startswith(f"# {spec.display_name}\n")
+        assert len(page.read_text()) > 3 * len(spec.description)
 
 
-def test_generate_tile_offers_every_registered_backend():
-    names = GenerateTile.INPUT_TYPES()["required"]["backend"][0]
-    assert names == generators.backend_names()
-    assert {"mock", "local"} <= set(names)
-    seed = GenerateTile.INPUT_TYPES()["required"]["seed"][1]
-    assert seed["control_after_generate"] is True
+def test_automatic_is_a_visible_choice_not_a_hidden_minus_one():
+    ramp = {p.name: p for p in ReferenceMask.inputs}
+    assert ramp["ramp"].options == ("overlap", "custom") and ramp["ramp"].default == "overlap"
+    feather = {p.name: p for p in FeatherGlue.inputs}
+    assert feather["feather"].options == ("overlap", "custom") and feather["feather"].default == "overlap"
+    numbers = [p for spec in SPECS.values() for p in spec.inputs if p.kind in ("INT", "FLOAT")]
+    assert all(p.min >= 0 and p.default >= 0 for p in numbers)
+
+
+def test_generate_tile_offers_every_registered_backend(monkeypatch):
+    [backend] = [p for p in GenerateTile.inputs if p.name == "backend"]
+    assert list(backend.now().options) == generators.backend_names()
+    assert {"mock", "local"} <= set(backend.now().options)
+    monkeypatch.setitem(generators._REGISTRY, "registered-later", MockGenerator)
+    assert "registered-later" in GenerateTile.object_info()["input"]["required"]["backend"][1]["options"]
+    [seed] = [p for p in GenerateTile.inputs if p.name == "seed"]
+    assert seed.control_after_generate is True
 
 
 # ---- each node against the core on the same pixels -----------------------------------------------
@@ -157,13 +164,17 @@ def test_reference_mask_is_the_cores_reference_and_soft_mask(direction, fill):
 
 def test_reference_mask_ramp_widgets_and_a_wrong_direction():
     band = as_image(world(64, 32))
-    _, mask = run(ReferenceMask, band=band, overlap_px=32, ramp_start=8.0, ramp_end=24.0)
+    _, mask = run(ReferenceMask, band=band, overlap_px=32, ramp="custom", ramp_start=8.0, ramp_end=24.0)
     row = mask[0, 0].numpy()
     assert row[7] == 0 and row[24] == 1 and 0 < row[16] < 1
     with pytest.raises(ContractError, match="same direction as BandExtract"):
         run(ReferenceMask, band=band, direction="y_ttb", overlap_px=32)
     with pytest.raises(ContractError, match="overlap must be between 0 and the band"):
         run(ReferenceMask, band=band, overlap_px=40)
+    _, ignored = run(ReferenceMask, band=band, overlap_px=32, ramp_start=8.0, ramp_end=24.0)  # ramp: overlap
+    np.testing.assert_array_equal(ignored[0].numpy(), generation_mask_for("x_ltr", SMALL))
+    with pytest.raises(InputError, match="ramp must be one of overlap, custom"):
+        run(ReferenceMask, band=band, ramp="auto")
 
 
 def test_generate_tile_mock_is_the_mock_generator_and_item_i_uses_seed_plus_i():
@@ -255,14 +266,27 @@ def test_backend_settings_reach_the_backend(stand_in):
     assert made == [{"model": "m-1", "quality": "high"}]
 
 
-def test_is_changed_is_the_tiles_identity_and_the_seed_is_part_of_it():
-    base = {"prompt": "sea", "backend": "openai", "seed": 7, "direction": "x_ltr", "backend_settings": "{}"}
-    same = GenerateTile.IS_CHANGED(**base)
-    assert same == GenerateTile.IS_CHANGED(**dict(base))  # unchanged -> ComfyUI serves its cached tile
-    for change in ({"seed": 8}, {"prompt": "sky"}, {"backend_settings": '{"model": "x"}'}, {"backend": "mock"}):
-        assert GenerateTile.IS_CHANGED(**{**base, **change}) != same  # anything else -> a new call
-    linked_seed = {k: v for k, v in base.items() if k != "seed"}  # a seed fed by a link is not passed
-    assert isinstance(GenerateTile.IS_CHANGED(**linked_seed), str)
+def test_inside_comfyui_the_comfyui_backend_on_this_server_is_refused_before_any_call(monkeypatch):
+    monkeypatch.delenv("COMFYUI_URL", raising=False)
+    monkeypatch.setattr(comfy_hooks, "own_server", lambda: (["127.0.0.1"], 8188))
+    from exquisite.nodes import generate_tile
+    monkeypatch.setattr(generate_tile, "own_server", comfy_hooks.own_server)
+    with pytest.raises(InputError, match="http://127.0.0.1:8188, which is this ComfyUI server itself"):
+        run(GenerateTile, reference=as_image(np.zeros((64, 64, 3), np.uint8)), mask=torch.ones(1, 64, 64),
+            backend="comfyui")
+
+
+def test_the_no_key_error_says_where_the_key_goes_in_comfyui(monkeypatch):
+    pytest.importorskip("openai")
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with pytest.raises(InputError, match=r"set OPENAI_API_KEY in the environment of the ComfyUI server "
+                                         r"\(restart it after setting\)"):
+        run(GenerateTile, reference=as_image(np.zeros((64, 64, 3), np.uint8)), mask=torch.ones(1, 64, 64),
+            backend="openai")
+
+
+def test_outside_comfyui_the_node_knows_no_server_of_its_own():
+    assert comfy_hooks.own_server() == ([], None)
 
 
 def test_progress_and_cancel_go_through_comfyuis_hooks(monkeypatch):
@@ -291,8 +315,8 @@ def test_progress_and_cancel_go_through_comfyuis_hooks(monkeypatch):
     monkeypatch.setitem(sys.modules, "comfy.model_management", comfy.model_management)
 
     reference = pack_reference(world(64, 200)[:, 48:80], SMALL, "gray")
-    inputs = dict(reference=as_image(reference, reference), mask=torch.from_numpy(
-        generation_mask_for("x_ltr", SMALL)[None]), backend="local")
+    inputs = {"reference": as_image(reference, reference),
+              "mask": torch.from_numpy(generation_mask_for("x_ltr", SMALL)[None]), "backend": "local"}
     run(GenerateTile, **inputs)
     assert updates[-1] == 1.0 and updates == sorted(updates) and len(updates) > 4
     assert any(0.5 < u < 1 for u in updates)  # the second item of the batch reports its own progress
@@ -338,14 +362,15 @@ def test_feather_glue_colour_match_changes_the_tile_and_can_be_switched_off():
     assert pixels(raw)[0, 5, -1, 0] == 130
     # the report says what colour matching removed: a 30-level cast is ~10 ΔE in L, gone when matched
     matched_report, raw_report = json.loads(matched_report), json.loads(raw_report)
-    assert matched_report["drift"] < 0.5 < 8 < matched_report["drift_raw"] == raw_report["drift_raw"]
+    assert matched_report["drift"] < 0.5 and matched_report["drift_raw"] > 8
+    assert matched_report["drift_raw"] == raw_report["drift_raw"]
     assert raw_report["drift"] == raw_report["drift_raw"] and raw_report["drift_lab"][0] > 8
 
 
 def test_feather_glue_batches_broadcast_a_single_canvas_or_tile():
     canvas = world(64, 90)
     tiles = [np.full((64, 64, 3), v, np.uint8) for v in (10, 200, 90)]
-    grown, reports = run(FeatherGlue, canvas=as_image(canvas), tile=as_image(*tiles), feather_px=8,
+    grown, reports = run(FeatherGlue, canvas=as_image(canvas), tile=as_image(*tiles), feather="custom", feather_px=8,
                          **small_widgets(SMALL))
     assert grown.shape == (3, 64, 90 + 32, 3)
     reports = json.loads(reports)
@@ -380,10 +405,13 @@ def test_feather_glue_refuses_what_does_not_fit_and_says_what_to_change():
         run(FeatherGlue, canvas=canvas, tile=tile, direction="north")
     with pytest.raises(ContractError, match="shorter than the 512 px band"):
         run(FeatherGlue, canvas=as_image(np.zeros((1024, 300, 3), np.uint8)), tile=tile)
-    with pytest.raises(InputError, match="hard blend has no feather: set feather_px to -1"):
-        run(FeatherGlue, canvas=canvas, tile=tile, blend="hard", feather_px=40)
+    with pytest.raises(InputError, match="hard blend has no feather: set feather to overlap"):
+        run(FeatherGlue, canvas=canvas, tile=tile, blend="hard", feather="custom", feather_px=40)
+    run(FeatherGlue, canvas=canvas, tile=tile, blend="hard", feather_px=40)  # feather: overlap ignores it
     with pytest.raises(InputError, match="feather_px must be between 0 and the overlap"):
-        run(FeatherGlue, canvas=canvas, tile=tile, overlap_px=256, feather_px=300)
+        run(FeatherGlue, canvas=canvas, tile=tile, overlap_px=256, feather="custom", feather_px=300)
+    with pytest.raises(InputError, match="feather must be one of overlap, custom"):
+        run(FeatherGlue, canvas=canvas, tile=tile, feather=-1)
     with pytest.raises(InputError, match="RGB IMAGE"):
         run(FeatherGlue, canvas=torch.zeros(1, 1024, 700, 4), tile=tile)
 
@@ -412,8 +440,11 @@ def node_graph_steps(canvas: torch.Tensor, steps: int, direction: str, settings:
     """BandExtract -> ReferenceMask -> GenerateTile(mock) -> FeatherGlue, chained `steps` times;
     the grown canvas and each step's seam report."""
     reports = []
-    ramp = {"ramp_start": -1.0 if settings.ramp_start is None else settings.ramp_start,
-            "ramp_end": -1.0 if settings.ramp_end is None else settings.ramp_end}
+    ramp = {"ramp": "overlap"}
+    if settings.ramp_start is not None or settings.ramp_end is not None:  # the session's None = automatic
+        start, end = default_ramp_span(contract)
+        ramp = {"ramp": "custom", "ramp_start": start if settings.ramp_start is None else settings.ramp_start,
+                "ramp_end": end if settings.ramp_end is None else settings.ramp_end}
     for i in range(steps):
         band, _, _ = run(BandExtract, canvas=canvas, direction=direction, band_px=contract.band,
                          tile_px=contract.tile)
@@ -423,7 +454,8 @@ def node_graph_steps(canvas: torch.Tensor, steps: int, direction: str, settings:
                       seed=settings.seed + i, direction=direction)
         canvas, report = run(FeatherGlue, canvas=canvas, tile=tile, direction=direction,
                              band_px=contract.band, overlap_px=contract.overlap, blend=settings.blend,
-                             feather_px=-1 if settings.feather_px is None else settings.feather_px,
+                             feather="overlap" if settings.feather_px is None else "custom",
+                             feather_px=settings.feather_px or 0,
                              colour_match=settings.colour_match, mask=mask)
         reports.append(json.loads(report))
     return canvas, reports
@@ -463,3 +495,11 @@ def test_three_chained_graph_steps_equal_three_session_steps(tmp_path, direction
         np.testing.assert_array_equal(pixels(grown)[0], session.canvas())
     recorded = [json.loads((Path(r.directory) / "step.json").read_text())["seam"] for r in results]
     assert reports == recorded
+
+
+def test_a_choice_outside_its_options_is_named_for_comfyuis_validation():
+    """comfy_v3's validate_inputs returns this when a graph is queued (V3 combos are not checked otherwise)."""
+    assert FeatherGlue.refused_choice(direction="x_ltr", blend="mask", feather="overlap") is None
+    assert FeatherGlue.refused_choice(direction="sideways") == "direction 'sideways' is not one of x_ltr, x_rtl, y_ttb, y_btt"
+    assert ReferenceMask.refused_choice(direction=None, ramp="auto") == "ramp 'auto' is not one of overlap, custom"
+    assert GenerateTile.refused_choice(backend="nope") == "backend 'nope' is not one of " + ", ".join(generators.backend_names())

@@ -21,12 +21,14 @@ def test_loads_the_way_comfyui_loads_a_custom_node_folder():
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
-        assert hasattr(module, "NODE_CLASS_MAPPINGS")
-        mappings, names = module.NODE_CLASS_MAPPINGS, module.NODE_DISPLAY_NAME_MAPPINGS
-        assert set(mappings) == {"ExquisiteBandExtract", "ExquisiteReferenceMask", "ExquisiteGenerateTile",
-                                 "ExquisiteFeatherGlue"}
-        assert all(names[key].endswith("(exquisite)") for key in mappings)
-        assert all(cls.__module__.startswith(name + ".nodes") for cls in mappings.values())
+        # ComfyUI takes the V3 path (comfy_entrypoint) only when NODE_CLASS_MAPPINGS is absent.
+        assert callable(module.comfy_entrypoint) and not hasattr(module, "NODE_CLASS_MAPPINGS")
+        assert (REPO / module.WEB_DIRECTORY).is_dir()
+        specs = sys.modules[name + ".nodes"].SPECS
+        assert set(specs) == {"ExquisiteBandExtract", "ExquisiteReferenceMask", "ExquisiteGenerateTile",
+                              "ExquisiteFeatherGlue"}
+        assert all(spec.display_name.endswith("(exquisite)") for spec in specs.values())
+        assert all(spec.run.__module__.startswith(name + ".nodes") for spec in specs.values())
     finally:
         for key in [k for k in sys.modules if k == name or k.startswith(name + ".")]:
             del sys.modules[key]

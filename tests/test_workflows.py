@@ -1,58 +1,67 @@
 """The shipped workflows, checked without a running ComfyUI.
 
-Schemas: our nodes' live INPUT_TYPES, and for ComfyUI's built-ins the /object_info entries recorded
-from a real ComfyUI in tests/fixtures/comfyui_object_info.json. Every workflow JSON under workflows/
-is checked: UI files (what the frontend and its template browser load) and API files (what POST
-/prompt takes), including API workflows other parts of the project keep there.
+Schemas: our nodes' declarations (nodes/spec.py, rendered as /object_info shows them), and for
+ComfyUI's built-ins the /object_info entries recorded from a real ComfyUI in
+tests/fixtures/comfyui_object_info.json. Every workflow JSON under workflows/ is checked: UI files
+(what the frontend and its template browser load, subgraphs included) and API files (what POST
+/prompt takes), including API workflows other parts of the project keep there. That the frontend
+itself turns each UI file into its API twin is checked in a real browser (see the README).
 """
 
 import json
 from pathlib import Path
 
 import pytest
-
-from exquisite.nodes import NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS
+from exquisite.nodes import SPECS
 from exquisite.shared_core.generators import make_generator
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / "workflows"
 FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "comfyui_object_info.json").read_text())
-WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN"}
+WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
 FRONTEND_ONLY = {"MarkdownNote", "Note"}  # drawn by the frontend, never sent to the server
 FILE_COMBOS = {("LoadImage", "image"), ("CheckpointLoaderSimple", "ckpt_name")}  # lists of installed files
 SEED_CONTROLS = {"fixed", "increment", "decrement", "randomize"}
-OURS = ["exquisite_1_one_step_offline", "exquisite_2_three_steps_local_checkpoint", "exquisite_3_one_step_openai"]
+OFFLINE, CHECKPOINT, OPENAI = "Extend 1 step offline", "Extend 3 steps with SDXL", "Extend 1 step with OpenAI"
+OURS = [OFFLINE, CHECKPOINT, OPENAI]
 
 
-def schema(node_type: str) -> dict:
-    """object_info-shaped schema: ours from INPUT_TYPES now, built-ins from the recorded fixture."""
-    if node_type in NODE_CLASS_MAPPINGS:
-        node = NODE_CLASS_MAPPINGS[node_type]
-        spec = node.INPUT_TYPES()
-        return {"input": spec, "input_order": {k: list(v) for k, v in spec.items()},
-                "output": list(node.RETURN_TYPES), "output_name": list(node.RETURN_NAMES)}
+def schema(node_type: str, subgraphs: dict | None = None) -> dict:
+    """object_info-shaped schema: ours from their declarations, subgraph boxes from their definition
+    (every input a socket), built-ins from the recorded fixture."""
+    if node_type in SPECS:
+        return SPECS[node_type].object_info()
+    if subgraphs and node_type in subgraphs:
+        sub = subgraphs[node_type]
+        return {"input": {"required": {i["name"]: [i["type"], {"forceInput": True}] for i in sub["inputs"]}},
+                "input_order": {"required": [i["name"] for i in sub["inputs"]]},
+                "output": [o["type"] for o in sub["outputs"]], "output_name": [o["name"] for o in sub["outputs"]]}
     assert node_type in FIXTURE, f"{node_type} is neither ours nor in the recorded /object_info fixture"
     return FIXTURE[node_type]
 
 
-def inputs_of(node_type: str):
+def inputs_of(node_type: str, subgraphs: dict | None = None):
     """(section, name, kind, options) in ComfyUI's order: required, then optional."""
-    s = schema(node_type)
+    s = schema(node_type, subgraphs)
     for section in ("required", "optional"):
         for name in s["input_order"].get(section, []):
             kind, *options = s["input"][section][name]
             yield section, name, kind, (options[0] if options else {})
 
 
-def is_widget(kind) -> bool:
-    return isinstance(kind, list) or kind in WIDGET_TYPES
+def is_widget(kind, options: dict | None = None) -> bool:
+    return (isinstance(kind, list) or kind in WIDGET_TYPES) and not (options or {}).get("forceInput")
+
+
+def combo_options(kind, options: dict):
+    return kind if isinstance(kind, list) else options.get("options")
 
 
 def check_value(node_type, name, kind, options, value):
     where = f"{node_type}.{name} = {value!r}"
-    if isinstance(kind, list):
+    if combo_options(kind, options) is not None:
         if (node_type, name) not in FILE_COMBOS:
-            assert value in kind, f"{where} is not one of {kind}"
+            assert value in combo_options(kind, options), f"{where} is not one of {combo_options(kind, options)}"
         else:
             assert isinstance(value, str) and value, where
     elif kind == "INT":
@@ -68,28 +77,54 @@ def check_value(node_type, name, kind, options, value):
 
 
 def ui_to_api(workflow: dict) -> dict:
-    """What the frontend sends for a UI workflow: widget values by name, links as [id, slot]."""
-    links = {row[0]: row for row in workflow["links"]}
-    prompt = {}
-    for node in workflow["nodes"]:
+    """What the frontend sends for a UI workflow: widget values by name, links as [id, slot]; inner
+    node k of subgraph box i becomes "i:k", fed by what is linked to the box."""
+    subgraphs = {s["id"]: s for s in workflow.get("definitions", {}).get("subgraphs", [])}
+    links = {row[0]: tuple(row[1:3]) for row in workflow["links"]}
+    prompt, outputs_of = {}, {}
+    _graph_to_api(workflow["nodes"], links, subgraphs, "", [], prompt, outputs_of)
+    for entry in prompt.values():  # a link to a box's output -> the inner node that makes it
+        for name, value in entry["inputs"].items():
+            while isinstance(value, list) and tuple(value) in outputs_of:
+                value = outputs_of[tuple(value)]
+            entry["inputs"][name] = value
+    return prompt
+
+
+def _graph_to_api(nodes, links, subgraphs, prefix, fed, prompt, outputs_of):
+    for node in nodes:
         if node["type"] in FRONTEND_ONLY:
             continue
+        node_id = f"{prefix}{node['id']}"
+        linked = {}
+        for i in node["inputs"]:
+            if i.get("link") is not None:
+                source, slot = links[i["link"]]
+                linked[i["name"]] = fed[slot] if source == -10 else [f"{prefix}{source}", slot]
+        if node["type"] in subgraphs:
+            sub = subgraphs[node["type"]]
+            inner_links = {link["id"]: (link["origin_id"], link["origin_slot"]) for link in sub["links"]}
+            inner_fed = [linked.get(i["name"]) for i in sub["inputs"]]
+            _graph_to_api(sub["nodes"], inner_links, subgraphs, f"{node_id}:", inner_fed, prompt, outputs_of)
+            for j, output in enumerate(sub["outputs"]):
+                [link_id] = output["linkIds"]
+                source, slot = inner_links[link_id]
+                outputs_of[(node_id, j)] = [f"{node_id}:{source}", slot]
+            continue
         values = list(node.get("widgets_values", []))
-        linked = {i["name"]: links[i["link"]] for i in node["inputs"] if i.get("link") is not None}
         inputs = {}
         for _, name, kind, options in inputs_of(node["type"]):
-            if name in linked:
-                inputs[name] = [str(linked[name][1]), linked[name][2]]
-            elif is_widget(kind):
-                assert values, f"node {node['id']} {node['type']} has too few widget values for {name}"
+            if is_widget(kind, options):
+                assert values, f"node {node_id} {node['type']} has too few widget values for {name}"
                 inputs[name] = values.pop(0)
                 if options.get("control_after_generate"):
-                    assert values.pop(0) in SEED_CONTROLS, f"node {node['id']}: bad control_after_generate"
+                    assert values.pop(0) in SEED_CONTROLS, f"node {node_id}: bad control_after_generate"
                 if options.get("image_upload"):
                     assert values.pop(0) == "image"
-        assert not values, f"node {node['id']} {node['type']} has extra widget values {values}"
-        prompt[str(node["id"])] = {"class_type": node["type"], "inputs": inputs}
-    return prompt
+            if name in linked:
+                inputs[name] = linked[name]
+        assert not values, f"node {node_id} {node['type']} has extra widget values {values}"
+        prompt[node_id] = {"class_type": node["type"], "inputs": inputs}
 
 
 def check_api(prompt: dict, label: str):
@@ -110,11 +145,11 @@ def check_api(prompt: dict, label: str):
                 source = prompt.get(value[0])
                 assert source is not None, f"{label} node {node_id}.{name} links to missing node {value[0]}"
                 produced = schema(source["class_type"])["output"][value[1]]
-                expected = "COMBO" if isinstance(kind, list) else kind
+                expected = "COMBO" if combo_options(kind, options) is not None else kind
                 assert produced == expected, (f"{label} node {node_id} {node_type}.{name}: "
                                               f"{source['class_type']} gives {produced}, input takes {expected}")
             else:
-                assert is_widget(kind), f"{label} node {node_id} {node_type}.{name} ({kind}) must be linked"
+                assert is_widget(kind, options), f"{label} node {node_id} {node_type}.{name} ({kind}) must be linked"
                 check_value(node_type, name, kind, options, value)
         if node_type == "ExquisiteGenerateTile":  # settings the backend itself accepts
             settings = json.loads(node["inputs"].get("backend_settings", "{}"))
@@ -141,8 +176,11 @@ def test_the_three_workflows_ship_as_templates_with_api_twins_and_thumbnails():
         thumbnail = WORKFLOWS / f"{name}.jpg"
         assert thumbnail.read_bytes()[:3] == b"\xff\xd8\xff", f"{thumbnail.name} is not a JPEG"
         assert thumbnail.stat().st_size < 60_000
+        # The file name is the card's title in the template browser: words, short enough for a card.
+        assert len(name) <= 25 and "_" not in name and name[0].isupper()
     # The template browser lists every top-level json of workflows/; the API twins stay out of it.
     assert not list(WORKFLOWS.glob("api/*.jpg"))
+    assert sorted(p.stem for p in WORKFLOWS.glob("*.json")) == sorted(OURS)
 
 
 @pytest.mark.parametrize("path", ALL_JSON, ids=lambda p: str(p.relative_to(WORKFLOWS)))
@@ -153,37 +191,52 @@ def test_every_workflow_json_is_valid_for_the_current_nodes(path):
             f"{path.name} is neither a UI workflow nor an API prompt"
         check_api(data, path.name)
         return
-    check_ui_structure(data, path.name)
+    subgraphs = {s["id"]: s for s in data.get("definitions", {}).get("subgraphs", [])}
+    check_ui_structure(data["nodes"], [tuple(row) for row in data["links"]], subgraphs, path.name)
+    for sub in subgraphs.values():
+        check_ui_structure(sub["nodes"], link_rows(sub), subgraphs, f"{path.name} subgraph {sub['name']}", sub)
+    assert data["last_node_id"] >= max(n["id"] for g in [data, *subgraphs.values()] for n in g["nodes"])
     check_api(ui_to_api(data), path.name)
 
 
-def check_ui_structure(workflow: dict, label: str):
-    """Links join an output to an input of the same type, and both ends list the link."""
-    for key in ("id", "revision", "last_node_id", "last_link_id", "nodes", "links", "groups", "config",
-                "extra", "version"):
-        assert key in workflow, f"{label}: no {key!r}"
-    nodes = {n["id"]: n for n in workflow["nodes"]}
-    assert len(nodes) == len(workflow["nodes"]), f"{label}: repeated node ids"
-    assert workflow["last_node_id"] >= max(nodes)
-    link_ids = [row[0] for row in workflow["links"]]
-    assert len(set(link_ids)) == len(link_ids) and workflow["last_link_id"] >= max(link_ids, default=0)
-    for link_id, source, slot, target, target_slot, kind in workflow["links"]:
-        output = nodes[source]["outputs"][slot]
-        entry = nodes[target]["inputs"][target_slot]
-        assert output["type"] == entry["type"] == kind, f"{label}: link {link_id} joins {output['type']} to {entry['type']}"
-        assert schema(nodes[source]["type"])["output"][slot] == kind, f"{label}: link {link_id} wrong output type"
-        assert link_id in output["links"] and entry["link"] == link_id, f"{label}: link {link_id} not on both ends"
-    for node in workflow["nodes"]:
+def link_rows(sub: dict) -> list[tuple]:
+    """A subgraph's link objects as the top level's rows [id, from, from_slot, to, to_slot, type]."""
+    return [(li["id"], li["origin_id"], li["origin_slot"], li["target_id"], li["target_slot"], li["type"])
+            for li in sub["links"]]
+
+
+def check_ui_structure(nodes: list, links: list, subgraphs: dict, label: str, sub: dict | None = None):
+    """Links join an output to an input of the same type, and both ends list the link (in a subgraph,
+    its input node -10 and output node -20 stand for the box's inputs and outputs)."""
+    by_id = {n["id"]: n for n in nodes}
+    assert len(by_id) == len(nodes), f"{label}: repeated node ids"
+    link_ids = [row[0] for row in links]
+    assert len(set(link_ids)) == len(link_ids), f"{label}: repeated link ids"
+    for link_id, source, slot, target, target_slot, kind in links:
+        if source == -10:
+            box_input = sub["inputs"][slot]
+            assert box_input["type"] == kind and link_id in box_input["linkIds"], f"{label}: link {link_id} source"
+        else:
+            output = by_id[source]["outputs"][slot]
+            assert output["type"] == kind and link_id in output["links"], f"{label}: link {link_id} source"
+            assert schema(by_id[source]["type"], subgraphs)["output"][slot] == kind, f"{label}: link {link_id}"
+        if target == -20:
+            box_output = sub["outputs"][target_slot]
+            assert box_output["type"] == kind and link_id in box_output["linkIds"], f"{label}: link {link_id} target"
+        else:
+            entry = by_id[target]["inputs"][target_slot]
+            assert entry["type"] == kind and entry["link"] == link_id, f"{label}: link {link_id} target"
+    for node in nodes:
         if node["type"] in FRONTEND_ONLY:
             continue
-        sockets = [(name, kind, section) for section, name, kind, _ in inputs_of(node["type"]) if not is_widget(kind)]
-        listed = [(i["name"], i["type"]) for i in node["inputs"]]
+        sockets = [(name, kind, section) for section, name, kind, options in inputs_of(node["type"], subgraphs)
+                   if not is_widget(kind, options)]
+        listed = [(i["name"], i["type"]) for i in node["inputs"] if "widget" not in i]
         assert listed == [(n, k) for n, k, s in sockets if s == "required" or n in dict(listed)], \
             f"{label}: node {node['id']} {node['type']} lists inputs {listed}"
         for entry in node["inputs"]:
-            if entry["link"] is not None:
-                assert any(row[0] == entry["link"] for row in workflow["links"]), f"{label}: dangling link"
-        s = schema(node["type"])
+            assert entry["link"] is None or entry["link"] in link_ids, f"{label}: dangling link"
+        s = schema(node["type"], subgraphs)
         assert [(o["name"], o["type"]) for o in node["outputs"]] == list(zip(s["output_name"], s["output"]))
         for output in node["outputs"]:
             for link_id in output["links"] or []:
@@ -215,7 +268,7 @@ def by_type(prompt: dict, node_type: str) -> list[tuple[str, dict]]:
 
 
 def test_workflow_1_is_one_offline_step_into_save_image():
-    prompt = load(WORKFLOWS / "api" / "exquisite_1_one_step_offline.json")
+    prompt = load(WORKFLOWS / "api" / f"{OFFLINE}.json")
     [(_, tile)] = by_type(prompt, "ExquisiteGenerateTile")
     assert tile["inputs"]["backend"] == "local"
     [(_, save)] = by_type(prompt, "SaveImage")
@@ -226,7 +279,7 @@ def test_workflow_1_is_one_offline_step_into_save_image():
 
 
 def test_workflow_2_chains_three_checkpoint_steps_with_the_soft_mask():
-    prompt = load(WORKFLOWS / "api" / "exquisite_2_three_steps_local_checkpoint.json")
+    prompt = load(WORKFLOWS / "api" / f"{CHECKPOINT}.json")
     glues = by_type(prompt, "ExquisiteFeatherGlue")
     assert len(glues) == 3
     [(_, save)] = by_type(prompt, "SaveImage")
@@ -245,23 +298,41 @@ def test_workflow_2_chains_three_checkpoint_steps_with_the_soft_mask():
     assert not by_type(prompt, "ExquisiteGenerateTile") and not by_type(prompt, "VAEEncodeForInpaint")
 
 
+def test_workflow_2_is_one_subgraph_used_three_times_with_a_fixed_seed_each():
+    ui = load(WORKFLOWS / f"{CHECKPOINT}.json")
+    [sub] = ui["definitions"]["subgraphs"]
+    assert sub["name"] == "Extend one step"
+    assert sorted(n["type"] for n in sub["nodes"]) == sorted([
+        "ExquisiteBandExtract", "ExquisiteReferenceMask", "InpaintModelConditioning", "KSampler", "VAEDecode",
+        "ExquisiteFeatherGlue"])
+    boxes = [n for n in ui["nodes"] if n["type"] == sub["id"]]
+    assert len(boxes) == 3
+    assert len([n for n in ui["nodes"] if n["type"] not in FRONTEND_ONLY]) <= 13  # was 26 nodes
+    seeds = {n["id"]: n for n in ui["nodes"] if n["type"] == "PrimitiveInt"}
+    assert [n["widgets_values"][1] for n in seeds.values()] == ["fixed"] * 3  # queueing again re-samples nothing
+    prompt = ui_to_api(ui)
+    samplers = by_type(prompt, "KSampler")
+    fed = {tuple(s["inputs"]["seed"]) for _, s in samplers}
+    assert fed == {(str(i), 0) for i in seeds} and len({prompt[i]["inputs"]["value"] for i, _ in fed}) == 3
+
+
 def test_workflow_3_is_one_openai_step_with_the_seed_fixed_and_the_mask_blend():
-    prompt = load(WORKFLOWS / "api" / "exquisite_3_one_step_openai.json")
+    prompt = load(WORKFLOWS / "api" / f"{OPENAI}.json")
     [(tile_id, tile)] = by_type(prompt, "ExquisiteGenerateTile")
     assert tile["inputs"]["backend"] == "openai"
     assert "api_key" not in tile["inputs"]["backend_settings"].lower()
     [(_, glue)] = by_type(prompt, "ExquisiteFeatherGlue")
     assert glue["inputs"]["blend"] == "mask" and glue["inputs"]["tile"] == [tile_id, 0]
-    ui = load(WORKFLOWS / "exquisite_3_one_step_openai.json")
+    ui = load(WORKFLOWS / f"{OPENAI}.json")
     [node] = [n for n in ui["nodes"] if n["type"] == "ExquisiteGenerateTile"]
-    seed_at = [name for _, name, kind, _ in inputs_of(node["type"]) if is_widget(kind)].index("seed")
+    seed_at = [name for _, name, kind, o in inputs_of(node["type"]) if is_widget(kind, o)].index("seed")
     assert node["widgets_values"][seed_at + 1] == "fixed"  # a paid call is never silently repeated
 
 
 def test_the_validator_catches_what_post_prompt_refuses():
     """The checks above can fail: a MASK into an IMAGE, a stale widget list, a bad combo value."""
-    prompt = load(WORKFLOWS / "api" / "exquisite_1_one_step_offline.json")
-    [(glue_id, glue)] = by_type(prompt, "ExquisiteFeatherGlue")
+    prompt = load(WORKFLOWS / "api" / f"{OFFLINE}.json")
+    [(glue_id, _)] = by_type(prompt, "ExquisiteFeatherGlue")
     [(mask_id, _)] = by_type(prompt, "ExquisiteReferenceMask")
     broken = json.loads(json.dumps(prompt))
     broken[glue_id]["inputs"]["tile"] = [mask_id, 1]
@@ -271,15 +342,19 @@ def test_the_validator_catches_what_post_prompt_refuses():
     broken[glue_id]["inputs"]["blend"] = "feathered"
     with pytest.raises(AssertionError, match="not one of"):
         check_api(broken, "broken")
-    ui = load(WORKFLOWS / "exquisite_1_one_step_offline.json")
+    ui = load(WORKFLOWS / f"{OFFLINE}.json")
     [node] = [n for n in ui["nodes"] if n["type"] == "ExquisiteFeatherGlue"]
     node["widgets_values"].append(3)
     with pytest.raises(AssertionError, match="extra widget values"):
         ui_to_api(ui)
+    [sub] = load(WORKFLOWS / f"{CHECKPOINT}.json")["definitions"]["subgraphs"]
+    sub["links"][0]["type"] = "LATENT"
+    with pytest.raises(AssertionError, match="broken: link"):
+        check_ui_structure(sub["nodes"], link_rows(sub), {sub["id"]: sub}, "broken", sub)
 
 
 def test_display_names_in_the_api_twins_are_ours():
     for name in OURS:
         for node in load(WORKFLOWS / "api" / f"{name}.json").values():
-            if node["class_type"] in NODE_CLASS_MAPPINGS:
-                assert node["_meta"]["title"] == NODE_DISPLAY_NAME_MAPPINGS[node["class_type"]]
+            if node["class_type"] in SPECS:
+                assert node["_meta"]["title"] == SPECS[node["class_type"]].display_name

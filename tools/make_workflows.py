@@ -1,15 +1,16 @@
 """Build exquisite's shipped workflows (UI format + API twin) and their thumbnails.
 
 One graph description per workflow; both formats are emitted from it, with widget order taken from
-our nodes' INPUT_TYPES and from the recorded /object_info fixture for ComfyUI's built-ins.
+our nodes' declarations (nodes/spec.py) and from the recorded /object_info fixture for ComfyUI's
+built-ins. A template's file name is its title in ComfyUI's template browser.
 Run from the repository root: python tools/make_workflows.py (after pip install -e ".[nodes]")
 """
 
 from __future__ import annotations
 
 import json
+import sys
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -17,111 +18,35 @@ from PIL import Image
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "workflows"
-FIXTURE = json.loads((REPO / "tests/fixtures/comfyui_object_info.json").read_text())
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from exquisite.nodes import NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS  # noqa: E402
+from exquisite.nodes import SPECS
+from workflow_format import SUBGRAPH_IN, Node, Subgraph, Writer, flatten, note
 
-WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN"}
 SDXL = {"name": "sd_xl_base_1.0.safetensors",
         "url": "https://huggingface.co/stabilityai/stable-diffusion-xl-base-1.0/resolve/main/sd_xl_base_1.0.safetensors",
         "directory": "checkpoints"}
 
 
-def schema(node_type: str) -> dict:
-    if node_type in NODE_CLASS_MAPPINGS:
-        cls = NODE_CLASS_MAPPINGS[node_type]
-        spec = cls.INPUT_TYPES()
-        return {"input": spec, "input_order": {k: list(v) for k, v in spec.items()},
-                "output": list(cls.RETURN_TYPES), "output_name": list(cls.RETURN_NAMES),
-                "display_name": NODE_DISPLAY_NAME_MAPPINGS[node_type]}
-    return FIXTURE[node_type]
-
-
-def is_widget(kind) -> bool:
-    return isinstance(kind, list) or kind in WIDGET_TYPES
-
-
-@dataclass
-class Node:
-    id: int
-    type: str
-    pos: tuple
-    size: tuple = (300, 130)
-    widgets: dict = field(default_factory=dict)
-    links: dict = field(default_factory=dict)  # input name -> (source node id, output slot)
-    title: str | None = None
-    control: str = "fixed"  # control_after_generate of a seed widget
-    properties: dict = field(default_factory=dict)
-    color: str | None = None
-
-
-def note(id_, pos, size, text, title):
-    return {"id": id_, "type": "MarkdownNote", "pos": list(pos), "size": list(size), "flags": {}, "order": 0,
-            "mode": 0, "inputs": [], "outputs": [], "title": title, "properties": {}, "widgets_values": [text],
-            "color": "#432", "bgcolor": "#653"}
-
-
-def build(nodes: list[Node], notes: list[dict]):
-    by_id = {n.id: n for n in nodes}
-    links = []  # [id, from, from_slot, to, to_slot, type]; to_slot filled in below
-    link_of: dict[tuple, list] = {}  # (target id, input name) -> link row
-    out_links: dict[tuple, list] = {}
-    for n in nodes:
-        for name, (src, slot) in n.links.items():
-            row = [len(links) + 1, src, slot, n.id, None, schema(by_id[src].type)["output"][slot]]
-            links.append(row)
-            link_of[(n.id, name)] = row
-            out_links.setdefault((src, slot), []).append(row[0])
-    ui_nodes, api = [], {}
-    for order, n in enumerate(nodes):
-        s = schema(n.type)
-        inputs, widgets_values, api_inputs = [], [], {}
-        for section in ("required", "optional"):
-            for name in s["input_order"].get(section, []):
-                kind, *opts = s["input"][section][name]
-                opts = opts[0] if opts else {}
-                if name in n.links:
-                    src, slot = n.links[name]
-                    api_inputs[name] = [str(src), slot]
-                if is_widget(kind) and name not in n.links:
-                    default = opts.get("default", kind[0] if isinstance(kind, list) and kind else None)
-                    value = n.widgets.get(name, default)
-                    widgets_values.append(value)
-                    api_inputs[name] = value
-                    if opts.get("control_after_generate"):
-                        widgets_values.append(n.control)
-                    if opts.get("image_upload"):
-                        widgets_values.append("image")
-                elif not is_widget(kind):
-                    row = link_of.get((n.id, name))
-                    if row is not None:
-                        row[4] = len(inputs)
-                    entry = {"name": name, "type": kind, "link": None if row is None else row[0]}
-                    if section == "optional":
-                        entry["shape"] = 7
-                    inputs.append(entry)
-        unknown = set(n.widgets) - set(api_inputs)
-        assert not unknown, (n.type, unknown)
-        outputs = [{"name": nm, "type": t, "links": out_links.get((n.id, i), []), "slot_index": i}
-                   for i, (nm, t) in enumerate(zip(s["output_name"], s["output"]))]
-        title = n.title or s.get("display_name", n.type)
-        ui = {"id": n.id, "type": n.type, "pos": list(n.pos), "size": list(n.size), "flags": {}, "order": order,
-              "mode": 0, "inputs": inputs, "outputs": outputs,
-              "properties": {"Node name for S&R": n.type, **n.properties}, "widgets_values": widgets_values}
-        if n.title:
-            ui["title"] = n.title
-        if n.color:
-            ui["color"], ui["bgcolor"] = n.color
-        ui_nodes.append(ui)
-        api[str(n.id)] = {"class_type": n.type, "inputs": api_inputs, "_meta": {"title": title}}
+def build(nodes: list[Node], notes: list[dict], subgraphs: tuple = ()):
+    """(UI workflow, API prompt) of a graph; `subgraphs` = ((Subgraph, (input box xy, output box xy)), ...)."""
+    writer = Writer({node_id: spec.object_info() for node_id, spec in SPECS.items()})
+    writer.subgraphs = {sub.id: sub for sub, _ in subgraphs}
+    definitions, inner_api = [], {}
+    for sub, box in subgraphs:
+        inner_api[sub.id], definition = writer.definition(sub, box)
+        definitions.append(definition)
+    ui_nodes, links, _, api = writer.render(nodes)
     all_nodes = ui_nodes + notes
     workflow = {
         "id": str(uuid.uuid5(uuid.NAMESPACE_URL, "exquisite:" + ",".join(n.type for n in nodes))),
-        "revision": 0, "last_node_id": max(n["id"] for n in all_nodes), "last_link_id": len(links),
-        "nodes": all_nodes, "links": links, "groups": [], "config": {},
-        "extra": {"ds": {"scale": 0.75, "offset": [40, 40]}}, "version": 0.4,
+        "revision": 0, "last_link_id": writer.link_count,
+        "last_node_id": max([n["id"] for n in all_nodes] + [n.id for sub, _ in subgraphs for n in sub.nodes]),
+        "nodes": all_nodes, "links": links, "groups": [],
+        **({"definitions": {"subgraphs": definitions}} if definitions else {}),
+        "config": {}, "extra": {"ds": {"scale": 0.75, "offset": [40, 40]}}, "version": 0.4,
     }
-    return workflow, api
+    return workflow, flatten(api, writer.subgraphs, inner_api)
 
 
 OURS = ("#2a363b", "#3f5159")  # one colour for exquisite's nodes, so they stand out
@@ -158,21 +83,35 @@ def generate_tile(backend, settings="{}", prompt=""):
     return make
 
 
-def checkpoint_sampler(model_src, clip_pos, clip_neg, vae_src, seed):
+def checkpoint_sampler(model_src, clip_pos, clip_neg, vae_src, seed_src):
     def make(id_, reference, mask, x, y):
         imc, ks, dec = id_, id_ + 1, id_ + 2
         return [
             Node(imc, "InpaintModelConditioning", (x, y + ROW_REFERENCE), (300, 140), {"noise_mask": True},
                  {"positive": clip_pos, "negative": clip_neg, "vae": vae_src, "pixels": reference, "mask": mask}),
             Node(ks, "KSampler", (x, y + ROW_REFERENCE + 200), (300, 262),
-                 {"seed": seed, "steps": 25, "cfg": 6.0, "sampler_name": "dpmpp_2m", "scheduler": "karras",
+                 {"seed": 0, "steps": 25, "cfg": 6.0, "sampler_name": "dpmpp_2m", "scheduler": "karras",
                   "denoise": 1.0},
-                 {"model": model_src, "positive": (imc, 0), "negative": (imc, 1), "latent_image": (imc, 2)},
-                 control="randomize"),
+                 {"model": model_src, "seed": seed_src, "positive": (imc, 0), "negative": (imc, 1),
+                  "latent_image": (imc, 2)}),
             Node(dec, "VAEDecode", (x, y + ROW_REFERENCE + 520), (210, 46), {},
                  {"samples": (ks, 0), "vae": vae_src}),
         ], (dec, 0)
     return make
+
+
+def extend_one_step() -> Subgraph:
+    """One step with a checkpoint as a subgraph: canvas, model, prompts, VAE and seed in; canvas out."""
+    canvas, model, positive, negative, vae, seed = ((SUBGRAPH_IN, k) for k in range(6))
+    # Inner ids apart from the top level's: newer frontends renumber inner nodes that repeat an outer id.
+    nodes, glue = step_nodes(101, 0, 0, canvas, checkpoint_sampler(model, positive, negative, vae, seed))
+    return Subgraph(
+        name="Extend one step", nodes=nodes,
+        inputs=[("canvas", ["IMAGE", {}]), ("model", ["MODEL", {}]), ("positive", ["CONDITIONING", {}]),
+                ("negative", ["CONDITIONING", {}]), ("vae", ["VAE", {}]), ("seed", ["INT", {}])],
+        outputs=[("canvas", "IMAGE", (glue, 0))],
+        description="Band Extract, Reference Mask, a sampler with the soft mask, Feather Glue: the canvas "
+                    "grows by 512 px.")
 
 
 def loader_nodes():
@@ -180,7 +119,7 @@ def loader_nodes():
         Node(1, "LoadImage", (0, 0), (320, 330), {"image": "example.png"}),
         Node(2, "ImageScale", (0, 380), (342, 130),
              {"upscale_method": "lanczos", "width": 0, "height": 1024, "crop": "disabled"}, {"image": (1, 0)},
-             title="Scale to 1024 px high (width 0 keeps the aspect)"),
+             title="Scale to 1024 px high"),
     ]
 
 
@@ -215,26 +154,27 @@ def workflow_checkpoint():
              title="Prompt (negative)"),
         Node(6, "DifferentialDiffusion", (0, 1130), (320, 80), {"strength": 1.0}, {"model": (3, 0)}),
     ]
+    step = extend_one_step()
     canvas = (2, 0)
-    glues = []
-    for k in range(3):
-        x = 380 + k * 700
-        step, glue = step_nodes(10 + 10 * k, x, 0, canvas,
-                                checkpoint_sampler((6, 0), (4, 0), (5, 0), (3, 2), seed=k + 1))
-        nodes += step
-        canvas = (glue, 0)
-        glues.append(glue)
-    nodes.append(Node(50, "SaveImage", (380 + 3 * 700, 0), (420, 420), {"filename_prefix": "exquisite/3steps"},
-                      {"images": (glues[-1], 0)}))
-    notes = [note(60, (0, 1260), (320, 420), "## Three chained steps with a local checkpoint\n\n" + HOW +
-                  "\n\nThe soft mask goes into **InpaintModelConditioning** (noise_mask on) and **Differential "
-                  "Diffusion** turns it into per-pixel denoise strength, so the band's inner part stays and the "
-                  "frontier fades into new content. Do not use VAEEncodeForInpaint: it rounds the mask to 0/1.\n\n"
+    for k in range(3):  # the seeds stay outside, one per step, fixed: queueing again re-samples nothing
+        nodes.append(Node(20 + k, "PrimitiveInt", (400 + 300 * k, 200), (260, 82), {"value": k + 1},
+                          title=f"Seed of step {k + 1}"))
+        nodes.append(Node(10 + k, step.id, (400 + 300 * k, 0), (260, 150), {},
+                          {"canvas": canvas, "model": (6, 0), "positive": (4, 0), "negative": (5, 0),
+                           "vae": (3, 2), "seed": (20 + k, 0)}, title=f"Step {k + 1}: extend one step", color=OURS))
+        canvas = (10 + k, 0)
+    nodes.append(Node(50, "SaveImage", (1320, 0), (420, 420), {"filename_prefix": "exquisite/3steps"},
+                      {"images": canvas}))
+    notes = [note(60, (400, 340), (860, 330), "## Three chained steps with a local checkpoint\n\n" + HOW +
+                  "\n\nEach box is the same subgraph, **Extend one step** (double-click to open it; a change "
+                  "inside applies to all three). Inside, the soft mask goes into **InpaintModelConditioning** "
+                  "(noise_mask on) and **Differential Diffusion** turns it into per-pixel denoise strength, so "
+                  "the band's inner part stays and the frontier fades into new content. Each step's seed is on "
+                  "its own Int node, *fixed*: queueing again re-samples nothing.\n\n"
                   "Checkpoint: an SDXL model (1024 px tiles), e.g. sd_xl_base_1.0.safetensors in "
-                  "models/checkpoints; an SDXL inpainting checkpoint works the same way. Keep the tile a "
-                  "multiple of 8: Feather Glue refuses a tile of another size rather than resizing it.",
+                  "models/checkpoints; an SDXL inpainting checkpoint works the same way.",
                   "About this workflow")]
-    return build(nodes, notes)
+    return build(nodes, notes, [(step, ((-260, 300), (1100, 500)))])
 
 
 def workflow_openai():
@@ -257,11 +197,12 @@ def workflow_openai():
     return build(nodes, notes)
 
 
-WORKFLOWS = {
-    "exquisite_1_one_step_offline": workflow_offline,
-    "exquisite_2_three_steps_local_checkpoint": workflow_checkpoint,
-    "exquisite_3_one_step_openai": workflow_openai,
+WORKFLOWS = {  # file name = the title ComfyUI's template browser shows (its cards fit about 25 characters)
+    "Extend 1 step offline": workflow_offline,
+    "Extend 3 steps with SDXL": workflow_checkpoint,
+    "Extend 1 step with OpenAI": workflow_openai,
 }
+OFFLINE, CHECKPOINT, OPENAI = WORKFLOWS
 
 
 # ---- thumbnails: real renders of our nodes --------------------------------------------------------
@@ -285,15 +226,7 @@ def landscape(width=768, height=1024, seed=2) -> np.ndarray:
 
 
 def run_node(node_type, **inputs):
-    cls = NODE_CLASS_MAPPINGS[node_type]
-    spec = cls.INPUT_TYPES()
-    args = {}
-    for section in spec.values():
-        for name, (kind, *opts) in section.items():
-            if is_widget(kind):
-                args[name] = (opts[0] if opts else {}).get("default", kind[0] if isinstance(kind, list) else None)
-    args.update(inputs)
-    return getattr(cls(), cls.FUNCTION)(**args)
+    return SPECS[node_type](**inputs)
 
 
 def thumbnails():
@@ -320,17 +253,17 @@ def thumbnails():
     canvas = one
     for seed in (1, 2):
         canvas, _, _ = step(canvas, seed)
-    save(mark_seams(u8(one), [768]), "exquisite_1_one_step_offline")
+    save(mark_seams(u8(one), [768]), OFFLINE)
     # What the checkpoint is given: the reference tile and its soft mask (white = generate).
     mask_rgb = np.repeat(np.rint(mask[0].numpy() * 255).astype(np.uint8)[..., None], 3, axis=2)
     save(np.concatenate([u8(reference), np.full((1024, 24, 3), 255, np.uint8), mask_rgb], axis=1),
-         "exquisite_2_three_steps_local_checkpoint")
+         CHECKPOINT)
     # OpenAI's edit mask: the reference with the editable part shown as a checkerboard (alpha 0).
     ref = u8(reference).astype(np.float32)
     yy, xx = np.mgrid[0:1024, 0:1024]
     checker = np.where(((yy // 64 + xx // 64) % 2)[..., None] == 0, 200, 150).astype(np.float32)
     edit = (mask[0].numpy() >= 0.5)[..., None]
-    save(np.where(edit, checker, ref).astype(np.uint8), "exquisite_3_one_step_openai")
+    save(np.where(edit, checker, ref).astype(np.uint8), OPENAI)
     return u8(canvas)
 
 
@@ -346,6 +279,8 @@ def mark_seams(image: np.ndarray, columns) -> np.ndarray:
 def main():
     OUT.mkdir(exist_ok=True)
     (OUT / "api").mkdir(exist_ok=True)
+    for old in [*OUT.glob("exquisite_*.*"), *(OUT / "api").glob("exquisite_*.json")]:  # before the rename
+        old.unlink()
     for name, make in WORKFLOWS.items():
         ui, api = make()
         (OUT / f"{name}.json").write_text(json.dumps(ui, indent=1) + "\n")
