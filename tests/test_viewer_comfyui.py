@@ -20,7 +20,7 @@ from test_viewer_data import REASON, make_session
 web = pytest.importorskip("aiohttp.web", reason="the ComfyUI route tests need aiohttp (pip install aiohttp)")
 test_utils = pytest.importorskip("aiohttp.test_utils")
 
-COMFY_WEB = Path(__file__).resolve().parent.parent / "web" / "comfyui"
+COMFY_WEB = Path(__file__).resolve().parent.parent / "nodes" / "web"
 # What an extension imports from ComfyUI's frontend, reduced to the calls this one makes.
 STUB_APP = """
 export const app = {
