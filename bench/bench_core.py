@@ -46,7 +46,7 @@ def core_step_vs_copy(repeat: int) -> None:
     buffer = canvas.norm  # the canvas's own buffer (frontier-right frame)
 
     def plain_copy():
-        buffer[:, length - 512:length + 512] = tile
+        buffer[:, length - 512 : length + 512] = tile
 
     def core_step():
         band = extract_band(buffer[:, :length], contract)
@@ -56,8 +56,10 @@ def core_step_vs_copy(repeat: int) -> None:
         glue_step(canvas, tile, contract, blend_alpha(contract, "mask", mask=mask), "mask")
 
     copy_s, core_s = _best(plain_copy, repeat), _best(core_step, repeat)
-    print(f"core step (band+reference+mask+glue): {core_s * 1e3:7.2f} ms   plain tile copy: "
-          f"{copy_s * 1e3:6.2f} ms   ratio {core_s / copy_s:5.1f}x")
+    print(
+        f"core step (band+reference+mask+glue): {core_s * 1e3:7.2f} ms   plain tile copy: "
+        f"{copy_s * 1e3:6.2f} ms   ratio {core_s / copy_s:5.1f}x"
+    )
 
 
 def session_overhead(steps: int) -> None:
@@ -74,11 +76,12 @@ def session_overhead(steps: int) -> None:
             session.flush()
             flush_s = time.perf_counter() - t0
         base = statistics.median([overhead[n] for n in range(2, 5)])
-        cells = "   ".join(f"step {n}: {overhead[n] * 1e3:6.1f} ms ({overhead[n] / base:4.2f}x)"
-                           for n in checkpoints)
+        cells = "   ".join(f"step {n}: {overhead[n] * 1e3:6.1f} ms ({overhead[n] / base:4.2f}x)" for n in checkpoints)
         print(f"per-step session overhead, generation excluded (vs median of steps 2-4): {cells}")
-        print(f"  background canvas writes still pending after step {steps}: {flush_s:.1f} s "
-              f"(whole-canvas PNGs; written while a real backend generates)")
+        print(
+            f"  background canvas writes still pending after step {steps}: {flush_s:.1f} s "
+            f"(whole-canvas PNGs; written while a real backend generates)"
+        )
 
 
 def memory_peak(length: int) -> None:
@@ -94,8 +97,10 @@ def memory_peak(length: int) -> None:
             session.flush()
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
-        print(f"extending a 1024 x {length} canvas: peak {peak / 2**20:6.0f} MiB = "
-              f"{peak / canvas_bytes:4.2f}x the canvas's RGB bytes (goal: under 4x)")
+        print(
+            f"extending a 1024 x {length} canvas: peak {peak / 2**20:6.0f} MiB = "
+            f"{peak / canvas_bytes:4.2f}x the canvas's RGB bytes (goal: under 4x)"
+        )
 
 
 def main() -> int:

@@ -56,8 +56,10 @@ def run(contract: Contract, cross: int, steps: int) -> dict:
 
 
 def measure(tile: int, cross: int, steps: int) -> dict:
-    code = (f"import json, sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import bench_frontier as b; "
-            f"print(json.dumps(b.run(b.scaled({tile}), {cross}, {steps})))")
+    code = (
+        f"import json, sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import bench_frontier as b; "
+        f"print(json.dumps(b.run(b.scaled({tile}), {cross}, {steps})))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -74,17 +76,22 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     contract = scaled(args.tile)
     three = 3 * args.tile - 2 * contract.cross_overlap
-    print(f"contract T={contract.tile} B={contract.band} O={contract.overlap} A={contract.advance} "
-          f"X={contract.cross_overlap}; CPU = user + sys of the process, writer thread included; "
-          f"each run in its own process")
+    print(
+        f"contract T={contract.tile} B={contract.band} O={contract.overlap} A={contract.advance} "
+        f"X={contract.cross_overlap}; CPU = user + sys of the process, writer thread included; "
+        f"each run in its own process"
+    )
     for label, cross in (("strip (1 tile)", args.tile), ("frontier (3 tiles)", three)):
         assert len(frontier_tiles(cross, contract)) == (1 if cross == args.tile else 3)
         short, long = measure(args.tile, cross, args.short), measure(args.tile, cross, args.long)
         ratio = long["cpu_per_step"] / short["cpu_per_step"]
-        print(f"{label:20s} {cross:5d} px across: {short['cpu_per_step'] * 1e3:7.1f} ms/step over {args.short} "
-              f"steps, {long['cpu_per_step'] * 1e3:7.1f} ms/step over {args.long}: ratio {ratio:4.2f}x "
-              f"(goal <= 1.15x); peak RSS {long['peak_rss'] / long['canvas_bytes']:5.1f}x the final canvas's "
-              f"{long['canvas_bytes'] / 1e6:.0f} MB", flush=True)
+        print(
+            f"{label:20s} {cross:5d} px across: {short['cpu_per_step'] * 1e3:7.1f} ms/step over {args.short} "
+            f"steps, {long['cpu_per_step'] * 1e3:7.1f} ms/step over {args.long}: ratio {ratio:4.2f}x "
+            f"(goal <= 1.15x); peak RSS {long['peak_rss'] / long['canvas_bytes']:5.1f}x the final canvas's "
+            f"{long['canvas_bytes'] / 1e6:.0f} MB",
+            flush=True,
+        )
     return 0
 
 

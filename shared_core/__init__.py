@@ -7,7 +7,19 @@ from .generators import TileRequest, backend_names, make_generator, register
 from .session import Session, StepResult, StepSettings
 
 __all__ = [
-    "Contract", "ContractError", "DIRECTIONS", "ExquisiteError", "GenerationError", "InputError",
-    "Session", "SessionError", "StepResult", "StepSettings", "TileRequest", "backend_names",
-    "make_generator", "parse_direction", "register",
+    "DIRECTIONS",
+    "Contract",
+    "ContractError",
+    "ExquisiteError",
+    "GenerationError",
+    "InputError",
+    "Session",
+    "SessionError",
+    "StepResult",
+    "StepSettings",
+    "TileRequest",
+    "backend_names",
+    "make_generator",
+    "parse_direction",
+    "register",
 ]

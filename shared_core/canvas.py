@@ -10,7 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .geometry import Contract, from_frontier_right, parse_direction, to_frontier_right, user_shape, frontier_right_shape
+from .geometry import (
+    Contract,
+    from_frontier_right,
+    parse_direction,
+    to_frontier_right,
+    user_shape,
+    frontier_right_shape,
+)
 
 
 class GrowingCanvas:
@@ -21,7 +28,7 @@ class GrowingCanvas:
         self._norm = to_frontier_right(self._storage, self.direction)
 
     @classmethod
-    def from_image(cls, image: np.ndarray, direction: str, room: int = 0) -> "GrowingCanvas":
+    def from_image(cls, image: np.ndarray, direction: str, room: int = 0) -> GrowingCanvas:
         cross, length = frontier_right_shape(image.shape, direction)[:2]
         canvas = cls(cross, length, direction, room)
         canvas.norm[...] = to_frontier_right(image, canvas.direction)
@@ -30,7 +37,7 @@ class GrowingCanvas:
     @property
     def norm(self) -> np.ndarray:
         """The canvas in the frontier-right frame (a writable view)."""
-        return self._norm[:, :self.length]
+        return self._norm[:, : self.length]
 
     @property
     def room(self) -> int:
@@ -40,7 +47,7 @@ class GrowingCanvas:
         """The canvas in the user's orientation (a view; copy it before it outlives a step)."""
         return from_frontier_right(self.norm, self.direction)
 
-    def turned(self, direction: str) -> "GrowingCanvas":
+    def turned(self, direction: str) -> GrowingCanvas:
         """This canvas ready to grow in another direction (a copy only when the direction changes)."""
         direction = parse_direction(direction)
         if direction == self.direction:
@@ -51,8 +58,7 @@ class GrowingCanvas:
         """Make room for at least `advance` more columns at the frontier."""
         if self.room >= advance:
             return
-        grown = GrowingCanvas(self._norm.shape[0], self.length, self.direction,
-                              max(advance, self.length // 2))
+        grown = GrowingCanvas(self._norm.shape[0], self.length, self.direction, max(advance, self.length // 2))
         grown.norm[...] = self.norm
         self._storage, self._norm = grown._storage, grown._norm
 

@@ -17,8 +17,12 @@ from .viewer_data import list_sessions
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     view = subparsers.add_parser("view", help="look at sessions step by step in the browser (read-only)")
-    view.add_argument("where", nargs="?", default="exquisite-sessions",
-                      help="a session folder or a folder of sessions (default: ./exquisite-sessions)")
+    view.add_argument(
+        "where",
+        nargs="?",
+        default="exquisite-sessions",
+        help="a session folder or a folder of sessions (default: ./exquisite-sessions)",
+    )
     view.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     view.add_argument("--no-browser", action="store_true", help="print the URL without opening a browser")
     return view
@@ -41,10 +45,15 @@ def run(args) -> int:
     try:
         server = serve([where], args.port)
     except OSError as error:
-        raise InputError(f"cannot listen on 127.0.0.1:{args.port} ({error.strerror}): choose another --port "
-                         f"or leave it out for a free one") from None
-    what = (f"session {where}" if (where / "session.json").is_file()
-            else f"{len(sessions)} session(s) under {where} (new ones appear as they are created)")
+        raise InputError(
+            f"cannot listen on 127.0.0.1:{args.port} ({error.strerror}): choose another --port "
+            f"or leave it out for a free one"
+        ) from None
+    what = (
+        f"session {where}"
+        if (where / "session.json").is_file()
+        else f"{len(sessions)} session(s) under {where} (new ones appear as they are created)"
+    )
     print(f"viewing {what} at {server.url}  (read-only; Ctrl-C stops)", flush=True)
     if not args.no_browser:
         webbrowser.open(server.url)

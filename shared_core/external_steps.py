@@ -50,8 +50,10 @@ def check_session_name(name: str) -> str:
     """A session name: letters, digits, dot, dash, underscore and space; no paths."""
     name = str(name).strip()
     if not _NAME.match(name) or name in (".", ".."):
-        raise InputError(f"session name {name!r} is not a plain name: use letters, digits, '-', '_', '.' "
-                         f"or spaces (up to 80), no folders")
+        raise InputError(
+            f"session name {name!r} is not a plain name: use letters, digits, '-', '_', '.' "
+            f"or spaces (up to 80), no folders"
+        )
     return name
 
 
@@ -77,8 +79,15 @@ def session_for(sessions_dir: Path, name: str, canvas: np.ndarray, contract: Con
     return Session.create(_next_free(sessions_dir, name), canvas, contract, direction=direction)
 
 
-def journal_glue(sessions_dir: Path, name: str, canvas: np.ndarray, tile: np.ndarray, settings: StepSettings,
-                 contract: Contract, backend_name: str = "external") -> tuple[Path, StepResult, np.ndarray]:
+def journal_glue(
+    sessions_dir: Path,
+    name: str,
+    canvas: np.ndarray,
+    tile: np.ndarray,
+    settings: StepSettings,
+    contract: Contract,
+    backend_name: str = "external",
+) -> tuple[Path, StepResult, np.ndarray]:
     """Glue `tile` onto `canvas` as a step of the named session; (session folder, result, canvas after).
 
     A rejected step (a tile of the wrong size, say) is journaled with its reason and raised as an
@@ -87,14 +96,17 @@ def journal_glue(sessions_dir: Path, name: str, canvas: np.ndarray, tile: np.nda
     canvas = check_rgb(canvas, "canvas")
     tile = check_rgb(tile, "tile")
     if tile.shape[:2] != (contract.tile, contract.tile):
-        raise InputError(f"the tile is {tile.shape[1]}x{tile.shape[0]} but this glue needs {contract.tile}x"
-                         f"{contract.tile}: glue the tile of the same step")
+        raise InputError(
+            f"the tile is {tile.shape[1]}x{tile.shape[0]} but this glue needs {contract.tile}x"
+            f"{contract.tile}: glue the tile of the same step"
+        )
     with session_for(Path(sessions_dir), name, canvas, contract, settings.direction) as session:
         result = session.step(settings, GivenTile(tile, backend_name))
         session.flush()
         if not result.committed:
-            raise InputError(f"the glue was journaled as rejected step {result.number} of {session.root.name}: "
-                             f"{result.reason}")
+            raise InputError(
+                f"the glue was journaled as rejected step {result.number} of {session.root.name}: {result.reason}"
+            )
         return session.root, result, session.canvas()
 
 

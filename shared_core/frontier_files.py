@@ -64,20 +64,24 @@ def backend_fingerprint(generator: Generator) -> dict:
     counters, which do not change a tile. Nothing that looks like a credential is ever included."""
     declared = getattr(generator, "settings", None)
     items = declared.items() if isinstance(declared, dict) else vars(generator).items()
-    plain = {k: v for k, v in sorted(items)
-             if not k.startswith("_") and isinstance(v, (str, float, bool))
-             and not any(word in k.lower() for word in ("key", "secret", "token", "password"))}
+    plain = {
+        k: v
+        for k, v in sorted(items)
+        if not k.startswith("_")
+        and isinstance(v, (str, float, bool))
+        and not any(word in k.lower() for word in ("key", "secret", "token", "password"))
+    }
     return {"name": getattr(generator, "name", type(generator).__name__), "settings": plain}
 
 
-def tile_key(reference: np.ndarray, mask: np.ndarray, prompt: str, seed: int, direction: str,
-             generator: Generator) -> str:
+def tile_key(
+    reference: np.ndarray, mask: np.ndarray, prompt: str, seed: int, direction: str, generator: Generator
+) -> str:
     digest = hashlib.sha256()
     for array in (np.ascontiguousarray(reference, np.uint8), np.ascontiguousarray(mask, np.float32)):
         digest.update(str(array.shape).encode())
         digest.update(array.tobytes())
-    digest.update(json.dumps([prompt, int(seed), direction, backend_fingerprint(generator)],
-                             sort_keys=True).encode())
+    digest.update(json.dumps([prompt, int(seed), direction, backend_fingerprint(generator)], sort_keys=True).encode())
     return digest.hexdigest()
 
 
@@ -100,8 +104,15 @@ def reusable_tiles(root: Path, records: list[dict]) -> dict[str, Path]:
 class GeneratedTiles:
     """The tile source of a step: one generator call per tile (or a reuse), every file saved."""
 
-    def __init__(self, folder: Path, settings: StepSettings, generator: Generator, progress,
-                 reusable: dict[str, Path], timings: dict) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        settings: StepSettings,
+        generator: Generator,
+        progress,
+        reusable: dict[str, Path],
+        timings: dict,
+    ) -> None:
         self.folder, self.settings, self.generator = folder, settings, generator
         self.progress, self.reusable, self.timings = progress, reusable, timings
         self.calls = 0
@@ -122,8 +133,9 @@ class GeneratedTiles:
         if reused is not None:
             result = read_png_into(reused)
         else:
-            result = self._generate(tile, TileRequest(reference, mask, self.settings.prompt, seed, direction,
-                                                      self._progress(tile)))
+            result = self._generate(
+                tile, TileRequest(reference, mask, self.settings.prompt, seed, direction, self._progress(tile))
+            )
         self.timings["generate_s"] += time.perf_counter() - started
         if tile.count == 1:
             write_png(place / "tile_full.png", result)
@@ -147,21 +159,34 @@ class GeneratedTiles:
             return self.progress
         share = 1.0 / tile.count
         return lambda fraction, message: self.progress(
-            (tile.index + float(fraction)) * share, f"tile {tile.index + 1}/{tile.count}: {message}")
+            (tile.index + float(fraction)) * share, f"tile {tile.index + 1}/{tile.count}: {message}"
+        )
 
-    def _keep(self, place: Path, tile: FrontierTile, result: np.ndarray, seed: int, key: str,
-              reused: Path | None) -> None:
+    def _keep(
+        self, place: Path, tile: FrontierTile, result: np.ndarray, seed: int, key: str, reused: Path | None
+    ) -> None:
         if reused is not None:
             _link(reused, place / "tile.png")
         else:
             write_png(place / "tile.png", result)
-        write_json(place / "position.json", {
-            **tile.to_dict(), "tile": tile.index + 1, "seed": seed, "key": key,
-            "reused_from": None if reused is None else str(reused.parent.relative_to(self.folder.parent.parent)),
-            "direction": self.settings.direction, "frame": "rows across the edge, frontier-right frame"})
+        write_json(
+            place / "position.json",
+            {
+                **tile.to_dict(),
+                "tile": tile.index + 1,
+                "seed": seed,
+                "key": key,
+                "reused_from": None if reused is None else str(reused.parent.relative_to(self.folder.parent.parent)),
+                "direction": self.settings.direction,
+                "frame": "rows across the edge, frontier-right frame",
+            },
+        )
         if tile.index == 0:  # the step folder's single-tile names show tile 01
-            for name, target in (("reference.png", "reference.png"), ("mask.png", "mask.png"),
-                                 ("tile.png", "tile_full.png")):
+            for name, target in (
+                ("reference.png", "reference.png"),
+                ("mask.png", "mask.png"),
+                ("tile.png", "tile_full.png"),
+            ):
                 _link(place / name, self.folder / target)
 
 
@@ -179,28 +204,37 @@ def write_step_tiles(folder: Path, applied: AppliedStep, canvas: GrowingCanvas, 
     and for k > 1 each tile's seam.json and its box on the grown canvas (user frame)."""
     direction = canvas.direction
     if len(applied.tiles) == 1:
-        new = applied.raw[0][:, contract.band:]
+        new = applied.raw[0][:, contract.band :]
         write_png(folder / "new_half.png", from_frontier_right(new, direction))
         return
     norm = canvas.norm
-    write_png(folder / "new_half.png", from_frontier_right(norm[:, canvas.length - contract.advance:], direction))
+    write_png(folder / "new_half.png", from_frontier_right(norm[:, canvas.length - contract.advance :], direction))
     tiles_seam = (applied.seam or {}).get("tiles", [])
     for tile, seam in zip(applied.tiles, tiles_seam):
         place = tile_dir(folder, tile)
-        r0, r1, c0, c1 = user_box((tile.cross_start, tile.cross_start + tile.rows,
-                                   canvas.length - contract.tile, canvas.length), norm.shape[:2], direction)
-        write_json(place / "seam.json", {**seam, "box_after": {"x": int(c0), "y": int(r0), "width": int(c1 - c0),
-                                                                "height": int(r1 - r0)}})
+        r0, r1, c0, c1 = user_box(
+            (tile.cross_start, tile.cross_start + tile.rows, canvas.length - contract.tile, canvas.length),
+            norm.shape[:2],
+            direction,
+        )
+        write_json(
+            place / "seam.json",
+            {**seam, "box_after": {"x": int(c0), "y": int(r0), "width": int(c1 - c0), "height": int(r1 - r0)}},
+        )
 
 
 def stored_tiles(folder: Path, direction: str):
     """The tile source of a replay: the committed step's own tiles, in order."""
+
     def read(tile: FrontierTile, norm_reference: np.ndarray, norm_mask: np.ndarray) -> np.ndarray:
         path = folder / "tile_full.png" if tile.count == 1 else tile_dir(folder, tile) / "tile.png"
         if not path.exists():
-            raise SessionError(f"step {folder.name} is committed with {tile.count} tile(s) but {path} is "
-                               f"missing: the step cannot be replayed")
+            raise SessionError(
+                f"step {folder.name} is committed with {tile.count} tile(s) but {path} is "
+                f"missing: the step cannot be replayed"
+            )
         return to_frontier_right(read_png_into(path), direction)
+
     return read
 
 

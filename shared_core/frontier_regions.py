@@ -55,7 +55,17 @@ def frontier_regions(canvas_hw: tuple[int, int], direction: str, contract: Contr
         kept, kept_in_grown = slice(reach, length), slice(reach + advance, length + advance)
         tail, grown_tail = slice(0, reach), slice(0, reach + advance)
     if direction.startswith("x"):
-        return FrontierRegions((slice(None), kept), (slice(None), kept_in_grown), (slice(None), tail),
-                               (slice(None), grown_tail), (height, width + advance))
-    return FrontierRegions((kept, slice(None)), (kept_in_grown, slice(None)), (tail, slice(None)),
-                           (grown_tail, slice(None)), (height + advance, width))
+        return FrontierRegions(
+            (slice(None), kept),
+            (slice(None), kept_in_grown),
+            (slice(None), tail),
+            (slice(None), grown_tail),
+            (height, width + advance),
+        )
+    return FrontierRegions(
+        (kept, slice(None)),
+        (kept_in_grown, slice(None)),
+        (tail, slice(None)),
+        (grown_tail, slice(None)),
+        (height + advance, width),
+    )

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Protocol
+from collections.abc import Callable
 
 import numpy as np
 
@@ -87,9 +88,7 @@ def make_generator(name: str, **settings) -> Generator:
     try:
         factory = _REGISTRY[name]
     except KeyError:
-        raise InputError(
-            f"unknown backend {name!r}: choose one of {', '.join(sorted(_REGISTRY))}"
-        ) from None
+        raise InputError(f"unknown backend {name!r}: choose one of {', '.join(sorted(_REGISTRY))}") from None
     generator = factory(**settings)
     for trait, default in UNDECLARED_TRAITS.items():  # a plug-in backend that predates the traits
         if not hasattr(generator, trait):
@@ -112,8 +111,7 @@ def check_tile(tile: object, size: int) -> np.ndarray:
         raise GenerationError(f"the backend returned an array of shape {tile.shape}, not an RGB image")
     if tile.shape[:2] != (size, size):
         raise GenerationError(
-            f"the backend returned a {tile.shape[1]}x{tile.shape[0]} tile; the contract needs "
-            f"{size}x{size}"
+            f"the backend returned a {tile.shape[1]}x{tile.shape[0]} tile; the contract needs {size}x{size}"
         )
     if tile.dtype != np.uint8:
         raise GenerationError(f"the backend returned {tile.dtype} pixels, not uint8")

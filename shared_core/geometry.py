@@ -146,12 +146,12 @@ class Contract:
             )
 
     @classmethod
-    def legacy(cls) -> "Contract":
+    def legacy(cls) -> Contract:
         """Contract 1: the 768 px patch pasted at frontier - 256."""
         return cls(overlap=256)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Contract":
+    def from_dict(cls, data: dict) -> Contract:
         """A contract from `to_dict`; a dict without cross_overlap (sessions made before multi-tile
         frontiers, whose canvases were one tile across) gets the default."""
         unknown = set(data) - {"tile", "band", "overlap", "advance", "cross_overlap"}
@@ -215,8 +215,10 @@ def frontier_tiles(cross: int, contract: Contract) -> list[FrontierTile]:
     """The k tiles covering an edge of `cross` rows, in generation order."""
     starts = frontier_cross_starts(cross, contract)
     rows = min(contract.tile, int(cross))
-    return [FrontierTile(i, len(starts), int(s), rows, 0 if i == 0 else int(starts[i - 1] + rows - s))
-            for i, s in enumerate(starts)]
+    return [
+        FrontierTile(i, len(starts), int(s), rows, 0 if i == 0 else int(starts[i - 1] + rows - s))
+        for i, s in enumerate(starts)
+    ]
 
 
 def check_canvas(norm_shape: tuple[int, ...], contract: Contract) -> None:
@@ -235,7 +237,7 @@ def extract_band(norm_canvas: np.ndarray, contract: Contract, cross_start: int =
     edge is shorter than a tile)."""
     check_canvas(norm_canvas.shape, contract)
     length = norm_canvas.shape[1]
-    return norm_canvas[cross_start:cross_start + contract.tile, length - contract.band:length]
+    return norm_canvas[cross_start : cross_start + contract.tile, length - contract.band : length]
 
 
 def _filled(shape: tuple[int, ...], source: np.ndarray, fill: str, axis: int) -> np.ndarray:
@@ -280,14 +282,12 @@ def pack_reference(norm_band: np.ndarray, contract: Contract, fill: str = "gray"
         )
     norm_band = pad_across(norm_band, contract, fill)
     tile = np.empty((contract.tile, contract.tile) + norm_band.shape[2:], dtype=np.uint8)
-    tile[:, :contract.band] = norm_band
-    tile[:, contract.band:] = _filled((contract.tile, contract.advance) + norm_band.shape[2:], norm_band, fill,
-                                      axis=1)
+    tile[:, : contract.band] = norm_band
+    tile[:, contract.band :] = _filled((contract.tile, contract.advance) + norm_band.shape[2:], norm_band, fill, axis=1)
     return tile
 
 
-def fit_canvas(image: np.ndarray, direction: str, contract: Contract,
-               max_pixels: int | None = None) -> np.ndarray:
+def fit_canvas(image: np.ndarray, direction: str, contract: Contract, max_pixels: int | None = None) -> np.ndarray:
     """Scale `image` (user frame) so its cross dimension equals the tile, keeping the aspect ratio.
 
     Optional since frontiers of several tiles: a canvas of any size can grow. `max_pixels` refuses,
@@ -310,7 +310,8 @@ def fit_canvas(image: np.ndarray, direction: str, contract: Contract,
         )
     if (cross, length) == (contract.tile, new_length):
         return image
-    width, height = (new_length, contract.tile) if parse_direction(direction).startswith("x") else (
-        contract.tile, new_length)
+    width, height = (
+        (new_length, contract.tile) if parse_direction(direction).startswith("x") else (contract.tile, new_length)
+    )
     resample = Image.Resampling.LANCZOS if cross > contract.tile else Image.Resampling.BICUBIC
     return np.asarray(Image.fromarray(image).resize((width, height), resample))

@@ -23,7 +23,7 @@ alpha ones are `mix`. Whatever the blend, only the overlap and the new half are 
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -31,7 +31,11 @@ from .canvas import GrowingCanvas
 from .colour import match_colour
 from .errors import ContractError, InputError
 from .geometry import (
-    Contract, check_canvas, extract_band, parse_direction, to_frontier_right,
+    Contract,
+    check_canvas,
+    extract_band,
+    parse_direction,
+    to_frontier_right,
 )
 from .mask import check_mask, generation_mask, ramp
 from .rgb import check_rgb
@@ -71,13 +75,11 @@ def blend_alpha(
         else:
             feather = contract.overlap if feather_px is None else int(feather_px)
         if not 0 <= feather <= contract.overlap:
-            raise InputError(
-                f"feather_px must be between 0 and the overlap ({contract.overlap}), got {feather_px}"
-            )
+            raise InputError(f"feather_px must be between 0 and the overlap ({contract.overlap}), got {feather_px}")
         start = contract.patch_start
         columns = ramp(tile, start, start + feather, "smooth" if blend == "smooth" else "linear")
         alpha = np.ascontiguousarray(np.broadcast_to(columns, (tile, tile)))
-    alpha[:, contract.band:] = 1.0  # nothing old lies under the new half
+    alpha[:, contract.band :] = 1.0  # nothing old lies under the new half
     return alpha
 
 
@@ -96,10 +98,12 @@ def overlap_blend(blend: str) -> OverlapBlend:
     if blend in ("multiband", "seam_multiband"):
         from .blend_multiband import multiband_overlap, require_opencv
         from .blend_seam import seam_multiband_overlap
+
         require_opencv()
         return multiband_overlap if blend == "multiband" else seam_multiband_overlap
     if blend == "seam":
         from .blend_seam import seam_overlap
+
         return seam_overlap
     return mix
 
@@ -122,8 +126,7 @@ def blend_joint(old: np.ndarray, new: np.ndarray, alpha: np.ndarray, blend: Over
     """Blend the joint rows of a later tile over its neighbours' with an overlap blend laid across:
     the rows are turned into columns (a transpose), where every OverlapBlend finds its transition."""
     weights = np.ascontiguousarray(np.broadcast_to(alpha[:, None], old.shape[:2]).T)
-    turned = blend(np.ascontiguousarray(old.transpose(1, 0, 2)), np.ascontiguousarray(new.transpose(1, 0, 2)),
-                   weights)
+    turned = blend(np.ascontiguousarray(old.transpose(1, 0, 2)), np.ascontiguousarray(new.transpose(1, 0, 2)), weights)
     return np.ascontiguousarray(turned.transpose(1, 0, 2))
 
 
@@ -152,7 +155,7 @@ def _paste(
     turned_canvas[rows, origin:length] = blend(
         turned_canvas[rows, origin:length], turned_tile[:, overlap], alpha[:, overlap]
     )
-    turned_canvas[rows, length:contract.next_length(length)] = turned_tile[:, contract.band:]
+    turned_canvas[rows, length : contract.next_length(length)] = turned_tile[:, contract.band :]
     return contract.next_length(length)
 
 
@@ -182,8 +185,9 @@ def glue_step(
     check_one_tile(canvas.norm.shape[0], contract)
     if colour_match:
         turned_tile = match_colour(extract_band(canvas.norm, contract), turned_tile, contract, colour_space)
-    canvas.length = _paste(canvas.buffer_for_step(contract), canvas.length, turned_tile, contract, alpha,
-                           overlap_blend(blend))
+    canvas.length = _paste(
+        canvas.buffer_for_step(contract), canvas.length, turned_tile, contract, alpha, overlap_blend(blend)
+    )
     return turned_tile
 
 

@@ -65,7 +65,7 @@ def generation_mask(
             f"(got {start}..{end})"
         )
     columns = ramp(contract.tile, start, end, shape)
-    columns[contract.band:] = 1.0  # the new half is fully free
+    columns[contract.band :] = 1.0  # the new half is fully free
     return np.ascontiguousarray(np.broadcast_to(columns, (contract.tile, contract.tile)))
 
 
@@ -88,8 +88,10 @@ def frontier_mask(
     mask = generation_mask(contract, ramp_start, ramp_end, shape)
     rows = contract.tile if rows is None else int(rows)
     if not 0 <= joint < contract.tile or not 1 <= rows <= contract.tile:
-        raise ContractError(f"a frontier tile's joint must be 0..{contract.tile - 1} rows and it must cover "
-                            f"1..{contract.tile} rows (got joint={joint}, rows={rows})")
+        raise ContractError(
+            f"a frontier tile's joint must be 0..{contract.tile - 1} rows and it must cover "
+            f"1..{contract.tile} rows (got joint={joint}, rows={rows})"
+        )
     if joint == 0 and rows == contract.tile:
         return mask
     mask = mask * ramp(contract.tile, 0, joint, shape)[:, None]
@@ -99,8 +101,9 @@ def frontier_mask(
 
 def generation_mask_for(direction: str, contract: Contract, **ramp_settings) -> np.ndarray:
     """The freedom map in the user's orientation, as a generator receives it."""
-    return np.ascontiguousarray(from_frontier_right(generation_mask(contract, **ramp_settings),
-                                                    parse_direction(direction)))
+    return np.ascontiguousarray(
+        from_frontier_right(generation_mask(contract, **ramp_settings), parse_direction(direction))
+    )
 
 
 def check_mask(mask: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
@@ -117,6 +120,7 @@ def check_mask(mask: np.ndarray, size: tuple[int, int] | None = None) -> np.ndar
 
 
 # ---- converters to each consumer's convention -------------------------------------------------
+
 
 def to_comfy_mask(mask: np.ndarray) -> np.ndarray:
     """ComfyUI MASK convention: float 0..1, 1 = inpaint here. Ours already; soft values kept."""

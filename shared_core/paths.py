@@ -39,7 +39,8 @@ def parse_local_path(text: str) -> Path:
         if parts.scheme.lower() != "file":
             raise InputError(
                 f"{parts.scheme}:// addresses are not read: give a local path or a file:// URI "
-                f"(or pass the image's bytes as base64)")
+                f"(or pass the image's bytes as base64)"
+            )
         if parts.netloc not in ("", "localhost"):
             raise InputError(f"file:// URIs must name this machine (no host), got host {parts.netloc!r}")
         decoded = unquote(parts.path)
@@ -55,16 +56,18 @@ def inside(path: str | os.PathLike, roots: list[Path]) -> bool:
     return any(target == real(root) or target.is_relative_to(real(root)) for root in roots)
 
 
-def confine(text: str, roots: list[Path], *, what: str = "file", must_exist: bool = False,
-            configure_hint: str = "") -> Path:
+def confine(
+    text: str, roots: list[Path], *, what: str = "file", must_exist: bool = False, configure_hint: str = ""
+) -> Path:
     """The real path that `text` names, if it lies inside one of `roots`; else an InputError.
 
     what: names the file in messages ("input image", "export"); configure_hint: how the operator
     allows another directory (e.g. "set EXQUISITE_INPUT_DIRS or pass --input-dir").
     """
     if not roots:
-        raise InputError(f"no directory is allowed for {what}s on this server"
-                         + (f": {configure_hint}" if configure_hint else ""))
+        raise InputError(
+            f"no directory is allowed for {what}s on this server" + (f": {configure_hint}" if configure_hint else "")
+        )
     path = parse_local_path(text)
     if str(path).startswith("~"):  # the server user's home, for reading and writing alike
         path = Path(os.path.expanduser(path))
@@ -74,8 +77,10 @@ def confine(text: str, roots: list[Path], *, what: str = "file", must_exist: boo
         candidates = candidates[:1]  # a new file goes into the first root
     confined = [c for c in candidates if inside(c, roots)]  # decided before any file is looked at
     if not confined:
-        raise InputError(f"{what} path {text!r} is outside the allowed directories ({listed}): use a path "
-                         f"inside one of them" + (f", or {configure_hint}" if configure_hint else ""))
+        raise InputError(
+            f"{what} path {text!r} is outside the allowed directories ({listed}): use a path "
+            f"inside one of them" + (f", or {configure_hint}" if configure_hint else "")
+        )
     if must_exist:
         found = [c for c in confined if c.exists()]
         if not found:

@@ -28,8 +28,9 @@ def format_seconds(seconds: float) -> str:
 class ProgressLine:
     """Call `step_started(n)`, `within_step(fraction, message)` (a ProgressCallback) and `clear()`."""
 
-    def __init__(self, total_steps: int, stream: TextIO | None = None, clock=time.monotonic,
-                 live: bool | None = None) -> None:
+    def __init__(
+        self, total_steps: int, stream: TextIO | None = None, clock=time.monotonic, live: bool | None = None
+    ) -> None:
         self.total = total_steps
         self.stream = stream if stream is not None else sys.stdout
         self.clock = clock
@@ -82,7 +83,7 @@ class ProgressLine:
     def draw(self, fraction: float, message: str) -> None:
         if not self.live:
             return
-        line = self.text(fraction, message)[:_columns() - 1]
+        line = self.text(fraction, message)[: _columns() - 1]
         self.stream.write("\r" + line + " " * max(0, self.width - len(line)))
         self.stream.flush()
         self.width = len(line)

@@ -74,20 +74,27 @@ def tail_before(norm_canvas: np.ndarray, contract: Contract) -> np.ndarray:
     """The canvas's last min(L, tail_columns) columns before a step, frontier-right. A copy: a step
     glues into the same buffer, and the report compares the canvas before the glue with after it."""
     length = norm_canvas.shape[1]
-    return np.array(norm_canvas[:, length - min(length, tail_columns(contract)):])
+    return np.array(norm_canvas[:, length - min(length, tail_columns(contract)) :])
 
 
-def report_grown(before_tail: np.ndarray, norm_grown: np.ndarray, tile: np.ndarray, contract: Contract,
-                 raw_tile: np.ndarray | None = None) -> "SeamReport":
+def report_grown(
+    before_tail: np.ndarray,
+    norm_grown: np.ndarray,
+    tile: np.ndarray,
+    contract: Contract,
+    raw_tile: np.ndarray | None = None,
+) -> SeamReport:
     """`seam_report` of a step from `tail_before` of the canvas before it and the whole canvas after
     it (frontier-right): the after tail is the same columns plus the A new ones, the grown canvas's
     last W + A. Every face that glues measures through this, so they report the same numbers."""
     width = before_tail.shape[1] + contract.advance
     if norm_grown.shape[1] < width:
-        raise InputError(f"the seam report needs the canvas after the step to be at least {width} columns "
-                         f"long (the tail before it plus the {contract.advance} new ones); it has "
-                         f"{norm_grown.shape[1]}")
-    return seam_report(before_tail, norm_grown[:, norm_grown.shape[1] - width:], tile, contract, raw_tile)
+        raise InputError(
+            f"the seam report needs the canvas after the step to be at least {width} columns "
+            f"long (the tail before it plus the {contract.advance} new ones); it has "
+            f"{norm_grown.shape[1]}"
+        )
+    return seam_report(before_tail, norm_grown[:, norm_grown.shape[1] - width :], tile, contract, raw_tile)
 
 
 @dataclass(frozen=True)
@@ -112,12 +119,19 @@ class SeamReport:
 def brief(seam: dict) -> str:
     """A seam report (as recorded in step.json) on one line, ΔE in Lab."""
     raw = "" if seam.get("drift_raw") is None else f" (raw {seam['drift_raw']:.1f})"
-    return (f"seam step {seam['seam_step']:.1f} at +{seam['seam_at_px']}px, drift {seam['drift']:.1f}{raw}, "
-            f"gradient discontinuity {seam['gradient_discontinuity']:.1f} (ΔE)")
+    return (
+        f"seam step {seam['seam_step']:.1f} at +{seam['seam_at_px']}px, drift {seam['drift']:.1f}{raw}, "
+        f"gradient discontinuity {seam['gradient_discontinuity']:.1f} (ΔE)"
+    )
 
 
-def seam_report(before_tail: np.ndarray, after_tail: np.ndarray, tile: np.ndarray, contract: Contract,
-                raw_tile: np.ndarray | None = None) -> SeamReport:
+def seam_report(
+    before_tail: np.ndarray,
+    after_tail: np.ndarray,
+    tile: np.ndarray,
+    contract: Contract,
+    raw_tile: np.ndarray | None = None,
+) -> SeamReport:
     """Measure one glued step (see the module docstring for the definitions).
 
     before_tail: the canvas's last W columns before the step, W = min(L, tail_columns(contract));
@@ -127,8 +141,12 @@ def seam_report(before_tail: np.ndarray, after_tail: np.ndarray, tile: np.ndarra
     t, o, b = contract.tile, contract.overlap, contract.band
     w = before_tail.shape[1]
     rows = before_tail.shape[0]  # t, or fewer on an edge shorter than a tile (the tile's first rows)
-    if (not 1 <= rows <= t or after_tail.shape[:2] != (rows, w + contract.advance) or w < b
-            or tile.shape[:2] != (rows, t)):
+    if (
+        not 1 <= rows <= t
+        or after_tail.shape[:2] != (rows, w + contract.advance)
+        or w < b
+        or tile.shape[:2] != (rows, t)
+    ):
         raise InputError(
             f"the seam report needs the canvas's last {b}..{tail_columns(contract)} columns before the step "
             f"and the same plus {contract.advance} after it, {t} rows; got {before_tail.shape[:2]} and "
@@ -142,17 +160,15 @@ def seam_report(before_tail: np.ndarray, after_tail: np.ndarray, tile: np.ndarra
     before = rgb_to_lab(before_tail[:, lo:w])
     after = rgb_to_lab(after_tail[:, lo:hi])
     tile_lo = w - b  # tail column of tile column 0
-    tile_lab = rgb_to_lab(tile[:, max(0, lo - tile_lo):hi - tile_lo])
+    tile_lab = rgb_to_lab(tile[:, max(0, lo - tile_lo) : hi - tile_lo])
     tile_origin = max(lo, tile_lo) - lo  # tile_lab column 0 in the lo-based frame
 
-    step, step_at = _seam_step(before, after, tile_lab, tile_origin, first - lo, w - lo, k,
-                               min(rows, block_rows(t)))
+    step, step_at = _seam_step(before, after, tile_lab, tile_origin, first - lo, w - lo, k, min(rows, block_rows(t)))
     gradient = _gradient_discontinuity(before, after, tile_lab, tile_origin, first - lo, w - lo)
 
     ref_start, ref_stop = reference_columns(contract)
     # The reference columns are usually among those converted above: reuse them (same pixels, same Lab).
-    canvas_ref = _mean_lab(before_tail, before, tile_lo + ref_start - lo, tile_lo + ref_stop - lo,
-                           tile_lo + ref_start)
+    canvas_ref = _mean_lab(before_tail, before, tile_lo + ref_start - lo, tile_lo + ref_stop - lo, tile_lo + ref_start)
     tile_offset = max(0, lo - tile_lo)  # tile column of tile_lab's column 0
     drift_lab = _mean_lab(tile, tile_lab, ref_start - tile_offset, ref_stop - tile_offset, ref_start) - canvas_ref
     if raw_tile is None:
@@ -163,15 +179,18 @@ def seam_report(before_tail: np.ndarray, after_tail: np.ndarray, tile: np.ndarra
         raw_lab = _mean_lab(raw_tile, raw_tile[:, :0], 0, ref_stop - ref_start, ref_start)
         drift_raw = float(np.linalg.norm(raw_lab - canvas_ref))
     return SeamReport(
-        seam_step=round(step, 3), seam_at_px=int(step_at), drift=round(float(np.linalg.norm(drift_lab)), 3),
+        seam_step=round(step, 3),
+        seam_at_px=int(step_at),
+        drift=round(float(np.linalg.norm(drift_lab)), 3),
         drift_lab=tuple(round(float(v), 3) for v in drift_lab),
         drift_raw=None if drift_raw is None else round(drift_raw, 3),
         gradient_discontinuity=round(gradient, 3),
     )
 
 
-def joint_report(before: np.ndarray, after: np.ndarray, tile: np.ndarray, margin: int, joint: int,
-                 contract: Contract) -> dict:
+def joint_report(
+    before: np.ndarray, after: np.ndarray, tile: np.ndarray, margin: int, joint: int, contract: Contract
+) -> dict:
     """seam_step and gradient_discontinuity (module docstring) of a joint between neighbouring tiles
     of a frontier, measured across it: the patch rows are turned into columns, `before` is what the
     tiles before held from `margin` rows above the joint to its end, `after` the same rows and a
@@ -179,8 +198,16 @@ def joint_report(before: np.ndarray, after: np.ndarray, tile: np.ndarray, margin
     counts rows from the joint's first."""
     k = SEAM_WINDOW
     turned = [rgb_to_lab(np.ascontiguousarray(x.transpose(1, 0, 2))) for x in (before, after, tile)]
-    step, step_at = _seam_step(turned[0], turned[1], turned[2], margin, margin, margin + joint, k,
-                               min(before.shape[1], block_rows(contract.tile)))
+    step, step_at = _seam_step(
+        turned[0],
+        turned[1],
+        turned[2],
+        margin,
+        margin,
+        margin + joint,
+        k,
+        min(before.shape[1], block_rows(contract.tile)),
+    )
     gradient = _gradient_discontinuity(turned[0], turned[1], turned[2], margin, margin, margin + joint)
     return {"seam_step": round(step, 3), "seam_at_px": int(step_at), "gradient_discontinuity": round(gradient, 3)}
 
@@ -189,7 +216,7 @@ def _mean_lab(rgb: np.ndarray, lab: np.ndarray, start: int, stop: int, rgb_start
     """The mean Lab (float64 sums) of rgb[:, rgb_start:rgb_start + stop - start], read from
     lab[:, start:stop] when those columns were converted already, else converted now."""
     if not (0 <= start <= stop <= lab.shape[1] and lab.shape[1] > 0):
-        lab, start, stop = rgb_to_lab(rgb[:, rgb_start:rgb_start + stop - start]), 0, stop - start
+        lab, start, stop = rgb_to_lab(rgb[:, rgb_start : rgb_start + stop - start]), 0, stop - start
     columns = lab[:, start:stop]
     return columns.sum(axis=0, dtype=np.float64).sum(axis=0) / (columns.shape[0] * columns.shape[1])
 
@@ -197,7 +224,7 @@ def _mean_lab(rgb: np.ndarray, lab: np.ndarray, start: int, stop: int, rgb_start
 def _window_means(lab: np.ndarray, rows: int, k: int) -> np.ndarray:
     """means[b, c] = mean over block b's rows and columns [c, c + k) (c from 0 to width - k)."""
     height, width = lab.shape[:2]
-    blocks = lab[:height - height % rows].reshape(-1, rows, width, 3).mean(axis=1)
+    blocks = lab[: height - height % rows].reshape(-1, rows, width, 3).mean(axis=1)
     summed = np.concatenate([np.zeros_like(blocks[:, :1]), blocks.cumsum(axis=1)], axis=1)
     return (summed[:, k:] - summed[:, :-k]) / k
 
@@ -231,12 +258,12 @@ def _gradient_discontinuity(before, after, tile_lab, tile_origin, first, frontie
     baseline = np.zeros_like(g_after)
     stop = min(frontier + 1, before.shape[1])  # canvas columns the canvas had before the step
     if stop > start:
-        baseline[:, :stop - start] = _steps(before, start, stop)
+        baseline[:, : stop - start] = _steps(before, start, stop)
     lo = max(start, tile_origin + 1)  # canvas columns where the tile has a pixel pair
     hi = min(frontier + 1, tile_origin + tile_lab.shape[1])
     if hi > lo:
         g_tile = _steps(tile_lab, lo - tile_origin, hi - tile_origin)
-        np.maximum(baseline[:, lo - start:hi - start], g_tile, out=baseline[:, lo - start:hi - start])
+        np.maximum(baseline[:, lo - start : hi - start], g_tile, out=baseline[:, lo - start : hi - start])
     excess = np.subtract(g_after, baseline, out=g_after)
     np.maximum(excess, 0.0, out=excess)
     return float(excess.max(axis=1).mean())
@@ -244,7 +271,7 @@ def _gradient_discontinuity(before, after, tile_lab, tile_origin, first, frontie
 
 def _steps(lab: np.ndarray, start: int, stop: int) -> np.ndarray:
     """|lab[:, c] - lab[:, c - 1]| for c in [start, stop): the colour change to the previous column."""
-    d = lab[:, start:stop] - lab[:, start - 1:stop - 1]
+    d = lab[:, start:stop] - lab[:, start - 1 : stop - 1]
     np.multiply(d, d, out=d)
     squared = d[..., 0] + d[..., 1]
     squared += d[..., 2]

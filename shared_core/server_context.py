@@ -20,21 +20,25 @@ SECRETS = {"openai": "OPENAI_API_KEY"}
 WILDCARDS = {"0.0.0.0", "::", ""}
 
 
-def check_backend_in_server(backend: str, generator: object, server_name: str,
-                            listen_hosts: list[str], port: int | None) -> None:
+def check_backend_in_server(
+    backend: str, generator: object, server_name: str, listen_hosts: list[str], port: int | None
+) -> None:
     """Refuse a backend call that cannot work from inside the server `server_name` listening on
     `listen_hosts`:`port` (port None = unknown, then only the key is checked)."""
     secret = SECRETS.get(backend)
     if secret and not os.environ.get(secret):
-        raise InputError(f"no key for the {backend} backend: set {secret} in the environment of the "
-                         f"{server_name} server (restart it after setting)")
+        raise InputError(
+            f"no key for the {backend} backend: set {secret} in the environment of the "
+            f"{server_name} server (restart it after setting)"
+        )
     target = getattr(generator, "server", None)
     if port is not None and isinstance(target, str) and calls_itself(target, listen_hosts, port):
         raise InputError(
             f"the {backend} backend would send its tile to {target}, which is this {server_name} server "
             f"itself: the tile would wait behind the graph that waits for it. Set backend_settings "
             f'{{"server": "http://HOST:PORT"}} to ANOTHER {server_name} server, or make the tile in this '
-            f"graph with a sampler (the three-step checkpoint template)")
+            f"graph with a sampler (the three-step checkpoint template)"
+        )
 
 
 def calls_itself(url: str, listen_hosts: list[str], port: int) -> bool:

@@ -38,7 +38,7 @@ class StepSettings:
     blend_ramp_start: float | None = None
     blend_ramp_end: float | None = None
 
-    def checked(self, contract: Contract) -> "StepSettings":
+    def checked(self, contract: Contract) -> StepSettings:
         """Validate every field now, so a bad option is refused before anything is written."""
         direction = parse_direction(self.direction)
         if self.blend not in BLENDS:
@@ -54,8 +54,10 @@ class StepSettings:
         if self.colour_space not in COLOUR_SPACES:
             raise InputError(f"unknown colour space {self.colour_space!r}: use one of {', '.join(COLOUR_SPACES)}")
         if (self.blend_ramp_start, self.blend_ramp_end) != (None, None) and self.blend not in MASK_BLENDS:
-            raise InputError(f"a compositing ramp applies to the {', '.join(MASK_BLENDS)} blends, not "
-                             f"{self.blend}: use feather_px for linear/smooth")
+            raise InputError(
+                f"a compositing ramp applies to the {', '.join(MASK_BLENDS)} blends, not "
+                f"{self.blend}: use feather_px for linear/smooth"
+            )
         settings = StepSettings(**{**asdict(self), "direction": direction})
         alpha_for(settings, contract)  # feather and ramp ranges
         overlap_blend(settings.blend)  # refuses a blend whose extra is not installed

@@ -29,8 +29,13 @@ from .viewer_tiles import PyramidCache
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web" / "viewer"
 CONTENT_TYPES = {
-    ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
-    ".png": "image/png", ".jpg": "image/jpeg", ".svg": "image/svg+xml", ".json": "application/json",
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".svg": "image/svg+xml",
+    ".json": "application/json",
     ".txt": "text/plain; charset=utf-8",
 }
 # Sent with every answer by both servers: the page loads only its own files and runs only its own scripts.
@@ -38,8 +43,10 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "SAMEORIGIN",
-    "Content-Security-Policy": ("default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
-                                "script-src 'self'; connect-src 'self'; frame-ancestors 'self'"),
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
+        "script-src 'self'; connect-src 'self'; frame-ancestors 'self'"
+    ),
 }
 _TILE = re.compile(r"^(\d{1,2})/(\d{1,6})_(\d{1,6})\.jpg$")
 
@@ -152,8 +159,12 @@ class ViewerApi:
 
     def _api(self, parts: list[str], query: dict[str, str]) -> Reply:
         if not parts:
-            return _json({"sessions": [summary(folder, sid) for sid, folder in self.sessions().items()],
-                          "roots": [str(r) for r in self.roots]})
+            return _json(
+                {
+                    "sessions": [summary(folder, sid) for sid, folder in self.sessions().items()],
+                    "roots": [str(r) for r in self.roots],
+                }
+            )
         folder = self._session(parts[0])
         if len(parts) == 1:
             return _json(read_session(folder, parts[0]))

@@ -27,11 +27,27 @@ from .pngio import png_size
 
 SESSION_FILE = "session.json"
 SOURCE_FILE = "source.png"
-KNOWN_IMAGES = ("canvas_before", "canvas_after", "reference", "mask", "tile_full", "conditioning_band",
-                "new_half")
-KNOWN_FIELDS = ("number", "parent", "status", "reason", "direction", "backend", "seed", "prompt",
-                "size_before", "size_after", "settings", "timings", "started", "finished", "seam", "contract",
-                "frontier", "generator_calls")
+KNOWN_IMAGES = ("canvas_before", "canvas_after", "reference", "mask", "tile_full", "conditioning_band", "new_half")
+KNOWN_FIELDS = (
+    "number",
+    "parent",
+    "status",
+    "reason",
+    "direction",
+    "backend",
+    "seed",
+    "prompt",
+    "size_before",
+    "size_after",
+    "settings",
+    "timings",
+    "started",
+    "finished",
+    "seam",
+    "contract",
+    "frontier",
+    "generator_calls",
+)
 SERVED_SUFFIXES = (".png", ".json", ".txt")
 RUNNING = "running"
 
@@ -211,8 +227,16 @@ def read_step(folder: Path, url_prefix: str, contract: dict) -> dict | None:
     step["duration_s"] = _duration(record.get("timings"))
     step["images"] = _images(folder, url_prefix)
     step["tiles"] = _tiles(folder, url_prefix)
-    step["tile_box"] = (tile_box(record.get("direction"), record.get("size_before"), record.get("size_after"),
-                                 record.get("contract") or contract) if status in ("committed", "undone") else None)
+    step["tile_box"] = (
+        tile_box(
+            record.get("direction"),
+            record.get("size_before"),
+            record.get("size_after"),
+            record.get("contract") or contract,
+        )
+        if status in ("committed", "undone")
+        else None
+    )
     step["head_box"] = None
     prompt_file = _read_text(folder / "prompt.txt")
     if not step["prompt"] and prompt_file:
@@ -244,10 +268,17 @@ def read_session(folder: Path, session_id: str, url_root: str = "files") -> dict
     if canvas is not None:
         canvas["file"] = canvas_rel
     return {
-        "id": session_id, "name": folder.name, "contract": contract, "source": meta.get("source") or {},
-        "created": meta.get("created"), "head": head, "stamp": token,
+        "id": session_id,
+        "name": folder.name,
+        "contract": contract,
+        "source": meta.get("source") or {},
+        "created": meta.get("created"),
+        "head": head,
+        "stamp": token,
         "size": (steps_by_number(steps)[head]["size_after"] if head else (meta.get("source") or {}).get("size")),
-        "canvas": canvas, "canvas_pending": canvas is None, "steps": steps,
+        "canvas": canvas,
+        "canvas_pending": canvas is None,
+        "steps": steps,
         "source_image": _image(folder, SOURCE_FILE, base),
     }
 
@@ -260,7 +291,14 @@ def summary(folder: Path, session_id: str) -> dict:
     """One line of the session list: cheap (the index, not every step)."""
     meta = _read_json(folder / SESSION_FILE) or {}
     records = meta.get("steps") or []
-    return {"id": session_id, "name": folder.name, "created": meta.get("created"), "size": meta.get("size"),
-            "head": meta.get("head"), "steps_tried": len(records),
-            "committed": sum(1 for r in records if r.get("status") == "committed"),
-            "rejected": sum(1 for r in records if r.get("status") == "rejected"), "stamp": stamp(folder)}
+    return {
+        "id": session_id,
+        "name": folder.name,
+        "created": meta.get("created"),
+        "size": meta.get("size"),
+        "head": meta.get("head"),
+        "steps_tried": len(records),
+        "committed": sum(1 for r in records if r.get("status") == "committed"),
+        "rejected": sum(1 for r in records if r.get("status") == "rejected"),
+        "stamp": stamp(folder),
+    }

@@ -53,8 +53,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _refusal(self) -> Reply | None:
         host = self.headers.get("Host", "")
         if host not in self.server.allowed_hosts:
-            return Reply(403, "text/plain; charset=utf-8",
-                         f"refused: Host {host!r} is not this viewer (use {self.server.url})\n".encode())
+            return Reply(
+                403,
+                "text/plain; charset=utf-8",
+                f"refused: Host {host!r} is not this viewer (use {self.server.url})\n".encode(),
+            )
         origin = self.headers.get("Origin")
         if origin is not None and origin not in self.server.allowed_origins:
             return Reply(403, "text/plain; charset=utf-8", f"refused: Origin {origin!r}\n".encode())

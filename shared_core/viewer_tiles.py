@@ -41,13 +41,13 @@ def _halve(src: np.ndarray, dst: np.ndarray) -> None:
     h, w = src.shape[:2]
     block = max(1, _BLOCK_BYTES // (2 * w * 3 * 2 * 2))  # destination rows per block (uint16 copies)
     for top in range(0, dst.shape[0], block):
-        rows = src[2 * top:min(h, 2 * (top + block))].astype(np.uint16)
+        rows = src[2 * top : min(h, 2 * (top + block))].astype(np.uint16)
         if rows.shape[0] % 2:
             rows = np.concatenate([rows, rows[-1:]], axis=0)
         if w % 2:
             rows = np.concatenate([rows, rows[:, -1:]], axis=1)
         summed = rows[0::2, 0::2] + rows[1::2, 0::2] + rows[0::2, 1::2] + rows[1::2, 1::2]
-        dst[top:top + summed.shape[0]] = ((summed + 2) // 4).astype(np.uint8)
+        dst[top : top + summed.shape[0]] = ((summed + 2) // 4).astype(np.uint8)
 
 
 class Pyramid:
@@ -57,8 +57,9 @@ class Pyramid:
         self.width, self.height = (int(v) for v in png_size(path))
         self.max_level = max_level(self.width, self.height)
         self.folder = folder
-        full = np.lib.format.open_memmap(folder / "0.npy", mode="w+", dtype=np.uint8,
-                                         shape=(self.height, self.width, 3))
+        full = np.lib.format.open_memmap(
+            folder / "0.npy", mode="w+", dtype=np.uint8, shape=(self.height, self.width, 3)
+        )
         try:
             read_png_into(path, full)  # straight into the mapped file: no second copy in memory
         except InputError:  # a grey PNG (not a canvas the session writes, but readable)
@@ -70,8 +71,12 @@ class Pyramid:
         with self._lock:
             while len(self.levels) <= depth:
                 h, w = self.levels[-1].shape[:2]
-                nxt = np.lib.format.open_memmap(self.folder / f"{len(self.levels)}.npy", mode="w+", dtype=np.uint8,
-                                                shape=((h + 1) // 2, (w + 1) // 2, 3))
+                nxt = np.lib.format.open_memmap(
+                    self.folder / f"{len(self.levels)}.npy",
+                    mode="w+",
+                    dtype=np.uint8,
+                    shape=((h + 1) // 2, (w + 1) // 2, 3),
+                )
                 _halve(self.levels[-1], nxt)
                 self.levels.append(nxt)
             return self.levels[depth]
@@ -90,8 +95,9 @@ class Pyramid:
         if col < 0 or row < 0 or x >= w or y >= h:
             raise InputError(f"no tile {col},{row} at level {level}")
         buffer = io.BytesIO()
-        Image.fromarray(np.ascontiguousarray(image[y:y + TILE_SIZE, x:x + TILE_SIZE])).save(
-            buffer, "JPEG", quality=88)
+        Image.fromarray(np.ascontiguousarray(image[y : y + TILE_SIZE, x : x + TILE_SIZE])).save(
+            buffer, "JPEG", quality=88
+        )
         return buffer.getvalue()
 
     def crop(self, box: tuple[int, int, int, int]) -> bytes:

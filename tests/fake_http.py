@@ -40,7 +40,8 @@ class QuietHandler(BaseHTTPRequestHandler):
 def parse_multipart(content_type: str, body: bytes) -> tuple[dict, dict]:
     """A multipart/form-data body as ({field: text or file bytes}, {file field: filename})."""
     message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-        f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+        f"Content-Type: {content_type}\r\n\r\n".encode() + body
+    )
     fields, filenames = {}, {}
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")

@@ -24,7 +24,7 @@ def world(cross: int, length: int) -> np.ndarray:
 
 def marked_tile(contract: Contract) -> np.ndarray:
     """A frontier-right tile that differs from every world pixel: its own coordinates with B = 255."""
-    rows, cols = np.mgrid[0:contract.tile, 0:contract.tile]
+    rows, cols = np.mgrid[0 : contract.tile, 0 : contract.tile]
     return np.dstack([cols % 256, rows % 256, np.full_like(cols, 255)]).astype(np.uint8)
 
 
@@ -53,7 +53,7 @@ class OracleGenerator:
             length, contract = self.counted_from
             start = length + self.calls * contract.advance - contract.band
         self.calls += 1
-        tile = np.array(self.world[:, start:start + norm_ref.shape[1]])
+        tile = np.array(self.world[:, start : start + norm_ref.shape[1]])
         if self.disturb is not None:
             tile = self.disturb(tile)
         return np.ascontiguousarray(from_frontier_right(tile, request.direction))

@@ -35,13 +35,17 @@ def test_every_backend_is_listed_here():
 
 
 def test_a_missing_extra_keeps_the_backend_listed_and_names_the_pip_extra():
-    out = run_with_blocked(["openai"], (
-        "try:\n"
-        "    make_generator('openai', model='gpt-image-1.5')\n"
-        "    out['error'] = None\n"
-        "except InputError as e:\n"
-        "    out['error'] = str(e)\n"
-        "out['mock'] = make_generator('mock').name\n"))
+    out = run_with_blocked(
+        ["openai"],
+        (
+            "try:\n"
+            "    make_generator('openai', model='gpt-image-1.5')\n"
+            "    out['error'] = None\n"
+            "except InputError as e:\n"
+            "    out['error'] = str(e)\n"
+            "out['mock'] = make_generator('mock').name\n"
+        ),
+    )
     assert "openai" in out["names"] and "comfyui" in out["names"]
     assert 'pip install "exquisite[openai]"' in out["error"]
     assert "'openai'" in out["error"]

@@ -29,13 +29,13 @@ def test_only_the_overlap_and_the_new_half_change_in_every_mode(direction, blend
     out_norm = to_frontier_right(out, direction)
     origin = length - contract.overlap
     np.testing.assert_array_equal(out_norm[:, :origin], canvas_norm[:, :origin])
-    np.testing.assert_array_equal(out_norm[:, length:], tile_norm[:, contract.band:])
+    np.testing.assert_array_equal(out_norm[:, length:], tile_norm[:, contract.band :])
 
 
 @pytest.mark.parametrize("blend", BLENDS)
 def test_a_tile_equal_to_the_truth_changes_nothing(blend):
     truth = world(64, 200)
-    out = glue(truth[:, :90], truth[:, 90 - 32:90 + 32], "x_ltr", SMALL, blend, colour_match=True)
+    out = glue(truth[:, :90], truth[:, 90 - 32 : 90 + 32], "x_ltr", SMALL, blend, colour_match=True)
     np.testing.assert_array_equal(out, truth[:, :122])
 
 
@@ -45,9 +45,9 @@ def test_outside_a_narrow_compositing_ramp_old_and_tile_are_kept_exactly(blend):
     tile = marked_tile(SMALL)
     mask = generation_mask(SMALL, ramp_start=8, ramp_end=24)
     out = glue(canvas, tile, "x_ltr", SMALL, blend, mask=mask)
-    np.testing.assert_array_equal(out[:, :90 - 32 + 8], canvas[:, :90 - 32 + 8])
-    np.testing.assert_array_equal(out[:, 90 - 32 + 24:], tile[:, 24:])
-    assert not np.array_equal(out[:, 90 - 24:90 - 8], canvas[:, 90 - 24:90 - 8])
+    np.testing.assert_array_equal(out[:, : 90 - 32 + 8], canvas[:, : 90 - 32 + 8])
+    np.testing.assert_array_equal(out[:, 90 - 32 + 24 :], tile[:, 24:])
+    assert not np.array_equal(out[:, 90 - 24 : 90 - 8], canvas[:, 90 - 24 : 90 - 8])
 
 
 def test_the_seam_runs_where_canvas_and_tile_agree():
@@ -66,7 +66,7 @@ def test_the_seam_follows_a_diagonal_agreement():
     new = np.full_like(old, 255)
     rows = np.arange(64)
     for r in rows:  # they agree only along a diagonal band
-        new[r, 10 + r // 2:14 + r // 2] = 0
+        new[r, 10 + r // 2 : 14 + r // 2] = 0
     path = min_error_path(disagreement(old, new, radius=0), 0, 64)
     assert ((path >= 10 + rows // 2) & (path < 14 + rows // 2)).all()
 
@@ -102,16 +102,18 @@ def test_missing_opencv_is_named_and_the_core_still_works(monkeypatch):
 
 
 def test_the_core_imports_and_glues_without_opencv_or_scikit_image():
-    code = ("import sys; sys.modules['cv2'] = None; sys.modules['skimage'] = None\n"
-            "import numpy as np\n"
-            "from exquisite.shared_core import session, cli, seam_report, colour\n"
-            "from exquisite.shared_core.glue import glue\n"
-            "from exquisite.shared_core.geometry import Contract\n"
-            "c = Contract(tile=64, band=32, overlap=32, advance=32)\n"
-            "img = np.zeros((64, 90, 3), np.uint8)\n"
-            "for b in ('hard', 'linear', 'smooth', 'mask', 'seam'):\n"
-            "    glue(img, np.zeros((64, 64, 3), np.uint8), 'x_ltr', c, b, colour_match=True)\n"
-            "print('ok')\n")
+    code = (
+        "import sys; sys.modules['cv2'] = None; sys.modules['skimage'] = None\n"
+        "import numpy as np\n"
+        "from exquisite.shared_core import session, cli, seam_report, colour\n"
+        "from exquisite.shared_core.glue import glue\n"
+        "from exquisite.shared_core.geometry import Contract\n"
+        "c = Contract(tile=64, band=32, overlap=32, advance=32)\n"
+        "img = np.zeros((64, 90, 3), np.uint8)\n"
+        "for b in ('hard', 'linear', 'smooth', 'mask', 'seam'):\n"
+        "    glue(img, np.zeros((64, 64, 3), np.uint8), 'x_ltr', c, b, colour_match=True)\n"
+        "print('ok')\n"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and "ok" in proc.stdout, proc.stderr
 
@@ -120,8 +122,9 @@ def test_the_core_imports_and_glues_without_opencv_or_scikit_image():
 def test_replay_gives_identical_pixels_with_colour_matching_and_each_blend(tmp_path, blend):
     truth = world(64, 400)
     cast = lambda tile: np.clip(tile.astype(int) * [0.9, 1.0, 1.1] + 5, 0, 255).astype(np.uint8)
-    settings = StepSettings(direction="down", blend=blend, colour_match=True,
-                            blend_ramp_start=4.0 if blend != "linear" else None)
+    settings = StepSettings(
+        direction="down", blend=blend, colour_match=True, blend_ramp_start=4.0 if blend != "linear" else None
+    )
     with Session.create(tmp_path / "s", user_canvas(truth, 80, "y_ttb"), SMALL, direction="down") as session:
         results = session.extend(settings, OracleGenerator(truth, cast, (80, SMALL)), steps=3)
         assert all(r.committed for r in results)

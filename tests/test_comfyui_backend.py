@@ -74,7 +74,7 @@ class FakeComfy(LocalServer):
             def _body(self) -> bytes:
                 return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 fake.calls.append(("POST", self.path))
                 body = self._body()
                 if self.path == "/upload/image":
@@ -93,7 +93,7 @@ class FakeComfy(LocalServer):
                     return self._send(200, b"", "text/plain")
                 self._send(404, b"", "text/plain")
 
-            def do_GET(self):  # noqa: N802
+            def do_GET(self):
                 fake.calls.append(("GET", self.path))
                 url = urllib.parse.urlsplit(self.path)
                 if url.path.startswith("/history/"):
@@ -111,12 +111,27 @@ class FakeComfy(LocalServer):
     def queue_prompt(self, prompt: dict):
         if self.mode == "invalid":
             return 400, {
-                "error": {"type": "prompt_outputs_failed_validation", "message": "Prompt outputs failed validation",
-                          "details": "", "extra_info": {}},
-                "node_errors": {"1": {"class_type": "CheckpointLoaderSimple", "dependent_outputs": ["9"],
-                                      "errors": [{"type": "value_not_in_list", "message": "Value not in list",
-                                                  "details": "ckpt_name: 'missing.safetensors' not in ['a.safetensors']",
-                                                  "extra_info": {}}]}}}
+                "error": {
+                    "type": "prompt_outputs_failed_validation",
+                    "message": "Prompt outputs failed validation",
+                    "details": "",
+                    "extra_info": {},
+                },
+                "node_errors": {
+                    "1": {
+                        "class_type": "CheckpointLoaderSimple",
+                        "dependent_outputs": ["9"],
+                        "errors": [
+                            {
+                                "type": "value_not_in_list",
+                                "message": "Value not in list",
+                                "details": "ckpt_name: 'missing.safetensors' not in ['a.safetensors']",
+                                "extra_info": {},
+                            }
+                        ],
+                    }
+                },
+            }
         prompt_id = f"p{len(self.prompts) + 1}"
         self.prompts[prompt_id] = prompt
         return 200, {"prompt_id": prompt_id, "number": len(self.prompts), "node_errors": {}}
@@ -127,20 +142,36 @@ class FakeComfy(LocalServer):
             return {}
         prompt = self.prompts[prompt_id]
         if self.mode == "error":
-            status = {"status_str": "error", "completed": False, "messages": [
-                ["execution_start", {"prompt_id": prompt_id}],
-                ["execution_error", {"prompt_id": prompt_id, "node_id": "7", "node_type": "KSampler",
-                                     "exception_type": "torch.OutOfMemoryError",
-                                     "exception_message": "CUDA out of memory. Tried to allocate 2.00 GiB"}]]}
+            status = {
+                "status_str": "error",
+                "completed": False,
+                "messages": [
+                    ["execution_start", {"prompt_id": prompt_id}],
+                    [
+                        "execution_error",
+                        {
+                            "prompt_id": prompt_id,
+                            "node_id": "7",
+                            "node_type": "KSampler",
+                            "exception_type": "torch.OutOfMemoryError",
+                            "exception_message": "CUDA out of memory. Tried to allocate 2.00 GiB",
+                        },
+                    ],
+                ],
+            }
             return {prompt_id: {"prompt": [], "outputs": {}, "status": status}}
         loader = next(n for n in prompt.values() if n["class_type"] == "LoadImage")
         uploaded = self.uploads[loader["inputs"]["image"]]
         name = f"tile_{prompt_id}.png"
         self.outputs[name] = run_like_comfy(uploaded, 48 if self.mode == "wrong_size" else None)
         output_id = next(i for i, n in prompt.items() if n["class_type"] == "SaveImage")
-        return {prompt_id: {"prompt": [], "status": {"status_str": "success", "completed": True, "messages": []},
-                            "outputs": {output_id: {"images": [{"filename": name, "subfolder": "exquisite",
-                                                                "type": "output"}]}}}}
+        return {
+            prompt_id: {
+                "prompt": [],
+                "status": {"status_str": "success", "completed": True, "messages": []},
+                "outputs": {output_id: {"images": [{"filename": name, "subfolder": "exquisite", "type": "output"}]}},
+            }
+        }
 
     @property
     def url(self) -> str:
@@ -164,6 +195,7 @@ def shipped() -> dict:
 
 # ---- the workflow, checked before anything is sent -------------------------------------------
 
+
 def test_shipped_workflow_nodes_are_found_by_title_and_by_class():
     workflow = shipped()
     expected = comfyui_backend.WorkflowNodes("2", "9", "3", "4", ("7",))
@@ -181,13 +213,21 @@ def test_default_workflow_is_found_through_the_package():
     assert make_generator("comfyui").workflow_path == comfyui_backend.DEFAULT_WORKFLOW
 
 
-@pytest.mark.parametrize("change,message", [
-    (lambda w: w.update({"10": {"class_type": "LoadImage", "inputs": {"image": "b.png"}}}) or
-     [n.pop("_meta", None) for n in w.values()], "several candidates for the reference node"),
-    (lambda w: w.pop("2") and [n.pop("_meta", None) for n in w.values()], "no reference node"),
-    (lambda w: w.pop("9"), "no output node"),
-    (lambda w: w["2"]["inputs"].pop("image"), "no `image` input"),
-])
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (
+            lambda w: (
+                w.update({"10": {"class_type": "LoadImage", "inputs": {"image": "b.png"}}})
+                or [n.pop("_meta", None) for n in w.values()]
+            ),
+            "several candidates for the reference node",
+        ),
+        (lambda w: w.pop("2") and [n.pop("_meta", None) for n in w.values()], "no reference node"),
+        (lambda w: w.pop("9"), "no output node"),
+        (lambda w: w["2"]["inputs"].pop("image"), "no `image` input"),
+    ],
+)
 def test_workflows_that_do_not_fit_are_refused(change, message, tmp_path):
     workflow = shipped()
     change(workflow)
@@ -213,15 +253,21 @@ def test_ui_format_and_bad_settings_are_refused(tmp_path):
         make_generator("comfyui", colour="red")
     with pytest.raises(InputError, match="server must be an http"):
         make_generator("comfyui", server="ftp://box")
-    passthrough = write_workflow(tmp_path, {"1": {"class_type": "LoadImage", "inputs": {"image": "x.png"}},
-                                            "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0]}}})
+    passthrough = write_workflow(
+        tmp_path,
+        {
+            "1": {"class_type": "LoadImage", "inputs": {"image": "x.png"}},
+            "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0]}},
+        },
+    )
     with pytest.raises(InputError, match="steps: no seed node"):
         make_generator("comfyui", workflow=passthrough, steps=20)
 
 
 def test_settings_are_written_into_the_workflow():
-    generator = make_generator("comfyui", checkpoint="my-inpaint.safetensors", steps=12, cfg=4.5,
-                               negative_prompt="people")
+    generator = make_generator(
+        "comfyui", checkpoint="my-inpaint.safetensors", steps=12, cfg=4.5, negative_prompt="people"
+    )
     assert generator.workflow["1"]["inputs"]["ckpt_name"] == "my-inpaint.safetensors"
     assert generator.workflow["7"]["inputs"]["steps"] == 12 and generator.workflow["7"]["inputs"]["cfg"] == 4.5
     assert generator.workflow["4"]["inputs"]["text"] == "people"
@@ -230,13 +276,15 @@ def test_settings_are_written_into_the_workflow():
 
 # ---- one step through a session ----------------------------------------------------------------
 
+
 def step(tmp_path, fake: FakeComfy, **settings):
     canvas = ruler(64, 64)
     generator = make_generator("comfyui", server=fake.url, poll_interval=0.02, **settings)
     progress = []
     with Session.create(tmp_path / "s", canvas, SMALL, direction="y_btt") as session:
-        result = session.step(StepSettings(direction="up", prompt="a cliff", seed=41),
-                              generator, lambda f, m: progress.append((f, m)))
+        result = session.step(
+            StepSettings(direction="up", prompt="a cliff", seed=41), generator, lambda f, m: progress.append((f, m))
+        )
         after = session.canvas()
     return canvas, after, result, progress
 
@@ -270,8 +318,10 @@ def test_validation_error_is_the_rejection_in_comfyuis_words(tmp_path):
     with FakeComfy("invalid") as fake:
         canvas, after, result, _ = step(tmp_path, fake)
     assert not result.committed
-    expected = ("ComfyUI refused the workflow: node 1 (CheckpointLoaderSimple): Value not in list: "
-                "ckpt_name: 'missing.safetensors' not in ['a.safetensors']")
+    expected = (
+        "ComfyUI refused the workflow: node 1 (CheckpointLoaderSimple): Value not in list: "
+        "ckpt_name: 'missing.safetensors' not in ['a.safetensors']"
+    )
     assert result.reason == expected
     assert (tmp_path / "s" / "steps" / "0001" / "rejected.err").read_text().strip() == expected
     assert np.array_equal(after, canvas)
@@ -315,6 +365,7 @@ def test_unreachable_server_is_a_rejection_without_credentials(tmp_path):
 
 # ---- a real ComfyUI ---------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def real_comfy(tmp_path_factory):
     root = os.environ.get("COMFYUI_ROOT")
@@ -323,14 +374,30 @@ def real_comfy(tmp_path_factory):
     python = os.environ.get("COMFYUI_PYTHON", sys.executable)
     base = tmp_path_factory.mktemp("comfy-base")
     import socket
+
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     log = open(base / "comfyui.log", "w")
     process = subprocess.Popen(
-        [python, "main.py", "--cpu", "--listen", "127.0.0.1", "--port", str(port), "--base-directory", str(base),
-         "--disable-all-custom-nodes", "--database-url", "sqlite:///:memory:"],
-        cwd=root, stdout=log, stderr=subprocess.STDOUT)
+        [
+            python,
+            "main.py",
+            "--cpu",
+            "--listen",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--base-directory",
+            str(base),
+            "--disable-all-custom-nodes",
+            "--database-url",
+            "sqlite:///:memory:",
+        ],
+        cwd=root,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(240):
@@ -354,17 +421,23 @@ def real_comfy(tmp_path_factory):
 def test_real_comfyui_load_image_gives_back_our_reference_and_mask(real_comfy, tmp_path):
     reference = ruler(64, 64)
     mask = generation_mask_for("x_ltr", SMALL, ramp_start=8, ramp_end=32)
-    passthrough = {"1": {"class_type": "LoadImage", "inputs": {"image": "x.png"}},
-                   "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "exq/i"}}}
-    as_image = {"1": {"class_type": "LoadImage", "inputs": {"image": "x.png"}},
-                "3": {"class_type": "MaskToImage", "inputs": {"mask": ["1", 1]}},
-                "2": {"class_type": "SaveImage", "inputs": {"images": ["3", 0], "filename_prefix": "exq/m"}}}
+    passthrough = {
+        "1": {"class_type": "LoadImage", "inputs": {"image": "x.png"}},
+        "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "exq/i"}},
+    }
+    as_image = {
+        "1": {"class_type": "LoadImage", "inputs": {"image": "x.png"}},
+        "3": {"class_type": "MaskToImage", "inputs": {"mask": ["1", 1]}},
+        "2": {"class_type": "SaveImage", "inputs": {"images": ["3", 0], "filename_prefix": "exq/m"}},
+    }
     request = TileRequest(reference, mask, "", 0)
-    image = make_generator("comfyui", server=real_comfy, workflow=write_workflow(tmp_path, passthrough, "i.json"),
-                           timeout=60).generate(request)
+    image = make_generator(
+        "comfyui", server=real_comfy, workflow=write_workflow(tmp_path, passthrough, "i.json"), timeout=60
+    ).generate(request)
     assert np.array_equal(image, reference)
-    mask_image = make_generator("comfyui", server=real_comfy, workflow=write_workflow(tmp_path, as_image, "m.json"),
-                                timeout=60).generate(request)
+    mask_image = make_generator(
+        "comfyui", server=real_comfy, workflow=write_workflow(tmp_path, as_image, "m.json"), timeout=60
+    ).generate(request)
     # SaveImage truncates 255 * mask to uint8, so one level of difference is ComfyUI's rounding, not ours
     assert np.abs(mask_image[:, :, 0].astype(int) - np.rint(255 * mask)).max() <= 1
 
@@ -373,5 +446,7 @@ def test_real_comfyui_refuses_a_missing_checkpoint_in_its_own_words(real_comfy):
     generator = make_generator("comfyui", server=real_comfy, checkpoint="no-such-model.safetensors", timeout=60)
     with pytest.raises(comfyui_backend.GenerationError) as refused:
         generator.generate(TileRequest(ruler(64, 64), generation_mask_for("x_ltr", SMALL), "sea", 1))
-    assert ("ComfyUI refused the workflow: node 1 (CheckpointLoaderSimple): Value not in list: ckpt_name: "
-            "'no-such-model.safetensors' not in") in str(refused.value)
+    assert (
+        "ComfyUI refused the workflow: node 1 (CheckpointLoaderSimple): Value not in list: ckpt_name: "
+        "'no-such-model.safetensors' not in"
+    ) in str(refused.value)

@@ -15,7 +15,13 @@ import pytest
 from exquisite.shared_core.errors import GenerationError, InputError
 from exquisite.shared_core.generators import MockGenerator
 from exquisite.shared_core.geometry import (
-    DIRECTIONS, Contract, extract_band, frontier_tiles, from_frontier_right, pack_reference, to_frontier_right,
+    DIRECTIONS,
+    Contract,
+    extract_band,
+    frontier_tiles,
+    from_frontier_right,
+    pack_reference,
+    to_frontier_right,
 )
 from exquisite.shared_core.glue import glue
 from exquisite.shared_core.mask import frontier_mask, generation_mask
@@ -59,7 +65,7 @@ class WorldOracle:
         rows, cols = np.nonzero(np.all(turned == first, axis=2))
         r, c = int(rows[0]), int(cols[0])
         size = request.reference.shape[0]
-        tile = np.array(turned[r:r + size, c:c + size])
+        tile = np.array(turned[r : r + size, c : c + size])
         assert tile.shape[:2] == (size, size), "the test world is too small for this tile"
         if self.mark is not None:
             tile = self.mark(self.calls, tile)
@@ -73,8 +79,12 @@ def region(user_world, box):
 
 def grown(box, direction, advance):
     x0, y0, x1, y1 = box
-    return {"x_ltr": (x0, y0, x1 + advance, y1), "x_rtl": (x0 - advance, y0, x1, y1),
-            "y_ttb": (x0, y0, x1, y1 + advance), "y_btt": (x0, y0 - advance, x1, y1)}[direction]
+    return {
+        "x_ltr": (x0, y0, x1 + advance, y1),
+        "x_rtl": (x0 - advance, y0, x1, y1),
+        "y_ttb": (x0, y0, x1, y1 + advance),
+        "y_btt": (x0, y0 - advance, x1, y1),
+    }[direction]
 
 
 def cross_of(box, direction):
@@ -83,6 +93,7 @@ def cross_of(box, direction):
 
 
 # ---- one tile: exactly the single-tile path -----------------------------------------------------
+
 
 def _pixels_digest(array):
     return hashlib.sha256(np.ascontiguousarray(array).tobytes() + str(array.shape).encode()).hexdigest()[:16]
@@ -99,11 +110,17 @@ def test_a_canvas_one_tile_across_gives_the_recorded_single_tile_files(tmp_path,
     truth = ((world(64, 400).astype(int) * 3 + 17) % 256).astype(np.uint8)
     start = np.ascontiguousarray(from_frontier_right(truth[:, :80], direction))
     with Session.create(tmp_path / "s", start, contract, direction=direction) as session:
-        session.extend(StepSettings(direction=direction, blend=blend, colour_match=False, seed=5, prompt="p"),
-                       MockGenerator(), steps=3)
+        session.extend(
+            StepSettings(direction=direction, blend=blend, colour_match=False, seed=5, prompt="p"),
+            MockGenerator(),
+            steps=3,
+        )
         session.flush()
-        files = {f"{n}/{f.name}": _pixels_digest(read_png_into(f))
-                 for n in (1, 2, 3) for f in sorted(session.step_dir(n).glob("*.png"))}
+        files = {
+            f"{n}/{f.name}": _pixels_digest(read_png_into(f))
+            for n in (1, 2, 3)
+            for f in sorted(session.step_dir(n).glob("*.png"))
+        }
         assert not (session.step_dir(1) / "tiles").exists()
     assert files == golden
 
@@ -123,16 +140,26 @@ def test_a_canvas_one_tile_across_matches_the_single_tile_glue(tmp_path, directi
             reference = from_frontier_right(pack_reference(extract_band(norm, SMALL), SMALL, "gray"), direction)
             mask = from_frontier_right(generation_mask(SMALL), direction)
             from exquisite.shared_core.generators import TileRequest
-            tile = generator.generate(TileRequest(np.ascontiguousarray(reference), np.ascontiguousarray(mask),
-                                                  "q", 11 + step, direction))
-            canvas, seam = glue(canvas, tile, direction, SMALL, blend,
-                                mask=mask if blend in ("mask", "seam", "multiband") else None, colour_match=True,
-                                report=True)
+
+            tile = generator.generate(
+                TileRequest(np.ascontiguousarray(reference), np.ascontiguousarray(mask), "q", 11 + step, direction)
+            )
+            canvas, seam = glue(
+                canvas,
+                tile,
+                direction,
+                SMALL,
+                blend,
+                mask=mask if blend in ("mask", "seam", "multiband") else None,
+                colour_match=True,
+                report=True,
+            )
             assert results[step].seam == seam.to_dict()  # the step's seam report is the single tile's
         np.testing.assert_array_equal(session.canvas(), canvas)
 
 
 # ---- several tiles on the oracle -------------------------------------------------------------------
+
 
 @CONTRACTS
 @pytest.mark.parametrize("direction", DIRECTIONS)
@@ -208,13 +235,14 @@ def test_cross_joints_lie_where_the_contract_says(tmp_path, direction):
     tiles = frontier_tiles(across, SMALL)
     owner = np.zeros(across, int)
     for tile in tiles:
-        owner[tile.cross_start + tile.joint // 2:] = tile.index
-    patch = after[:, -(SMALL.overlap + SMALL.advance):, 2]
+        owner[tile.cross_start + tile.joint // 2 :] = tile.index
+    patch = after[:, -(SMALL.overlap + SMALL.advance) :, 2]
     np.testing.assert_array_equal(patch, np.broadcast_to((100 + owner)[:, None], patch.shape))
-    np.testing.assert_array_equal(after[:, :-(SMALL.overlap + SMALL.advance), 2], 77)  # the interior
+    np.testing.assert_array_equal(after[:, : -(SMALL.overlap + SMALL.advance), 2], 77)  # the interior
 
 
 # ---- atomic steps, kept tiles, no second payment ----------------------------------------------------
+
 
 class CountingMock(MockGenerator):
     name = "mock"
@@ -246,15 +274,21 @@ def test_a_rejected_tile_rejects_the_step_and_a_retry_pays_only_for_the_rest(tmp
         folder = Path(result.directory)
         assert (folder / "rejected.err").read_text().strip() == result.reason
         for kk in ("01", "02"):
-            assert {p.name for p in (folder / "tiles" / kk).iterdir()} >= {"reference.png", "mask.png", "tile.png",
-                                                                            "position.json"}
+            assert {p.name for p in (folder / "tiles" / kk).iterdir()} >= {
+                "reference.png",
+                "mask.png",
+                "tile.png",
+                "position.json",
+            }
         assert not (folder / "tiles" / "03" / "tile.png").exists() and (folder / "tiles" / "03" / "mask.png").exists()
         assert not (folder / "tiles" / "04").exists()
         calls = failing.calls
         retry = session.extend(settings, failing)[0]
         assert retry.committed and failing.calls - calls == 2  # tiles 3 and 4 only
-        positions = [json.loads((Path(retry.directory) / "tiles" / kk / "position.json").read_text())
-                     for kk in ("01", "02", "03", "04")]
+        positions = [
+            json.loads((Path(retry.directory) / "tiles" / kk / "position.json").read_text())
+            for kk in ("01", "02", "03", "04")
+        ]
         assert [p["reused_from"] for p in positions] == ["steps/0001/tiles/01", "steps/0001/tiles/02", None, None]
         np.testing.assert_array_equal(session.canvas(), expected)
     with Session.open(tmp_path / "s") as reopened:
@@ -267,8 +301,9 @@ def test_multi_tile_steps_replay_bit_identically_from_their_tiles(tmp_path):
     truth = coded_world()
     with Session.create(tmp_path / "s", region(truth, (30, 20, 120, 200)), SMALL) as session:
         for direction, blend in (("x_ltr", "linear"), ("y_ttb", "smooth"), ("x_rtl", "mask"), ("y_btt", "seam")):
-            assert session.extend(StepSettings(direction=direction, blend=blend, prompt=direction),
-                                  MockGenerator())[0].committed
+            assert session.extend(StepSettings(direction=direction, blend=blend, prompt=direction), MockGenerator())[
+                0
+            ].committed
         expected = session.canvas()
         folder = session.step_dir(2)
         assert len(list((folder / "tiles").iterdir())) == len(frontier_tiles(126, SMALL))
@@ -288,15 +323,16 @@ def test_multi_tile_steps_replay_bit_identically_from_their_tiles(tmp_path):
 def test_later_tiles_see_their_neighbour_fixed_to_free():
     tile = frontier_tiles(150, SMALL)[1]
     mask = frontier_mask(SMALL, tile.joint, tile.rows)
-    np.testing.assert_array_equal(mask[0, SMALL.band:], 0.0 * mask[0, SMALL.band:] + mask[0, -1])
-    assert mask[0, -1] < 0.05 and mask[tile.joint, -1] == 1.0 and np.all(np.diff(mask[:tile.joint + 1, -1]) > 0)
-    np.testing.assert_array_equal(mask[tile.joint:], generation_mask(SMALL)[tile.joint:])
+    np.testing.assert_array_equal(mask[0, SMALL.band :], 0.0 * mask[0, SMALL.band :] + mask[0, -1])
+    assert mask[0, -1] < 0.05 and mask[tile.joint, -1] == 1.0 and np.all(np.diff(mask[: tile.joint + 1, -1]) > 0)
+    np.testing.assert_array_equal(mask[tile.joint :], generation_mask(SMALL)[tile.joint :])
     short = frontier_mask(SMALL, 0, 40)
     np.testing.assert_array_equal(short[40:], 1.0)  # padding is free
     np.testing.assert_array_equal(frontier_mask(SMALL), generation_mask(SMALL))
 
 
 # ---- what the service refuses ---------------------------------------------------------------------
+
 
 def test_only_what_cannot_grow_is_refused_and_the_size_limit_is_checked_first(monkeypatch):
     contract = Contract()
@@ -366,13 +402,18 @@ def test_cli_grows_a_full_resolution_canvas_right_then_down_and_exports_any_step
     truth = coded_world()
     photo = tmp_path / "photo.png"
     from PIL import Image
+
     Image.fromarray(np.ascontiguousarray(np.repeat(np.repeat(truth[:90, :100], 12, 0), 12, 1))).save(photo)
     session = tmp_path / "s"
-    assert main(["extend", str(photo), "--backend", "mock", "--session", str(session), "--out",
-                 str(tmp_path / "a.png")]) == 0
+    assert (
+        main(["extend", str(photo), "--backend", "mock", "--session", str(session), "--out", str(tmp_path / "a.png")])
+        == 0
+    )
     assert Image.open(tmp_path / "a.png").size == (1200 + 512, 1080)  # full resolution: 2 tiles across
-    assert main(["extend", str(session), "--direction", "down", "--backend", "mock", "--out",
-                 str(tmp_path / "b.png")]) == 0
+    assert (
+        main(["extend", str(session), "--direction", "down", "--backend", "mock", "--out", str(tmp_path / "b.png")])
+        == 0
+    )
     assert Image.open(tmp_path / "b.png").size == (1712, 1080 + 512)  # the whole new bottom edge: 2 tiles
     steps = sorted((session / "steps").iterdir())
     assert [len(list((s / "tiles").iterdir())) for s in steps] == [2, 2]
@@ -437,21 +478,20 @@ def test_the_changed_box_of_a_frontier_step_holds_everything_that_changed(tmp_pa
     from exquisite.shared_core.preview import changed_box
 
     rng = np.random.default_rng(3)
-    start = np.ascontiguousarray(from_frontier_right(rng.integers(0, 255, (across, 80, 3), dtype=np.uint8),
-                                                     direction))
+    start = np.ascontiguousarray(from_frontier_right(rng.integers(0, 255, (across, 80, 3), dtype=np.uint8), direction))
     with Session.create(tmp_path / "s", start, SMALL, direction=direction) as session:
         size_before = session.size
         session.extend(StepSettings(direction=direction), MockGenerator(), steps=2)
         after = session.canvas()
     box = changed_box(SMALL, direction, size_before, 2)
     kept = np.ones(after.shape[:2], bool)  # outside the box
-    kept[box.y:box.y + box.height, box.x:box.x + box.width] = False
+    kept[box.y : box.y + box.height, box.x : box.x + box.width] = False
     norm_kept = to_frontier_right(kept, direction)
     assert norm_kept.shape == (across, 80 + 2 * SMALL.advance)
-    assert norm_kept[:, :80 - SMALL.overlap].all() and not norm_kept[:, 80 - SMALL.overlap:].any()
+    assert norm_kept[:, : 80 - SMALL.overlap].all() and not norm_kept[:, 80 - SMALL.overlap :].any()
     norm_after, norm_start = to_frontier_right(after, direction), to_frontier_right(start, direction)
-    np.testing.assert_array_equal(norm_after[:, :80 - SMALL.overlap], norm_start[:, :80 - SMALL.overlap])
-    assert (norm_after[:, 80 - SMALL.overlap:80] != norm_start[:, 80 - SMALL.overlap:]).any()
+    np.testing.assert_array_equal(norm_after[:, : 80 - SMALL.overlap], norm_start[:, : 80 - SMALL.overlap])
+    assert (norm_after[:, 80 - SMALL.overlap : 80] != norm_start[:, 80 - SMALL.overlap :]).any()
 
 
 def wide_world(height: int, width: int) -> np.ndarray:

@@ -7,9 +7,19 @@ import pytest
 
 from exquisite.shared_core.errors import ContractError
 from exquisite.shared_core.geometry import (
-    DIRECTIONS, Contract, check_canvas, extract_band, fit_canvas, from_frontier_right,
-    frontier_cross_starts, frontier_right_shape, frontier_tiles, pack_reference, parse_direction,
-    to_frontier_right, user_box,
+    DIRECTIONS,
+    Contract,
+    check_canvas,
+    extract_band,
+    fit_canvas,
+    from_frontier_right,
+    frontier_cross_starts,
+    frontier_right_shape,
+    frontier_tiles,
+    pack_reference,
+    parse_direction,
+    to_frontier_right,
+    user_box,
 )
 from rulers import SMALL, world
 
@@ -25,20 +35,24 @@ def test_default_is_contract_2_and_legacy_is_a_parameter():
     assert c1.paste_origin(2000) == 2000 - 256
 
 
-@pytest.mark.parametrize("fields, rule", [
-    (dict(tile=1024, band=512, overlap=512, advance=256), "band + advance must equal tile"),
-    (dict(overlap=600), "overlap must be between 0 and the band"),
-    (dict(overlap=-1), "overlap must be between 0 and the band"),
-    (dict(tile=0, band=0, advance=0), "must be positive"),
-    (dict(tile=1024.0), "whole number"),
-])
+@pytest.mark.parametrize(
+    "fields, rule",
+    [
+        (dict(tile=1024, band=512, overlap=512, advance=256), "band + advance must equal tile"),
+        (dict(overlap=600), "overlap must be between 0 and the band"),
+        (dict(overlap=-1), "overlap must be between 0 and the band"),
+        (dict(tile=0, band=0, advance=0), "must be positive"),
+        (dict(tile=1024.0), "whole number"),
+    ],
+)
 def test_impossible_contracts_name_the_rule(fields, rule):
     with pytest.raises(ContractError, match=re.escape(rule)):
         Contract(**fields)
 
 
-@pytest.mark.parametrize("alias, name", [("right", "x_ltr"), ("left", "x_rtl"), ("down", "y_ttb"),
-                                         ("up", "y_btt"), ("X_LTR", "x_ltr")])
+@pytest.mark.parametrize(
+    "alias, name", [("right", "x_ltr"), ("left", "x_rtl"), ("down", "y_ttb"), ("up", "y_btt"), ("X_LTR", "x_ltr")]
+)
 def test_direction_aliases(alias, name):
     assert parse_direction(alias) == name
 
@@ -123,12 +137,22 @@ def test_the_frontier_table_on_the_default_contract():
     assert frontier_cross_starts(3075, contract) == [0, 683, 1367, 2051]
     tiles = frontier_tiles(3075, contract)
     assert [(t.index, t.count, t.cross_start, t.rows, t.joint) for t in tiles] == [
-        (0, 4, 0, 1024, 0), (1, 4, 683, 1024, 341), (2, 4, 1367, 1024, 340), (3, 4, 2051, 1024, 340)]
+        (0, 4, 0, 1024, 0),
+        (1, 4, 683, 1024, 341),
+        (2, 4, 1367, 1024, 340),
+        (3, 4, 2051, 1024, 340),
+    ]
     assert [(t.rows, t.joint) for t in frontier_tiles(700, contract)] == [(700, 0)]
 
 
-@pytest.mark.parametrize("contract", [SMALL, Contract(tile=64, band=32, overlap=16, advance=32, cross_overlap=0),
-                                      Contract(tile=64, band=32, overlap=32, advance=32, cross_overlap=63)])
+@pytest.mark.parametrize(
+    "contract",
+    [
+        SMALL,
+        Contract(tile=64, band=32, overlap=16, advance=32, cross_overlap=0),
+        Contract(tile=64, band=32, overlap=32, advance=32, cross_overlap=63),
+    ],
+)
 def test_frontier_tiles_cover_every_edge_with_the_fewest_overlapping_tiles(contract):
     t, x = contract.tile, contract.cross_overlap
     for cross in range(1, 400):
@@ -144,7 +168,7 @@ def test_frontier_tiles_cover_every_edge_with_the_fewest_overlapping_tiles(contr
         assert (k - 1) * t - (k - 2) * x < cross  # one tile fewer could not cover the edge
         covered = np.zeros(cross, bool)
         for s in starts:
-            covered[s:s + t] = True
+            covered[s : s + t] = True
         assert covered.all()
 
 
@@ -167,9 +191,13 @@ def test_a_band_shorter_than_a_tile_is_padded_across_with_the_fill(fill):
     assert reference.shape == (64, 64, 3)
     np.testing.assert_array_equal(reference[:40, :32], band)
     padding = reference[40:, :32]
-    expected = {"gray": np.full_like(padding, 128), "black": np.zeros_like(padding),
-                "white": np.full_like(padding, 255), "edge": np.repeat(band[-1:], 24, axis=0),
-                "mirror": band[::-1][:24]}[fill]
+    expected = {
+        "gray": np.full_like(padding, 128),
+        "black": np.zeros_like(padding),
+        "white": np.full_like(padding, 255),
+        "edge": np.repeat(band[-1:], 24, axis=0),
+        "mirror": band[::-1][:24],
+    }[fill]
     np.testing.assert_array_equal(padding, expected)
 
 

@@ -30,10 +30,10 @@ def test_tile_lands_where_the_contract_says(direction, blend, contract):
     # interior outside the overlap: bit-identical
     np.testing.assert_array_equal(out_norm[:, :origin], canvas_norm[:, :origin])
     # the new half: exactly the tile's new half
-    np.testing.assert_array_equal(out_norm[:, length:], tile_norm[:, contract.band:])
+    np.testing.assert_array_equal(out_norm[:, length:], tile_norm[:, contract.band :])
     # the overlap: old + (tile - old) * alpha, the tile's conditioning half lying on the band
-    alpha = blend_alpha(contract, blend)[:, contract.patch_start:contract.band]
-    expected = mix(canvas_norm[:, origin:], tile_norm[:, contract.patch_start:contract.band], alpha)
+    alpha = blend_alpha(contract, blend)[:, contract.patch_start : contract.band]
+    expected = mix(canvas_norm[:, origin:], tile_norm[:, contract.patch_start : contract.band], alpha)
     np.testing.assert_array_equal(out_norm[:, origin:length], expected)
 
 
@@ -42,12 +42,17 @@ def test_hard_seam_lies_exactly_at_the_overlap_edge(direction):
     length = 90
     canvas_norm = world(64, length)
     tile_norm = marked_tile(SMALL)
-    out = glue(np.ascontiguousarray(from_frontier_right(canvas_norm, direction)),
-               np.ascontiguousarray(from_frontier_right(tile_norm, direction)), direction, SMALL, "hard")
+    out = glue(
+        np.ascontiguousarray(from_frontier_right(canvas_norm, direction)),
+        np.ascontiguousarray(from_frontier_right(tile_norm, direction)),
+        direction,
+        SMALL,
+        "hard",
+    )
     out_norm = to_frontier_right(out, direction)
     changed = (out_norm[:, :length] != canvas_norm).any(axis=(0, 2))
     assert changed.argmax() == length - SMALL.band  # the first changed column is the band's first
-    np.testing.assert_array_equal(out_norm[:, length - 32:], tile_norm)  # whole tile, no trimming
+    np.testing.assert_array_equal(out_norm[:, length - 32 :], tile_norm)  # whole tile, no trimming
 
 
 def test_linear_with_full_feather_equals_mask_blend_with_default_ramp():
@@ -66,12 +71,12 @@ def test_mask_blend_uses_the_given_mask_so_fixed_pixels_survive():
     repainted = np.zeros((64, 64, 3), np.uint8)  # a model that repainted everything black
     mask = generation_mask(SMALL, ramp_start=16, ramp_end=32)
     out = glue(canvas, repainted, "x_ltr", SMALL, "mask", mask=mask)
-    np.testing.assert_array_equal(out[:, :90 - 16], canvas[:, :90 - 16])  # fixed pixels kept exactly
+    np.testing.assert_array_equal(out[:, : 90 - 16], canvas[:, : 90 - 16])  # fixed pixels kept exactly
 
 
 def test_identical_tile_changes_nothing_in_any_blend():
     canvas = world(64, 90)
-    truth = world(64, 200)[:, 90 - 32:90 + 32]
+    truth = world(64, 200)[:, 90 - 32 : 90 + 32]
     for blend in BLENDS:
         out = glue(canvas, truth, "x_ltr", SMALL, blend)
         np.testing.assert_array_equal(out, world(64, 122))

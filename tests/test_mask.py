@@ -6,8 +6,14 @@ import pytest
 from exquisite.shared_core.errors import ContractError, InputError
 from exquisite.shared_core.geometry import DIRECTIONS, Contract, to_frontier_right
 from exquisite.shared_core.mask import (
-    from_comfy_mask, generation_mask, generation_mask_for, ramp, to_comfy_load_image_rgba, to_comfy_mask,
-    to_openai_mask, to_sd_mask,
+    from_comfy_mask,
+    generation_mask,
+    generation_mask_for,
+    ramp,
+    to_comfy_load_image_rgba,
+    to_comfy_mask,
+    to_openai_mask,
+    to_sd_mask,
 )
 from rulers import SMALL
 

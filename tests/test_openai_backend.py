@@ -17,14 +17,14 @@ from PIL import Image
 
 pytest.importorskip("openai")
 
-from exquisite.shared_core import cli  # noqa: E402
-from fake_http import LocalServer, QuietHandler, parse_multipart  # noqa: E402
-from exquisite.shared_core.backends import openai_backend  # noqa: E402
-from exquisite.shared_core.errors import InputError  # noqa: E402
-from exquisite.shared_core.generators import TileRequest, make_generator  # noqa: E402
-from exquisite.shared_core.geometry import Contract  # noqa: E402
-from exquisite.shared_core.mask import generation_mask_for  # noqa: E402
-from exquisite.shared_core.session import Session, StepSettings  # noqa: E402
+from exquisite.shared_core import cli
+from fake_http import LocalServer, QuietHandler, parse_multipart
+from exquisite.shared_core.backends import openai_backend
+from exquisite.shared_core.errors import InputError
+from exquisite.shared_core.generators import TileRequest, make_generator
+from exquisite.shared_core.geometry import Contract
+from exquisite.shared_core.mask import generation_mask_for
+from exquisite.shared_core.session import Session, StepSettings
 
 KEY = "sk-test-SECRET-4f9c2a7e1b"
 SMALL = Contract(tile=64, band=32, overlap=32, advance=32)
@@ -53,10 +53,15 @@ class FakeImagesAPI(LocalServer):
         fake = self
 
         class Handler(QuietHandler):
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                fake.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
-                                      "parts": parse_multipart(self.headers["Content-Type"], body)[0]})
+                fake.requests.append(
+                    {
+                        "path": self.path,
+                        "headers": {k.lower(): v for k, v in self.headers.items()},
+                        "parts": parse_multipart(self.headers["Content-Type"], body)[0],
+                    }
+                )
                 answer = fake.script.pop(0) if fake.script else (500, {}, {"error": {"message": "script ended"}})
                 if callable(answer):
                     answer = answer()
@@ -95,6 +100,7 @@ def env(monkeypatch):
             monkeypatch.setenv("OPENAI_API_KEY", key)
         if server is not None:
             monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+
     monkeypatch.delenv("OPENAI_ORG_ID", raising=False)
     monkeypatch.delenv("OPENAI_ADMIN_KEY", raising=False)
     return use
@@ -117,6 +123,7 @@ def assert_no_secret_on_disk(root, *secrets):
 
 # ---- the request ---------------------------------------------------------------------------
 
+
 def test_request_carries_reference_mask_and_fields(env):
     contract = Contract()
     reference = ruler_canvas(1024, 1024)
@@ -126,8 +133,9 @@ def test_request_carries_reference_mask_and_fields(env):
         env(server)
         generator = make_generator("openai", mask_threshold=0.25)
         seen = []
-        tile = generator.generate(TileRequest(reference, mask, "a harbour at dusk", 3, "x_rtl",
-                                              lambda f, m: seen.append((f, m))))
+        tile = generator.generate(
+            TileRequest(reference, mask, "a harbour at dusk", 3, "x_rtl", lambda f, m: seen.append((f, m)))
+        )
     assert np.array_equal(tile, repainted)
     assert seen[-1][0] == 1.0
     (sent,) = server.requests
@@ -154,12 +162,14 @@ def test_soft_mask_when_threshold_is_null(env):
     with FakeImagesAPI([image_answer(reference)]) as server:
         env(server)
         make_generator("openai", model="gpt-image-2", mask_threshold=None).generate(
-            TileRequest(reference, mask, "p", 0, "y_ttb"))
+            TileRequest(reference, mask, "p", 0, "y_ttb")
+        )
     alpha = np.asarray(Image.open(io.BytesIO(server.requests[0]["parts"]["mask"])))[:, :, 3]
     assert np.array_equal(alpha, np.rint(255 * (1 - mask)).astype(np.uint8))
 
 
 # ---- settings refused before any request ----------------------------------------------------
+
 
 @pytest.mark.parametrize("model", ["gpt-image-1", "dall-e-2", "dall-e-3"])
 def test_retired_models_are_refused(model):
@@ -172,11 +182,22 @@ def test_unknown_setting_and_key_setting_are_refused():
         make_generator("openai", api_key="sk-nope")
 
 
-@pytest.mark.parametrize("model,size,ok", [
-    ("gpt-image-1.5", 1024, True), ("gpt-image-1.5", 64, False), ("gpt-image-1-mini", 512, False),
-    ("gpt-image-2", 64, True), ("gpt-image-2", 72, False), ("gpt-image-2", 2160, True),
-    ("gpt-image-2", 2880, True), ("gpt-image-2", 2896, False), ("gpt-image-2", 3856, False), ("some-future-model", 1024, True), ("some-future-model", 1040, False),
-])
+@pytest.mark.parametrize(
+    "model,size,ok",
+    [
+        ("gpt-image-1.5", 1024, True),
+        ("gpt-image-1.5", 64, False),
+        ("gpt-image-1-mini", 512, False),
+        ("gpt-image-2", 64, True),
+        ("gpt-image-2", 72, False),
+        ("gpt-image-2", 2160, True),
+        ("gpt-image-2", 2880, True),
+        ("gpt-image-2", 2896, False),
+        ("gpt-image-2", 3856, False),
+        ("some-future-model", 1024, True),
+        ("some-future-model", 1040, False),
+    ],
+)
 def test_size_rules(model, size, ok):
     assert (openai_backend.size_problem(model, size, size) is None) == ok
 
@@ -193,6 +214,7 @@ def test_unmakeable_size_is_rejected_without_a_request(env, tmp_path):
 
 # ---- retries and rejections through a session -------------------------------------------------
 
+
 def run_step(tmp_path, script, key=KEY, env=None, **settings):
     canvas = ruler_canvas(64, 64)
     with FakeImagesAPI(script) as server:
@@ -207,8 +229,10 @@ def run_step(tmp_path, script, key=KEY, env=None, **settings):
 
 def test_429_then_success_commits_one_step_with_two_requests(tmp_path, env, no_sleep):
     tile = ruler_canvas(64, 64)[::-1].copy()
-    script = [error_answer(429, "Rate limit reached", "rate_limit_exceeded", {"retry-after": "1.5"}),
-              image_answer(tile)]
+    script = [
+        error_answer(429, "Rate limit reached", "rate_limit_exceeded", {"retry-after": "1.5"}),
+        image_answer(tile),
+    ]
     canvas, after, result, server = run_step(tmp_path, script, env=env)
     assert result.committed, result.reason
     assert len(server.requests) == 2
@@ -232,18 +256,29 @@ def truncated_png_answer():
 
 
 REJECTIONS = {
-    "500 twice": ([error_answer(500, "boom"), error_answer(503, "boom")], {}, 2,
-                  "server error (HTTP 503) (after 2 attempts)"),
+    "500 twice": (
+        [error_answer(500, "boom"), error_answer(503, "boom")],
+        {},
+        2,
+        "server error (HTTP 503) (after 2 attempts)",
+    ),
     "timeout": (["hang"], {"timeout": 0.5}, 1, "did not answer within 0.5 s"),
-    "moderation": ([error_answer(400, "Your request was rejected by the safety system.", "moderation_blocked")],
-                   {}, 1, "safety system refused this edit (moderation_blocked)"),
+    "moderation": (
+        [error_answer(400, "Your request was rejected by the safety system.", "moderation_blocked")],
+        {},
+        1,
+        "safety system refused this edit (moderation_blocked)",
+    ),
     "truncated image": ([truncated_png_answer()], {}, 1, "could not be read"),
     "wrong size": ([image_answer(ruler_canvas(48, 64))], {}, 1, "returned a 64x48 image but the tile is 64x64"),
     "no image": ([(200, {}, {"data": []})], {}, 1, "without an image"),
-    "bad key": ([error_answer(401, f"Incorrect API key provided: {KEY}. You can find your key at ...",
-                              "invalid_api_key")], {}, 1, "rejected the API key (HTTP 401): check OPENAI_API_KEY"),
-    "quota": ([error_answer(429, "You exceeded your current quota", "insufficient_quota")], {}, 1,
-              "quota is used up"),
+    "bad key": (
+        [error_answer(401, f"Incorrect API key provided: {KEY}. You can find your key at ...", "invalid_api_key")],
+        {},
+        1,
+        "rejected the API key (HTTP 401): check OPENAI_API_KEY",
+    ),
+    "quota": ([error_answer(429, "You exceeded your current quota", "insufficient_quota")], {}, 1, "quota is used up"),
 }
 
 
@@ -281,6 +316,7 @@ def test_connection_refused_is_retried_once_then_rejected(tmp_path, env, no_slee
 
 # ---- the mask blend keeps fixed pixels ----------------------------------------------------------
 
+
 @pytest.mark.parametrize("blend", ["mask", "linear"])
 def test_fixed_pixels_survive_a_repainted_tile_only_with_the_mask_blend(blend, tmp_path, env):
     canvas = ruler_canvas(64, 64)
@@ -307,11 +343,31 @@ def test_generator_declares_the_mask_blend_and_the_cli_uses_it(tmp_path, env, mo
     tile = np.full((1024, 1024, 3), 40, np.uint8)
     with FakeImagesAPI([image_answer(tile), image_answer(tile)]) as server:
         env(server)
-        code = cli.main(["extend", str(source), "--backend", "openai", "--session", str(tmp_path / "s"),
-                         "--out", str(tmp_path / "out.png")])
+        code = cli.main(
+            [
+                "extend",
+                str(source),
+                "--backend",
+                "openai",
+                "--session",
+                str(tmp_path / "s"),
+                "--out",
+                str(tmp_path / "out.png"),
+            ]
+        )
         assert code == 0
-        code = cli.main(["extend", str(tmp_path / "s"), "--backend", "openai", "--blend", "linear",
-                         "--out", str(tmp_path / "out2.png")])
+        code = cli.main(
+            [
+                "extend",
+                str(tmp_path / "s"),
+                "--backend",
+                "openai",
+                "--blend",
+                "linear",
+                "--out",
+                str(tmp_path / "out2.png"),
+            ]
+        )
         assert code == 0
     first = json.loads((tmp_path / "s" / "steps" / "0001" / "step.json").read_text())
     second = json.loads((tmp_path / "s" / "steps" / "0002" / "step.json").read_text())

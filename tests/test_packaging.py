@@ -8,15 +8,25 @@ import tomllib
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-COMFY_OWNED = {"nodes", "utils", "app", "comfy", "server", "execution", "folder_paths", "node_helpers",
-               "protocol", "latent_preview", "main"}
+COMFY_OWNED = {
+    "nodes",
+    "utils",
+    "app",
+    "comfy",
+    "server",
+    "execution",
+    "folder_paths",
+    "node_helpers",
+    "protocol",
+    "latent_preview",
+    "main",
+}
 
 
 def test_loads_the_way_comfyui_loads_a_custom_node_folder():
     """ComfyUI imports the folder's __init__.py under a name made from its path, not on sys.path."""
     name = str(REPO / "custom_nodes" / "exquisite").replace(".", "_x_")
-    spec = importlib.util.spec_from_file_location(name, REPO / "__init__.py",
-                                                  submodule_search_locations=[str(REPO)])
+    spec = importlib.util.spec_from_file_location(name, REPO / "__init__.py", submodule_search_locations=[str(REPO)])
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     try:
@@ -25,8 +35,12 @@ def test_loads_the_way_comfyui_loads_a_custom_node_folder():
         assert callable(module.comfy_entrypoint) and not hasattr(module, "NODE_CLASS_MAPPINGS")
         assert (REPO / module.WEB_DIRECTORY).is_dir()
         specs = sys.modules[name + ".nodes"].SPECS
-        assert set(specs) == {"ExquisiteBandExtract", "ExquisiteReferenceMask", "ExquisiteGenerateTile",
-                              "ExquisiteFeatherGlue"}
+        assert set(specs) == {
+            "ExquisiteBandExtract",
+            "ExquisiteReferenceMask",
+            "ExquisiteGenerateTile",
+            "ExquisiteFeatherGlue",
+        }
         assert all(spec.display_name.endswith("(exquisite)") for spec in specs.values())
         assert all(spec.run.__module__.startswith(name + ".nodes") for spec in specs.values())
     finally:
@@ -43,9 +57,12 @@ def test_installs_one_top_level_name_that_comfyui_does_not_own():
 
 
 def test_requirements_for_comfyui_manager_have_no_torch():
-    lines = [l.strip() for l in (REPO / "requirements.txt").read_text().splitlines()
-             if l.strip() and not l.startswith("#")]
-    assert lines and not any(l.lower().startswith(("torch", "torchvision", "torchaudio")) for l in lines)
+    lines = [
+        line.strip()
+        for line in (REPO / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert lines and not any(line.lower().startswith(("torch", "torchvision", "torchaudio")) for line in lines)
 
 
 def test_core_cli_works_without_torch_mcp_openai_or_opencv(tmp_path):

@@ -38,9 +38,15 @@ def test_a_symlink_that_stays_inside_is_accepted_as_its_target(tree):
     assert confine("link_in.png", [root], must_exist=True) == (root / "sub" / "b.png").resolve()
 
 
-@pytest.mark.parametrize("name", [
-    "../other/secret.png", "sub/../../other/secret.png", "link_out.png", "dir_out/secret.png",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../other/secret.png",
+        "sub/../../other/secret.png",
+        "link_out.png",
+        "dir_out/secret.png",
+    ],
+)
 def test_escapes_are_refused_for_reading(tree, name):
     root, _ = tree
     with pytest.raises(InputError, match="outside the allowed directories"):
@@ -55,9 +61,15 @@ def test_absolute_paths_elsewhere_are_refused(tree):
         confine("/etc/passwd", [root], must_exist=True)
 
 
-@pytest.mark.parametrize("name", [
-    "../other/new.png", "dir_out/new.png", "dangling_out.png", "link_out.png",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../other/new.png",
+        "dir_out/new.png",
+        "dangling_out.png",
+        "link_out.png",
+    ],
+)
 def test_escapes_are_refused_for_writing(tree, name):
     root, other = tree
     with pytest.raises(InputError, match="outside the allowed directories"):
@@ -126,8 +138,14 @@ def test_parse_local_path_keeps_windows_drives_as_paths():
 def test_outside_the_roots_nothing_is_probed_and_home_is_one_rule(tree, tmp_path, monkeypatch):
     root, other = tree
     answers = []
-    for name in ("/etc/passwd", "/etc/nonexistent.png", str(other / "secret.png"), str(other / "none.png"),
-                 "../other/secret.png", "../other/none.png"):
+    for name in (
+        "/etc/passwd",
+        "/etc/nonexistent.png",
+        str(other / "secret.png"),
+        str(other / "none.png"),
+        "../other/secret.png",
+        "../other/none.png",
+    ):
         with pytest.raises(InputError) as refused:
             confine(name, [root], what="input image", must_exist=True)
         answers.append(str(refused.value).replace(repr(name), "NAME"))

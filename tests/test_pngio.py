@@ -1,6 +1,5 @@
 """The streaming PNG codec agrees with Pillow, and foreign files go through Pillow's checks."""
 
-
 import numpy as np
 import pytest
 from PIL import Image
@@ -69,6 +68,7 @@ def test_read_image_converts_modes_and_applies_exif_orientation(tmp_path):
 def test_bytes_that_are_no_image_get_one_line_without_a_python_object():
     from exquisite.shared_core.errors import InputError
     from exquisite.shared_core.pngio import decode_image_bytes
+
     with pytest.raises(InputError) as refused:
         decode_image_bytes(b"hello", "base64 image")
     message = str(refused.value)

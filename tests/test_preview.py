@@ -11,7 +11,13 @@ from exquisite.shared_core.errors import InputError
 from exquisite.shared_core.generators import MockGenerator
 from exquisite.shared_core.geometry import Contract
 from exquisite.shared_core.preview import (
-    Box, changed_box, check_box, crop, downscale, fit_size, render_preview,
+    Box,
+    changed_box,
+    check_box,
+    crop,
+    downscale,
+    fit_size,
+    render_preview,
 )
 from exquisite.shared_core.session import Session, StepSettings
 
@@ -84,8 +90,9 @@ def test_fit_size_never_enlarges():
     assert fit_size(3136, 1024, 1568) == (1568, 512)
 
 
-@pytest.mark.parametrize("box", [Box(-1, 0, 5, 5), Box(0, 0, 0, 5), Box(60, 0, 11, 5), Box(0, 36, 5, 5),
-                                 Box(0, 0, 2.5, 5)])
+@pytest.mark.parametrize(
+    "box", [Box(-1, 0, 5, 5), Box(0, 0, 0, 5), Box(60, 0, 11, 5), Box(0, 36, 5, 5), Box(0, 0, 2.5, 5)]
+)
 def test_boxes_outside_the_canvas_are_refused(box):
     with pytest.raises(InputError):
         check_box(box, (70, 40))
@@ -101,12 +108,15 @@ def test_bad_caps_and_formats_are_refused():
         render_preview(image, max_bytes=100)
 
 
-@pytest.mark.parametrize("direction, size_before, expected", [
-    ("x_ltr", (96, 64), Box(64, 0, 64, 64)),     # frontier at x=96: overlap [64, 96) + new [96, 128)
-    ("x_rtl", (96, 64), Box(0, 0, 64, 64)),      # new [0, 32) + overlap [32, 64) of the grown canvas
-    ("y_ttb", (64, 96), Box(0, 64, 64, 64)),
-    ("y_btt", (64, 96), Box(0, 0, 64, 64)),
-])
+@pytest.mark.parametrize(
+    "direction, size_before, expected",
+    [
+        ("x_ltr", (96, 64), Box(64, 0, 64, 64)),  # frontier at x=96: overlap [64, 96) + new [96, 128)
+        ("x_rtl", (96, 64), Box(0, 0, 64, 64)),  # new [0, 32) + overlap [32, 64) of the grown canvas
+        ("y_ttb", (64, 96), Box(0, 64, 64, 64)),
+        ("y_btt", (64, 96), Box(0, 0, 64, 64)),
+    ],
+)
 def test_changed_box_of_one_step(direction, size_before, expected):
     assert changed_box(SMALL, direction, size_before, 1) == expected
 
@@ -129,12 +139,12 @@ def test_changed_box_covers_every_changed_pixel(tmp_path, direction):
     grown = 2 * SMALL.advance
     dy, dx = {"x_ltr": (0, 0), "x_rtl": (0, grown), "y_ttb": (0, 0), "y_btt": (grown, 0)}[direction]
     outside = np.ones(after.shape[:2], dtype=bool)
-    outside[box.y:box.y + box.height, box.x:box.x + box.width] = False
+    outside[box.y : box.y + box.height, box.x : box.x + box.width] = False
     old_place = np.zeros(after.shape[:2], dtype=bool)
-    old_place[dy:dy + before.shape[0], dx:dx + before.shape[1]] = True
+    old_place[dy : dy + before.shape[0], dx : dx + before.shape[1]] = True
     assert not (outside & ~old_place).any()  # every new pixel is inside the box
     aligned = np.zeros_like(after)
-    aligned[dy:dy + before.shape[0], dx:dx + before.shape[1]] = before
+    aligned[dy : dy + before.shape[0], dx : dx + before.shape[1]] = before
     assert np.array_equal(after[outside], aligned[outside])  # nothing outside the box changed
     assert not np.array_equal(crop(after, box)[..., 0], crop(aligned, box)[..., 0])
     session.close()

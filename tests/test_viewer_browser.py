@@ -13,8 +13,13 @@ from exquisite.shared_core.viewer_server import serve
 from test_viewer_data import REASON, make_session
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +80,9 @@ def test_the_blink_comparator_changes_the_displayed_image(viewer):
     page.goto(server.url + "?session=demo&step=3")
     compare = page.locator("#compare")
     compare.wait_for()
-    page.wait_for_function("() => [...document.querySelectorAll('#compare img')].every(i => i.complete && i.naturalWidth > 0)")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#compare img')].every(i => i.complete && i.naturalWidth > 0)"
+    )
     page.keyboard.press("b")  # stop the timer: from here on only Space flips
     first = compare.get_attribute("data-showing")
     stage_first = page.locator(".compare-stage").screenshot()
@@ -122,7 +129,9 @@ def test_a_step_committed_by_another_process_appears_without_reload(viewer):
     page.goto(server.url + "?session=demo")
     page.locator('#timeline .step[data-step="3"]').wait_for()
     page.locator('.step-box[data-step="3"]').wait_for()
-    page.evaluate("() => { const v = EV.canvasView.viewer; v.viewport.zoomTo(v.viewport.getHomeZoom() * 4, null, true); }")
+    page.evaluate(
+        "() => { const v = EV.canvasView.viewer; v.viewport.zoomTo(v.viewport.getHomeZoom() * 4, null, true); }"
+    )
     region = page.evaluate("() => { const r = EV.canvasView.visibleRegion(); return [r.x, r.y, r.width, r.height]; }")
     page.evaluate("() => { window.__sameDocument = true; }")
     script = textwrap.dedent(f"""

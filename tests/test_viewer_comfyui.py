@@ -68,16 +68,28 @@ def fetch_all(app, paths):
                 response = await client.get(path, allow_redirects=False)
                 answers[path] = (response.status, await response.read(), response.headers)
             return answers
+
     return asyncio.run(main())
 
 
 def test_the_routes_serve_the_same_json_as_exquisite_view(tmp_path):
     folder = make_session(tmp_path / "output" / "exquisite-sessions" / "s")
-    answers = fetch_all(comfy_like_app(folder.parent), [
-        PREFIX, f"{PREFIX}/", f"{PREFIX}/api/sessions", f"{PREFIX}/api/sessions/s", "/api/exquisite/viewer/api/sessions/s",
-        f"{PREFIX}/static/viewer.css", f"{PREFIX}/files/s/steps/0001/mask.png",
-        f"{PREFIX}/files/s/%2e%2e/%2e%2e/x.png", f"{PREFIX}/files/s/steps/0001/..%2F..%2Fsession.json",
-        f"{PREFIX}/static/%2e%2e/%2e%2e/pyproject.toml", f"{PREFIX}/api/sessions/none"])
+    answers = fetch_all(
+        comfy_like_app(folder.parent),
+        [
+            PREFIX,
+            f"{PREFIX}/",
+            f"{PREFIX}/api/sessions",
+            f"{PREFIX}/api/sessions/s",
+            "/api/exquisite/viewer/api/sessions/s",
+            f"{PREFIX}/static/viewer.css",
+            f"{PREFIX}/files/s/steps/0001/mask.png",
+            f"{PREFIX}/files/s/%2e%2e/%2e%2e/x.png",
+            f"{PREFIX}/files/s/steps/0001/..%2F..%2Fsession.json",
+            f"{PREFIX}/static/%2e%2e/%2e%2e/pyproject.toml",
+            f"{PREFIX}/api/sessions/none",
+        ],
+    )
     status, _, headers = answers[PREFIX]
     assert status == 302 and headers["Location"] == f"{PREFIX}/"
     assert answers[f"{PREFIX}/"][1].startswith(b"<!doctype html>")
@@ -88,8 +100,12 @@ def test_the_routes_serve_the_same_json_as_exquisite_view(tmp_path):
     assert answers[f"{PREFIX}/static/viewer.css"][2]["Content-Type"].startswith("text/css")
     assert answers[f"{PREFIX}/files/s/steps/0001/mask.png"][1].startswith(b"\x89PNG")
     assert answers[f"{PREFIX}/files/s/steps/0001/mask.png"][2]["X-Content-Type-Options"] == "nosniff"
-    for refused in (f"{PREFIX}/files/s/%2e%2e/%2e%2e/x.png", f"{PREFIX}/files/s/steps/0001/..%2F..%2Fsession.json",
-                    f"{PREFIX}/static/%2e%2e/%2e%2e/pyproject.toml", f"{PREFIX}/api/sessions/none"):
+    for refused in (
+        f"{PREFIX}/files/s/%2e%2e/%2e%2e/x.png",
+        f"{PREFIX}/files/s/steps/0001/..%2F..%2Fsession.json",
+        f"{PREFIX}/static/%2e%2e/%2e%2e/pyproject.toml",
+        f"{PREFIX}/api/sessions/none",
+    ):
         assert answers[refused][0] in (403, 404), refused
 
 
@@ -114,6 +130,7 @@ def comfy_page_server(tmp_path):
     def answer(text: str, kind: str):
         async def handler(request):
             return web.Response(text=text, headers={"Content-Type": kind})
+
         return handler
 
     app.router.add_get("/", answer(HOST, "text/html"))
@@ -147,7 +164,11 @@ def test_the_sidebar_tab_shows_the_viewer(comfy_page_server, browser):  # noqa: 
     page.goto(comfy_page_server)
     page.wait_for_function("() => window.registeredTab !== undefined")
     assert page.evaluate("() => window.registeredTab") == {
-        "id": "exquisite-viewer", "type": "custom", "title": "exquisite", "icon": "pi pi-images"}
+        "id": "exquisite-viewer",
+        "type": "custom",
+        "title": "exquisite",
+        "icon": "pi pi-images",
+    }
     viewer = page.frame_locator("#sidebar iframe")
     rejected = viewer.locator('#timeline .step[data-status="rejected"] .step-reason')
     rejected.wait_for()

@@ -52,8 +52,7 @@ def make_session(root: Path, direction: str = "x_ltr", width: int = 300) -> Path
 
 
 def snapshot(root: Path) -> dict:
-    return {str(p.relative_to(root)): (p.stat().st_mtime_ns, p.stat().st_size)
-            for p in sorted(root.rglob("*"))}
+    return {str(p.relative_to(root)): (p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(root.rglob("*"))}
 
 
 def test_reader_reports_status_reason_boxes_and_images(tmp_path):
@@ -106,8 +105,13 @@ def test_many_tile_frontiers_and_unknown_files_pass_through(tmp_path):
     (tile_dir / "position.json").write_text(json.dumps({"x": 5, "y": 6}))
     write_png(folder / "steps" / "0003" / "overlap_heatmap.png", np.zeros((4, 4), np.uint8))
     step = read_session(folder, "s")["steps"][2]
-    assert step["tiles"] == [{"index": "1", "position": {"x": 5, "y": 6}, "images": {
-        "reference": {"url": step["tiles"][0]["images"]["reference"]["url"], "width": 8, "height": 8}}}]
+    assert step["tiles"] == [
+        {
+            "index": "1",
+            "position": {"x": 5, "y": 6},
+            "images": {"reference": {"url": step["tiles"][0]["images"]["reference"]["url"], "width": 8, "height": 8}},
+        }
+    ]
     assert "overlap_heatmap" in step["images"]
 
 
@@ -149,6 +153,7 @@ def test_pyramid_tiles_and_crops_are_the_canvas(tmp_path):
 
 # ---- the HTTP server ------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("served")
@@ -187,12 +192,22 @@ def test_server_serves_the_session_json_page_and_files(server):
     assert get(server, "/", host=f"localhost:{server.port}")[0] == 200
 
 
-@pytest.mark.parametrize("path", [
-    "/files/s/../../secret.png", "/files/s/%2e%2e/%2e%2e/secret.png", "/files/s//etc/passwd",
-    "/files/s/steps/0001/escape.png", "/files/s/.lock", "/files/s/steps/0001/prompt.txt/../../../../secret.png",
-    "/static/../shared_core/paths.py", "/static/%2e%2e/%2e%2e/pyproject.toml", "/files/s/steps/0001/step.py",
-    "/tiles/s/10/0_0.jpg?file=../../secret.png", "/crop/s?file=/etc/passwd&box=0,0,1,1",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/files/s/../../secret.png",
+        "/files/s/%2e%2e/%2e%2e/secret.png",
+        "/files/s//etc/passwd",
+        "/files/s/steps/0001/escape.png",
+        "/files/s/.lock",
+        "/files/s/steps/0001/prompt.txt/../../../../secret.png",
+        "/static/../shared_core/paths.py",
+        "/static/%2e%2e/%2e%2e/pyproject.toml",
+        "/files/s/steps/0001/step.py",
+        "/tiles/s/10/0_0.jpg?file=../../secret.png",
+        "/crop/s?file=/etc/passwd&box=0,0,1,1",
+    ],
+)
 def test_server_refuses_paths_outside_the_session(server, path):
     status, body = get(server, path)
     assert status in (403, 404) and b"TOP-SECRET" not in body
@@ -209,8 +224,12 @@ def test_server_refuses_foreign_hosts_origins_and_writes(server):
 
 def test_exquisite_view_prints_its_url_and_serves(tmp_path):
     make_session(tmp_path / "s")
-    process = subprocess.Popen([sys.executable, "-m", "exquisite.shared_core.cli", "view", str(tmp_path),
-                                "--no-browser"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "exquisite.shared_core.cli", "view", str(tmp_path), "--no-browser"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = process.stdout.readline()
         assert "1 session(s) under" in line and "http://127.0.0.1:" in line, line

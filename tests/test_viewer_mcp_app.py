@@ -22,8 +22,10 @@ from mcp import Client
 from test_viewer_browser import SCREENSHOTS, Console, browser  # noqa: F401 - the browser fixture
 
 REASON = "the model refused: a policy about seagulls"
-DEFAULT_CSP = ("default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-               "img-src 'self' data:; media-src 'self' data:; connect-src 'none';")
+DEFAULT_CSP = (
+    "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; media-src 'self' data:; connect-src 'none';"
+)
 
 
 class RefusingForViewer:
@@ -52,10 +54,12 @@ def recorded(tmp_path_factory):
             read = await client.read_resource(VIEWER_URI)
             opened = await client.call_tool("open_canvas", {"blank": True, "name": "app"})
             sid = opened.structured_content["session_id"]
-            extended = await client.call_tool("extend_canvas", {"session_id": sid, "direction": "right", "steps": 2,
-                                                                "prompt": "sea"})
-            refused = await client.call_tool("extend_canvas", {"session_id": sid, "direction": "right",
-                                                               "backend": "test-viewer-refuse"})
+            extended = await client.call_tool(
+                "extend_canvas", {"session_id": sid, "direction": "right", "steps": 2, "prompt": "sea"}
+            )
+            refused = await client.call_tool(
+                "extend_canvas", {"session_id": sid, "direction": "right", "backend": "test-viewer-refuse"}
+            )
             history = await client.call_tool("session_history", {"session_id": sid})
             return listed, read, wire(extended), wire(refused), wire(history)
 
@@ -97,7 +101,9 @@ window.deliver = (args, result) => {
 
 def test_the_app_renders_tool_results_from_the_host(recorded, browser):  # noqa: F811
     _, _, extended, refused, history = recorded
-    html = viewer_html().replace("<head>", f'<head><meta http-equiv="Content-Security-Policy" content="{DEFAULT_CSP}">', 1)
+    html = viewer_html().replace(
+        "<head>", f'<head><meta http-equiv="Content-Security-Policy" content="{DEFAULT_CSP}">', 1
+    )
     page = browser.new_page(viewport={"width": 1150, "height": 950})
     console = Console(page)
     page.set_content(HOST)

@@ -50,6 +50,7 @@ from ..errors import GenerationError, InputError
 from ..generators import TileRequest, register
 from ..mask import to_comfy_load_image_rgba
 from ..pngio import decode_image_bytes
+import contextlib
 
 DEFAULT_SERVER = "http://127.0.0.1:8188"
 DEFAULT_WORKFLOW = Path(__file__).resolve().parents[2] / "workflows" / "api" / "backend_inpaint_api.json"
@@ -81,11 +82,20 @@ def load_workflow(path: str | os.PathLike) -> dict:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as bad:
         raise InputError(f"cannot read the workflow {path}: {bad}") from None
     if isinstance(workflow, dict) and "nodes" in workflow and "links" in workflow:
-        raise InputError(f"{path} is a UI-format workflow; the server needs the API format: in ComfyUI "
-                         f"use Workflow > Export (API) and give that file")
-    if not isinstance(workflow, dict) or not workflow or not all(
-            isinstance(node, dict) and isinstance(node.get("class_type"), str)
-            and isinstance(node.get("inputs", {}), dict) for node in workflow.values()):
+        raise InputError(
+            f"{path} is a UI-format workflow; the server needs the API format: in ComfyUI "
+            f"use Workflow > Export (API) and give that file"
+        )
+    if (
+        not isinstance(workflow, dict)
+        or not workflow
+        or not all(
+            isinstance(node, dict)
+            and isinstance(node.get("class_type"), str)
+            and isinstance(node.get("inputs", {}), dict)
+            for node in workflow.values()
+        )
+    ):
         raise InputError(f"{path} is not an API-format workflow ({{id: {{class_type, inputs}}}})")
     return workflow
 
@@ -99,17 +109,28 @@ def find_nodes(workflow: dict) -> WorkflowNodes:
         for name, value in node.get("inputs", {}).items():
             if name in feeding and _is_link(value):
                 feeding[name].add(str(value[0]))
-    prompt = _one(workflow, "prompt", lambda i, n: n["class_type"] == "CLIPTextEncode"
-                  and i in feeding["positive"], "a CLIPTextEncode feeding `positive`", required=False)
-    negative = _one(workflow, "negative", lambda i, n: n["class_type"] == "CLIPTextEncode"
-                    and i in feeding["negative"], "a CLIPTextEncode feeding `negative`", required=False)
+    prompt = _one(
+        workflow,
+        "prompt",
+        lambda i, n: n["class_type"] == "CLIPTextEncode" and i in feeding["positive"],
+        "a CLIPTextEncode feeding `positive`",
+        required=False,
+    )
+    negative = _one(
+        workflow,
+        "negative",
+        lambda i, n: n["class_type"] == "CLIPTextEncode" and i in feeding["negative"],
+        "a CLIPTextEncode feeding `negative`",
+        required=False,
+    )
     seeds = _titled(workflow, "seed") or [
-        i for i, n in workflow.items()
-        if any(isinstance(n.get("inputs", {}).get(k), int) for k in SEED_INPUTS)]
+        i for i, n in workflow.items() if any(isinstance(n.get("inputs", {}).get(k), int) for k in SEED_INPUTS)
+    ]
     for node_id, role in ((reference, "image"), (prompt, "text"), (negative, "text")):
         if node_id is not None and role not in workflow[node_id].get("inputs", {}):
-            raise InputError(f"workflow node {node_id} ({workflow[node_id]['class_type']}) has no `{role}` "
-                             f"input to fill in")
+            raise InputError(
+                f"workflow node {node_id} ({workflow[node_id]['class_type']}) has no `{role}` input to fill in"
+            )
     for node_id in seeds:
         if not any(k in workflow[node_id].get("inputs", {}) for k in SEED_INPUTS):
             raise InputError(f"workflow node {node_id} is titled {TITLE.format('seed')!r} but has no seed input")
@@ -146,20 +167,34 @@ class ComfyUIGenerator:
     paid = False  # your own server: no per-call price, but it leaves this machine
     remote = True
 
-    def __init__(self, server: str | None = None, workflow: str | os.PathLike | None = None,
-                 checkpoint: str | None = None, negative_prompt: str | None = None,
-                 timeout: float = 600.0, poll_interval: float = 0.5, request_timeout: float = 30.0,
-                 **sampler) -> None:
+    def __init__(
+        self,
+        server: str | None = None,
+        workflow: str | os.PathLike | None = None,
+        checkpoint: str | None = None,
+        negative_prompt: str | None = None,
+        timeout: float = 600.0,
+        poll_interval: float = 0.5,
+        request_timeout: float = 30.0,
+        **sampler,
+    ) -> None:
         unknown = sorted(set(sampler) - set(SAMPLER_SETTINGS))
         if unknown:
             raise InputError(
                 f"the comfyui backend has no setting {', '.join(unknown)}: it takes server, workflow, "
                 f"checkpoint, negative_prompt, {', '.join(SAMPLER_SETTINGS)}, timeout, poll_interval, "
-                f"request_timeout")
-        for label, value in (("timeout", timeout), ("poll_interval", poll_interval),
-                             ("request_timeout", request_timeout)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-                    math.isfinite(value) and value > 0):
+                f"request_timeout"
+            )
+        for label, value in (
+            ("timeout", timeout),
+            ("poll_interval", poll_interval),
+            ("request_timeout", request_timeout),
+        ):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not (math.isfinite(value) and value > 0)
+            ):
                 raise InputError(f"{label} must be a positive number of seconds, got {value!r}")
         server = server or os.environ.get("COMFYUI_URL") or DEFAULT_SERVER
         parsed = urllib.parse.urlsplit(str(server))
@@ -184,8 +219,10 @@ class ComfyUIGenerator:
         if checkpoint is not None:
             loaders = [i for i, n in self.workflow.items() if "ckpt_name" in n.get("inputs", {})]
             if len(loaders) != 1:
-                raise InputError(f"checkpoint needs exactly one node with a ckpt_name input in "
-                                 f"{self.workflow_path.name}, found {len(loaders)}")
+                raise InputError(
+                    f"checkpoint needs exactly one node with a ckpt_name input in "
+                    f"{self.workflow_path.name}, found {len(loaders)}"
+                )
             self.workflow[loaders[0]]["inputs"]["ckpt_name"] = str(checkpoint)
         if negative_prompt is not None:
             if self.nodes.negative is None:
@@ -214,7 +251,8 @@ class ComfyUIGenerator:
         if tile.shape[:2] != (height, width):
             raise GenerationError(
                 f"ComfyUI's workflow made a {tile.shape[1]}x{tile.shape[0]} image but the tile is "
-                f"{width}x{height}; nothing was glued. The workflow must keep the reference's size")
+                f"{width}x{height}; nothing was glued. The workflow must keep the reference's size"
+            )
         request.report(1.0, "ComfyUI tile received")
         return tile
 
@@ -241,8 +279,8 @@ class ComfyUIGenerator:
         Image.fromarray(np.ascontiguousarray(rgba)).save(buffer, format="PNG", compress_level=1)
         filename = f"exquisite-{uuid.uuid4().hex}.png"
         body, content_type = _multipart(
-            {"type": "input", "subfolder": UPLOAD_SUBFOLDER},
-            {"image": (filename, buffer.getvalue(), "image/png")})
+            {"type": "input", "subfolder": UPLOAD_SUBFOLDER}, {"image": (filename, buffer.getvalue(), "image/png")}
+        )
         return self._json("POST", "/upload/image", body, content_type)
 
     def _queue(self, prompt: dict) -> str:
@@ -252,8 +290,9 @@ class ComfyUIGenerator:
         except _HTTPStatus as refused:
             if refused.code != 400:
                 raise
-            raise GenerationError("ComfyUI refused the workflow: " + describe_prompt_error(
-                _json_or_text(refused.body))) from None
+            raise GenerationError(
+                "ComfyUI refused the workflow: " + describe_prompt_error(_json_or_text(refused.body))
+            ) from None
         prompt_id = answer.get("prompt_id") if isinstance(answer, dict) else None
         if not prompt_id:
             raise GenerationError(f"ComfyUI's /prompt answer has no prompt_id: {str(answer)[:300]}")
@@ -282,7 +321,8 @@ class ComfyUIGenerator:
                 raise GenerationError(
                     f"ComfyUI did not finish within {self.timeout:g} s ({state}); the prompt was cancelled "
                     f"and nothing was glued. Allow longer with the backend setting timeout=SECONDS, or "
-                    f"check the server's queue")
+                    f"check the server's queue"
+                )
             state = self._queue_state(prompt_id) or state
             request.report(0.2 if state == "running" else 0.1, f"ComfyUI: {state}, {elapsed:.0f} s")
             time.sleep(min(self.poll_interval, max(0.0, self.timeout - elapsed)))
@@ -311,8 +351,13 @@ class ComfyUIGenerator:
         return images[0]
 
     def _download(self, image: dict) -> np.ndarray:
-        query = urllib.parse.urlencode({"filename": image["filename"], "subfolder": image.get("subfolder", ""),
-                                        "type": image.get("type", "output")})
+        query = urllib.parse.urlencode(
+            {
+                "filename": image["filename"],
+                "subfolder": image.get("subfolder", ""),
+                "type": image.get("type", "output"),
+            }
+        )
         data = self._request("GET", f"/view?{query}")
         try:
             return decode_image_bytes(data, "image ComfyUI returned")
@@ -322,10 +367,8 @@ class ComfyUIGenerator:
     def _cancel(self, prompt_id: str) -> None:
         """Take the prompt off the queue, or stop it if it runs; best effort, never raises."""
         for path, payload in (("/queue", {"delete": [prompt_id]}), ("/interrupt", {"prompt_id": prompt_id})):
-            try:
+            with contextlib.suppress(GenerationError):
                 self._request("POST", path, json.dumps(payload).encode(), "application/json")
-            except GenerationError:
-                pass
 
     # ---- HTTP ---------------------------------------------------------------------------------
 
@@ -336,8 +379,7 @@ class ComfyUIGenerator:
         except (UnicodeDecodeError, json.JSONDecodeError):
             raise GenerationError(f"ComfyUI's answer to {path.split('?')[0]} is not JSON: {data[:200]!r}") from None
 
-    def _request(self, method: str, path: str, body: bytes | None = None,
-                 content_type: str | None = None) -> bytes:
+    def _request(self, method: str, path: str, body: bytes | None = None, content_type: str | None = None) -> bytes:
         request = urllib.request.Request(self.server + path, data=body, method=method)
         if content_type:
             request.add_header("Content-Type", content_type)
@@ -352,7 +394,8 @@ class ComfyUIGenerator:
             reason = getattr(error, "reason", error)
             raise GenerationError(
                 f"cannot reach ComfyUI at {self.shown_server} ({reason}): is the server running and is the "
-                f"backend setting server=URL right?") from None
+                f"backend setting server=URL right?"
+            ) from None
 
 
 class _HTTPStatus(GenerationError):
@@ -370,8 +413,10 @@ def _execution_error(status: dict) -> str:
             continue
         event, data = message
         if event == "execution_error":
-            return (f"node {data.get('node_id')} ({data.get('node_type')}) failed: "
-                    f"{data.get('exception_type', 'error')}: {data.get('exception_message', '').strip()}")
+            return (
+                f"node {data.get('node_id')} ({data.get('node_type')}) failed: "
+                f"{data.get('exception_type', 'error')}: {data.get('exception_message', '').strip()}"
+            )
         if event == "execution_interrupted":
             return f"the prompt was interrupted on the server (at node {data.get('node_id')})"
     return f"status {status.get('status_str', 'unknown')}"
@@ -383,8 +428,9 @@ def _one(workflow: dict, role: str, match, what: str, required: bool = True) -> 
     title = TITLE.format(role)
     if len(candidates) > 1:
         listed = ", ".join(f"{i} ({workflow[i]['class_type']})" for i in candidates)
-        raise InputError(f"the workflow has several candidates for the {role} node ({listed}): "
-                         f"title the one to use {title!r}")
+        raise InputError(
+            f"the workflow has several candidates for the {role} node ({listed}): title the one to use {title!r}"
+        )
     if not candidates:
         if required:
             raise InputError(f"the workflow has no {role} node: it needs {what} (or a node titled {title!r})")
@@ -394,8 +440,11 @@ def _one(workflow: dict, role: str, match, what: str, required: bool = True) -> 
 
 def _titled(workflow: dict, role: str) -> list[str]:
     title = TITLE.format(role)
-    return [i for i, n in workflow.items()
-            if isinstance(n.get("_meta"), dict) and str(n["_meta"].get("title", "")).strip().lower() == title]
+    return [
+        i
+        for i, n in workflow.items()
+        if isinstance(n.get("_meta"), dict) and str(n["_meta"].get("title", "")).strip().lower() == title
+    ]
 
 
 def _is_link(value) -> bool:
@@ -408,8 +457,12 @@ def _multipart(fields: dict, files: dict) -> tuple[bytes, str]:
     for name, value in fields.items():
         chunks.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
     for name, (filename, data, mime) in files.items():
-        chunks.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
-                      f"Content-Type: {mime}\r\n\r\n".encode() + data + b"\r\n")
+        chunks.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+            f"Content-Type: {mime}\r\n\r\n".encode()
+            + data
+            + b"\r\n"
+        )
     chunks.append(f"--{boundary}--\r\n".encode())
     return b"".join(chunks), f"multipart/form-data; boundary={boundary}"
 

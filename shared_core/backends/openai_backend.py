@@ -51,9 +51,12 @@ STANDARD_SIZES = ((1024, 1024), (1536, 1024), (1024, 1536))
 # Models the SDK documents as taking any WIDTHxHEIGHT: sides divisible by 16, aspect 1:3 to 3:1,
 # at most 3840x2160. Every other model (and any name this list does not know) gets STANDARD_SIZES.
 FREE_SIZE_MODELS = (
-    "gpt-image-2", "gpt-image-2-2026-04-21",
-    "gpt-image-2.5-sunburst", "gpt-image-2.5-sunburst-2026-09-08",
-    "gpt-image-2.5-flare", "gpt-image-2.5-flare-2026-09-08",
+    "gpt-image-2",
+    "gpt-image-2-2026-04-21",
+    "gpt-image-2.5-sunburst",
+    "gpt-image-2.5-sunburst-2026-09-08",
+    "gpt-image-2.5-flare",
+    "gpt-image-2.5-flare-2026-09-08",
 )
 MAX_FREE_EDGE, MAX_FREE_PIXELS = 3840, 3840 * 2160
 QUALITIES = ("low", "medium", "high", "xhigh", "max", "auto")
@@ -74,8 +77,10 @@ def size_problem(model: str, width: int, height: int) -> str | None:
         return None
     if (width, height) not in STANDARD_SIZES:
         sizes = ", ".join(f"{w}x{h}" for w, h in STANDARD_SIZES)
-        return (f"{model} makes only {sizes}; use the default 1024 px tile, or a model that takes "
-                f"other sizes ({', '.join(FREE_SIZE_MODELS[:1])} and its relatives)")
+        return (
+            f"{model} makes only {sizes}; use the default 1024 px tile, or a model that takes "
+            f"other sizes ({', '.join(FREE_SIZE_MODELS[:1])} and its relatives)"
+        )
     return None
 
 
@@ -94,20 +99,30 @@ class OpenAIGenerator:
     """The glue blend callers should use unless the user chose one: the model may repaint fixed
     pixels, and only the mask blend keeps them (see glue.py)."""
 
-    def __init__(self, model: str = DEFAULT_MODEL, quality: str | None = None,
-                 input_fidelity: str | None = None, mask_threshold: float | None = 0.5,
-                 timeout: float = 300.0, max_retries: int = 1, max_retry_wait: float = 60.0,
-                 **unknown) -> None:
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        quality: str | None = None,
+        input_fidelity: str | None = None,
+        mask_threshold: float | None = 0.5,
+        timeout: float = 300.0,
+        max_retries: int = 1,
+        max_retry_wait: float = 60.0,
+        **unknown,
+    ) -> None:
         if unknown:
             raise InputError(
                 f"the openai backend has no setting {', '.join(sorted(unknown))}: it takes model, quality, "
                 f"input_fidelity, mask_threshold, timeout, max_retries, max_retry_wait (the key and "
-                f"endpoint come from OPENAI_API_KEY and OPENAI_BASE_URL only)")
+                f"endpoint come from OPENAI_API_KEY and OPENAI_BASE_URL only)"
+            )
         if not isinstance(model, str) or not model:
             raise InputError(f"model must be a model name such as {DEFAULT_MODEL!r}, got {model!r}")
         if model in RETIRED_MODELS:
-            raise InputError(f"OpenAI's {model} {RETIRED_MODELS[model]}: choose a current model such as "
-                             f"{DEFAULT_MODEL} or gpt-image-2 (model={DEFAULT_MODEL})")
+            raise InputError(
+                f"OpenAI's {model} {RETIRED_MODELS[model]}: choose a current model such as "
+                f"{DEFAULT_MODEL} or gpt-image-2 (model={DEFAULT_MODEL})"
+            )
         if quality is not None and quality not in QUALITIES:
             raise InputError(f"quality must be one of {', '.join(QUALITIES)}, got {quality!r}")
         if input_fidelity is not None and input_fidelity not in FIDELITIES:
@@ -141,8 +156,7 @@ class OpenAIGenerator:
         fields = {
             "model": self.model,
             "image": ("reference.png", png_bytes(np.ascontiguousarray(reference[:, :, :3]), 1), "image/png"),
-            "mask": ("mask.png", _rgba_png(to_openai_mask(request.mask, reference, self.mask_threshold)),
-                     "image/png"),
+            "mask": ("mask.png", _rgba_png(to_openai_mask(request.mask, reference, self.mask_threshold)), "image/png"),
             "prompt": request.prompt or "Continue the picture seamlessly into the empty area.",
             "size": f"{width}x{height}",
             "n": 1,
@@ -161,19 +175,23 @@ class OpenAIGenerator:
 
     # ---- internals --------------------------------------------------------------------------
 
-    def _client(self) -> "openai.OpenAI":
+    def _client(self) -> openai.OpenAI:
         try:
             return openai.OpenAI(max_retries=0, timeout=self.timeout)
         except openai.OpenAIError:
             raise GenerationError(
                 "no OpenAI API key: set the environment variable OPENAI_API_KEY for this process "
-                "(exquisite never stores it)") from None
+                "(exquisite never stores it)"
+            ) from None
 
     def _edit_with_retries(self, client, fields: dict, request: TileRequest):
         attempts = 1 + self.max_retries
         for attempt in range(1, attempts + 1):
-            request.report(0.05, f"asking OpenAI {self.model} for a {fields['size']} tile"
-                                 + (f" (attempt {attempt} of {attempts})" if attempt > 1 else ""))
+            request.report(
+                0.05,
+                f"asking OpenAI {self.model} for a {fields['size']} tile"
+                + (f" (attempt {attempt} of {attempts})" if attempt > 1 else ""),
+            )
             try:
                 return client.images.edit(**fields)
             except openai.APIError as error:
@@ -185,39 +203,51 @@ class OpenAIGenerator:
                 if wait > self.max_retry_wait:
                     raise GenerationError(
                         self._explain(error, attempt) + f" OpenAI asked to wait {wait:.0f} s before trying "
-                        f"again, longer than max_retry_wait={self.max_retry_wait:g}") from None
+                        f"again, longer than max_retry_wait={self.max_retry_wait:g}"
+                    ) from None
                 request.report(0.05, f"OpenAI: {_short(error)}; trying again in {wait:.1f} s")
                 _sleep(wait)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _explain(self, error: "openai.APIError", attempts: int) -> str:
+    def _explain(self, error: openai.APIError, attempts: int) -> str:
         """A reason a user can act on; never the key or the endpoint."""
         tried = f" (after {attempts} attempts)" if attempts > 1 else ""
         said = _scrub(_server_message(error))
         if isinstance(error, openai.APITimeoutError):
-            return (f"OpenAI did not answer within {self.timeout:g} s{tried}; nothing was glued. Try the "
-                    f"step again, or allow longer with the backend setting timeout=SECONDS")
+            return (
+                f"OpenAI did not answer within {self.timeout:g} s{tried}; nothing was glued. Try the "
+                f"step again, or allow longer with the backend setting timeout=SECONDS"
+            )
         if isinstance(error, openai.APIConnectionError):
-            return (f"could not reach the OpenAI API{tried}: check the network connection (and "
-                    f"OPENAI_BASE_URL if you set it)")
+            return (
+                f"could not reach the OpenAI API{tried}: check the network connection (and "
+                f"OPENAI_BASE_URL if you set it)"
+            )
         if isinstance(error, openai.AuthenticationError):
-            return ("OpenAI rejected the API key (HTTP 401): check OPENAI_API_KEY (a current key of a "
-                    "project that may use image models)")
+            return (
+                "OpenAI rejected the API key (HTTP 401): check OPENAI_API_KEY (a current key of a "
+                "project that may use image models)"
+            )
         if isinstance(error, openai.PermissionDeniedError):
             return f"OpenAI refused access (HTTP 403): {said or 'this key may not use ' + self.model}"
         if isinstance(error, openai.NotFoundError):
-            return (f"OpenAI does not offer model {self.model!r} to this key, or the endpoint is wrong "
-                    f"(HTTP 404): {said}".rstrip(": "))
+            return (
+                f"OpenAI does not offer model {self.model!r} to this key, or the endpoint is wrong "
+                f"(HTTP 404): {said}".rstrip(": ")
+            )
         if isinstance(error, openai.BadRequestError) and error.code == "moderation_blocked":
-            return ("OpenAI's safety system refused this edit (moderation_blocked): change the prompt, "
-                    "or the picture, and try again" + (f". OpenAI said: {said}" if said else ""))
+            return (
+                "OpenAI's safety system refused this edit (moderation_blocked): change the prompt, "
+                "or the picture, and try again" + (f". OpenAI said: {said}" if said else "")
+            )
         if isinstance(error, openai.RateLimitError):
             if error.code == "insufficient_quota":
                 return f"OpenAI says the account's quota is used up (insufficient_quota): check billing. {said}".strip()
-            return f"OpenAI kept rate-limiting the request (HTTP 429){tried}: wait a little and try again. {said}".strip()
+            return (
+                f"OpenAI kept rate-limiting the request (HTTP 429){tried}: wait a little and try again. {said}".strip()
+            )
         if isinstance(error, openai.InternalServerError):
-            return (f"OpenAI had a server error (HTTP {error.status_code}){tried}: try again later. "
-                    f"{said}").strip()
+            return (f"OpenAI had a server error (HTTP {error.status_code}){tried}: try again later. {said}").strip()
         if isinstance(error, openai.APIStatusError):
             code = f", {error.code}" if error.code else ""
             return f"OpenAI rejected the request (HTTP {error.status_code}{code}): {said or 'no reason given'}"
@@ -234,15 +264,17 @@ class OpenAIGenerator:
         except (binascii.Error, ValueError, InputError) as bad:
             raise GenerationError(
                 f"OpenAI's image could not be read ({_scrub(str(bad))}); it may have been cut off in "
-                f"transit. Nothing was glued: try the step again") from None
+                f"transit. Nothing was glued: try the step again"
+            ) from None
         if tile.shape[:2] != (height, width):
             raise GenerationError(
                 f"OpenAI returned a {tile.shape[1]}x{tile.shape[0]} image but the tile is {width}x{height}; "
-                f"nothing was glued. Check that model {self.model} makes {width}x{height} images")
+                f"nothing was glued. Check that model {self.model} makes {width}x{height} images"
+            )
         return np.ascontiguousarray(tile)
 
 
-def _retry_can_help(error: "openai.APIError") -> bool:
+def _retry_can_help(error: openai.APIError) -> bool:
     if isinstance(error, openai.APITimeoutError):
         return False  # the image may still be painted and billed; another try doubles the wait and cost
     if isinstance(error, openai.APIConnectionError):
@@ -252,7 +284,7 @@ def _retry_can_help(error: "openai.APIError") -> bool:
     return isinstance(error, openai.APIStatusError) and error.status_code >= 500
 
 
-def _retry_after_s(error: "openai.APIError") -> float | None:
+def _retry_after_s(error: openai.APIError) -> float | None:
     """Seconds the server asked us to wait (retry-after-ms, retry-after seconds or HTTP date)."""
     response = getattr(error, "response", None)
     if response is None:
@@ -277,7 +309,7 @@ def _retry_after_s(error: "openai.APIError") -> float | None:
     return None
 
 
-def _server_message(error: "openai.APIError") -> str:
+def _server_message(error: openai.APIError) -> str:
     body = getattr(error, "body", None)
     if isinstance(body, dict) and isinstance(body.get("message"), str):
         return body["message"]
@@ -286,7 +318,7 @@ def _server_message(error: "openai.APIError") -> str:
     return str(getattr(error, "message", "") or "")
 
 
-def _short(error: "openai.APIError") -> str:
+def _short(error: openai.APIError) -> str:
     status = getattr(error, "status_code", None)
     return f"HTTP {status}" if status else "connection failed"
 
