@@ -37,19 +37,45 @@ from .canvas import GrowingCanvas
 from .errors import ContractError, GenerationError, InputError, SessionError
 from .generators import Generator, ProgressCallback, TileRequest, check_tile
 from .geometry import (
-    Contract, check_canvas, extract_band, fit_canvas, from_frontier_right, frontier_right_shape,
-    pack_reference, parse_direction, to_frontier_right,
+    Contract,
+    check_canvas,
+    extract_band,
+    fit_canvas,
+    from_frontier_right,
+    frontier_right_shape,
+    pack_reference,
+    parse_direction,
+    to_frontier_right,
 )
-from .glue import glue_step
+from .journal import (
+    COMMITTED,
+    REJECTED,
+    SOURCE_FILE,
+    UNDONE,
+    canvas_file,
+    head_of,
+    read_steps,
+    replay_canvas,
+    restore_before_links,
+    seal_interrupted,
+    step_dir,
+)
+from .journal import glue_recorded as _glue
 from .mask import generation_mask
-from .pngio import png_size, read_image, read_png_into, write_png
-from .seam_report import report_grown, tail_before
-from .session_files import (
-    BackgroundWriter, canvas_job, link_job, now, relative, touch_atomic, write_json,
-)
+from .pngio import read_image, write_png
 from .rgb import check_rgb
+from .seam_report import report_grown, tail_before
 from .service import check_export_target, check_steps
-from .step_settings import StepSettings, alpha_for, next_settings  # noqa: F401  (next_settings: re-exported)
+from .session_files import (
+    BackgroundWriter,
+    canvas_job,
+    link_job,
+    now,
+    relative,
+    touch_atomic,
+    write_json,
+)
+from .step_settings import StepSettings, next_settings
 
 try:  # advisory lock between processes; absent on Windows, where the in-process lock still holds
     import fcntl
@@ -57,9 +83,9 @@ except ImportError:  # pragma: no cover
     fcntl = None
 
 SESSION_FILE = "session.json"
-SOURCE_FILE = "source.png"
 FORMAT = 1
-COMMITTED, REJECTED, UNDONE = "committed", "rejected", "undone"
+__all__ = ["COMMITTED", "REJECTED", "SESSION_FILE", "SOURCE_FILE", "UNDONE", "Session", "StepResult",
+           "StepSettings", "next_settings"]
 
 
 @dataclass
@@ -94,7 +120,7 @@ class Session:
         self.contract = Contract.from_dict(meta["contract"])
         self._canvas: GrowingCanvas | None = None
         self._writer = BackgroundWriter()
-        self._stamp = self._index_stamp()  # to notice another process's steps (see _catch_up)
+        self._stamp = self._index_stamp()  # to notice another process's steps (see _reload_if_changed)
         with Session._locks_guard:
             self._lock = Session._locks.setdefault(str(root.resolve()), threading.Lock())
 
@@ -161,7 +187,7 @@ class Session:
             raise SessionError(f"{root} has session format {meta.get('format')!r}; this version reads {FORMAT}")
         session = cls(root, meta)
         with session._exclusive():
-            session._reconcile()
+            session._recover()
         return session
 
     def __enter__(self) -> "Session":
@@ -201,7 +227,7 @@ class Session:
         return [dict(record) for record in self.meta["steps"]]
 
     def step_dir(self, number: int) -> Path:
-        return self.root / "steps" / f"{number:04d}"
+        return step_dir(self.root, number)
 
     def canvas(self) -> np.ndarray:
         """A copy of the current canvas in the user's orientation."""
@@ -350,7 +376,7 @@ class Session:
                 raise SessionError("nothing to undo: the session is at its source image")
             touch_atomic(self.step_dir(head) / "undone", f"undone {now()}\n")
             self._canvas = None
-            self._reconcile()
+            self._recover()
             return next(r for r in self.meta["steps"] if r["number"] == head)
 
     # ---- internals --------------------------------------------------------------------------
@@ -365,7 +391,7 @@ class Session:
             with open(self.root / ".lock", "a") as handle:
                 fcntl.flock(handle, fcntl.LOCK_EX)
                 try:
-                    self._catch_up()
+                    self._reload_if_changed()
                     yield
                 finally:
                     fcntl.flock(handle, fcntl.LOCK_UN)
@@ -381,83 +407,38 @@ class Session:
         write_json(self.root / SESSION_FILE, self.meta)
         self._stamp = self._index_stamp()
 
-    def _catch_up(self) -> None:
+    def _reload_if_changed(self) -> None:
         """If another process changed the session since we last saw it, re-read it from the files."""
         if self._stamp is not None and self._index_stamp() != self._stamp:
             self.flush()
             self.meta = json.loads((self.root / SESSION_FILE).read_text())
             self._canvas = None
-            self._reconcile()
+            self._recover()
 
     def _next_number(self) -> int:
         numbers = [int(p.name) for p in (self.root / "steps").iterdir() if p.name.isdigit()]
         return max(numbers, default=0) + 1
 
     def _canvas_file(self, number: int) -> Path:
-        return self.root / SOURCE_FILE if number == 0 else self.step_dir(number) / "canvas_after.png"
+        return canvas_file(self.root, number)
 
     def _loaded(self) -> GrowingCanvas:
         if self._canvas is None:
-            self._canvas = self._rebuild(self.head)
+            self._canvas = replay_canvas(self.root, self.meta["steps"], self.head, self.contract)
         return self._canvas
 
-    def _rebuild(self, number: int) -> GrowingCanvas:
-        """The canvas after step `number`: read from its file, or replayed from the nearest ancestor
-        whose canvas file exists (the files a killed process did not write are written now)."""
-        chain = []
-        records = {r["number"]: r for r in self.meta["steps"]}
-        while number != 0 and not self._canvas_file(number).exists():
-            chain.append(records[number])
-            number = records[number]["parent"]
-        path = self._canvas_file(number)
-        width, height = png_size(path)
-        direction = chain[-1]["direction"] if chain else (records[number]["direction"] if number else "x_ltr")
-        cross, length = frontier_right_shape((height, width), direction)
-        # room for the replayed steps and a few more, so a following step need not grow the buffer
-        canvas = GrowingCanvas(cross, length, direction, room=(len(chain) + 4) * self.contract.advance)
-        read_png_into(path, canvas.user())
-        for record in reversed(chain):
-            folder = self.step_dir(record["number"])
-            settings = StepSettings(**record["settings"])
-            canvas = canvas.turned(settings.direction)
-            tile = read_png_into(folder / "tile_full.png")
-            _glue(canvas, to_frontier_right(tile, settings.direction), settings, self.contract)
-            before = folder / "canvas_before.png"
-            if not before.exists():
-                link_job(self._canvas_file(record["parent"]), before)()
-            write_png(folder / "canvas_after.png", canvas.user())
-        return canvas
-
-    def _reconcile(self) -> None:
-        """Rebuild the index from the step folders, which are the truth."""
-        records = []
-        for folder in sorted((self.root / "steps").iterdir()):
-            if not folder.name.isdigit() or not (folder / "step.json").exists():
-                continue
-            record = json.loads((folder / "step.json").read_text())
-            if (folder / "committed.ok").exists():
-                record["status"] = UNDONE if (folder / "undone").exists() else COMMITTED
-            elif (folder / "rejected.err").exists():
-                record["status"] = REJECTED
-                record["reason"] = (folder / "rejected.err").read_text().strip()
-            else:
-                reason = "interrupted: the process stopped during this step; the canvas was not changed"
-                record.update(status=REJECTED, reason=reason)
-                write_json(folder / "step.json", record)
-                touch_atomic(folder / "rejected.err", reason + "\n")
-            records.append(_summary(record))
+    def _recover(self) -> None:
+        """Rebuild the index and the head canvas from the step folders, which are the truth."""
+        records = read_steps(self.root)
+        seal_interrupted(self.root, records)
+        records = [_summary(r) for r in records]
         self.meta["steps"] = records
-        heads = [r["number"] for r in records if r["status"] == COMMITTED]
-        head = max(heads, default=0)
+        head = head_of(records)
         self.meta["head"] = head
         self.meta["canvas"] = relative(self._canvas_file(head), self.root)
-        canvas = self._rebuild(head)
+        canvas = replay_canvas(self.root, records, head, self.contract)
         self._canvas = canvas
-        for record in records:  # canvas_before is a link to the parent's canvas: restore lost links
-            before = self.step_dir(record["number"]) / "canvas_before.png"
-            parent_canvas = self._canvas_file(record["parent"])
-            if not before.exists() and parent_canvas.exists():
-                link_job(parent_canvas, before)()
+        restore_before_links(self.root, records)
         self.meta["size"] = list(_user_size(canvas))
         self._save_index()
 
@@ -471,11 +452,3 @@ def _summary(record: dict) -> dict:
 def _user_size(canvas: GrowingCanvas) -> tuple[int, int]:
     height, width = canvas.user().shape[:2]
     return int(width), int(height)
-
-
-def _glue(canvas: GrowingCanvas, turned_tile: np.ndarray, settings: StepSettings, contract: Contract) -> np.ndarray:
-    """The glue a step's recorded settings describe (a step and its replay both call this)."""
-    return glue_step(canvas, turned_tile, contract, alpha_for(settings, contract), settings.blend,
-                     settings.colour_match, settings.colour_space)
-
-
