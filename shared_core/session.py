@@ -37,15 +37,8 @@ from .canvas import GrowingCanvas
 from .errors import ContractError, GenerationError, InputError, SessionError
 from .generators import Generator, ProgressCallback, TileRequest, check_tile
 from .geometry import (
-    Contract,
-    check_canvas,
-    extract_band,
-    fit_canvas,
-    from_frontier_right,
-    frontier_right_shape,
-    pack_reference,
-    parse_direction,
-    to_frontier_right,
+    Contract, check_canvas, extract_band, fit_canvas, from_frontier_right, frontier_right_shape,
+    pack_reference, parse_direction, to_frontier_right,
 )
 from .journal import (
     COMMITTED,
