@@ -84,9 +84,7 @@ def read_steps(root: Path, writer_pid: int | None = None, known_committed: set |
     """
     journal = Journal([])
     steps = root / "steps"
-    if not steps.is_dir():
-        return journal
-    for folder in sorted(steps.iterdir()):
+    for folder in sorted(steps.iterdir()) if steps.is_dir() else []:
         if folder.name.isdigit() and folder.is_dir():
             record = _read_folder(folder, writer_pid, journal)
             if record is not None:
@@ -225,16 +223,18 @@ def replay_canvas(root: Path, records: list[dict], number: int, contract: Contra
     for record in reversed(chain):
         folder = step_dir(root, record["number"])
         canvas = apply_committed_step(canvas, folder, record, contract)
+        after = folder / "canvas_after.png"
+        if notes is not None:
+            why = "did not match its checksum" if after.exists() else "was not written before the process stopped"
+            notes.append(f"{relative(after, root)} {why}: rebuilt from the committed tiles"
+                         + ("" if write else " (in memory only: reading)"))
         if write:
-            _rewrite_canvas(root, folder, record, canvas, notes)
+            _rewrite_canvas(root, folder, record, canvas)
     return canvas
 
 
-def _rewrite_canvas(root: Path, folder: Path, record: dict, canvas: GrowingCanvas, notes: list | None) -> None:
+def _rewrite_canvas(root: Path, folder: Path, record: dict, canvas: GrowingCanvas) -> None:
     after = folder / "canvas_after.png"
-    if notes is not None:
-        why = "did not match its checksum" if after.exists() else "was not written before the process stopped"
-        notes.append(f"{relative(after, root)} {why}: rebuilt from the committed tiles")
     before = folder / "canvas_before.png"
     if not before.exists():
         link_job(canvas_file(root, record["parent"]), before)()

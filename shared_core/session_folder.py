@@ -46,8 +46,8 @@ def staging_folder(root: Path) -> Path:
     """A fresh folder beside `root` to build the session in (stale ones of dead processes go)."""
     parent = root.absolute().parent
     parent.mkdir(parents=True, exist_ok=True)
-    for old in parent.glob(".*.creating"):
-        pid = old.name[:-len(".creating")].rsplit(".", 1)[-1]
+    for old in parent.glob(".*.creating"):  # .NAME.PID.THREAD.creating
+        pid = old.name.rsplit(".", 3)[-3]
         if pid.isdigit() and not _alive(int(pid)):
             shutil.rmtree(old, ignore_errors=True)
     staging = parent / f".{root.name}.{os.getpid()}.{threading.get_ident()}.creating"
