@@ -33,8 +33,10 @@ def atomic_write(path: str | os.PathLike, data: bytes | str | Iterable[bytes], s
             if sync:
                 os.fsync(out.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as error:
         tmp.unlink(missing_ok=True)
+        if isinstance(error, OSError) and error.filename is None:  # a failed write() names no file: name it
+            error.filename = str(path)
         raise
     return path
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from .errors import ExquisiteError, InputError, SessionError
 from .generators import Generator, backend_names, make_generator
 from .geometry import DIRECTION_WORDS, Contract, check_canvas, frontier_right_shape, parse_direction
+from .mask import generation_mask
 from .step_settings import StepSettings, next_settings
 
 MAX_STEPS_PER_CALL = 10_000
@@ -151,8 +152,19 @@ def plan_steps(contract: Contract, last_settings: dict | None, chosen: dict, bac
         check_fits(chosen.get("direction") or (last_settings or {}).get("direction") or "x_ltr", size, contract)
     name = backend or default_backend()
     generator = make_backend(name, backend_settings)
-    settings = next_settings(last_settings, chosen, generator.default_blend).checked(contract)
+    settings = check_step_settings(next_settings(last_settings, chosen, generator.default_blend), contract)
     return StepPlan(settings, generator, name, steps)
+
+
+def check_step_settings(settings: StepSettings, contract: Contract) -> StepSettings:
+    """StepSettings.checked plus the generation ramp (which only the mask blends' check reaches), so
+    a ramp past the overlap is refused before a session folder or a step folder exists."""
+    settings = settings.checked(contract)
+    try:
+        generation_mask(contract, settings.ramp_start, settings.ramp_end, settings.ramp_shape)
+    except ExquisiteError as bad:
+        raise InputError(str(bad)) from None
+    return settings
 
 
 def plan_session_steps(session, chosen: dict, backend: str | None = None, backend_settings: object = None,

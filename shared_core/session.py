@@ -68,7 +68,7 @@ from .mask import generation_mask
 from .pngio import read_image, write_png
 from .rgb import check_rgb
 from .seam_report import report_grown, tail_before
-from .service import check_export_target, check_steps
+from .service import check_export_target, check_step_settings, check_steps
 from .session_files import (
     BackgroundWriter,
     StorageError,
@@ -313,7 +313,7 @@ class Session:
         rejection by default. The writer lock is held for the whole run, so no other writer's steps
         come between these."""
         check_steps(steps)
-        settings = settings.checked(self.contract)
+        settings = check_step_settings(settings, self.contract)
         with self._exclusive():
             canvas = self._loaded()
             if canvas.direction == settings.direction:  # one allocation for the first steps of the call
@@ -332,7 +332,7 @@ class Session:
     def step(self, settings: StepSettings, generator: Generator,
              progress: ProgressCallback | None = None) -> StepResult:
         """One step: one generator call, one tile, committed or rejected with its reason."""
-        settings = settings.checked(self.contract)
+        settings = check_step_settings(settings, self.contract)
         with self._exclusive():
             try:
                 return self._step(settings, generator, progress)

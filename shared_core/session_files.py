@@ -87,9 +87,9 @@ class BackgroundWriter:
         if self._error is not None:
             error, self._error = self._error, None
             if isinstance(error, OSError):
-                name = Path(error.filename).name if error.filename else "a canvas file"
-                raise storage_error(error, f"the canvas file {name} could not be written (the step "
-                                           f"itself is committed; its canvas is rebuilt on the next open)")
+                name = "/".join(Path(error.filename).parts[-2:]) if error.filename else "a canvas file"
+                raise storage_error(error, f"{name} could not be written (the step itself is committed; "
+                                           f"its canvas is rebuilt on the next open)")
             raise SessionError(f"writing a step artifact failed: {error}") from error
 
     def close(self) -> None:

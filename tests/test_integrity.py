@@ -1,7 +1,6 @@
 """A session's files damaged from outside: each case is rebuilt from what is still true or refused
 with the damaged file named, never extended from a wrong canvas, and a reader writes nothing."""
 
-import json
 import os
 import shutil
 from pathlib import Path
