@@ -93,6 +93,7 @@ from .session_folder import (
     move_into_place,
     origin_of,
     read_index,
+    remove_stale_creations,
     staging_folder,
 )
 from .step_settings import StepSettings, next_settings
@@ -294,6 +295,8 @@ class Session:
         canvas = self._loaded()
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
+            for tmp in stale_temp_files(out.parent, out.name):  # an earlier export to `out`, killed
+                tmp.unlink(missing_ok=True)
             return write_png(out, canvas.user(), level)
         except OSError as error:
             raise storage_error(error, f"the export {out} could not be written") from None
@@ -536,16 +539,21 @@ class Session:
             self._stamp = self._index_stamp()
 
     def _remove_leftovers(self) -> list[str]:
-        """Temp files of killed writes (no live process owns them: their pid is in their name)."""
+        """Temp files of killed writes (no live process owns them: their pid is in their name), and
+        half-built sessions of killed creations beside this one."""
+        notes = []
         stale = stale_temp_files(self.root)
         size = 0
         for tmp in stale:
             with contextlib.suppress(OSError):
                 size += tmp.stat().st_size
                 tmp.unlink()
-        if not stale:
-            return []
-        return [f"removed {len(stale)} temp file(s) of killed writes ({size / 2**20:.1f} MiB)"]
+        if stale:
+            notes.append(f"removed {len(stale)} temp file(s) of killed writes ({size / 2**20:.1f} MiB)")
+        creations = remove_stale_creations(self.root.absolute().parent)
+        if creations:
+            notes.append(f"removed {creations} half-created session folder(s) of killed runs beside it")
+        return notes
 
 
 def _summary(record: dict) -> dict:

@@ -121,7 +121,7 @@ def checksum_file(canvas: Path) -> Path:
 def write_canvas(path: Path, image: np.ndarray, overlay=None) -> Path:
     """Write a canvas PNG atomically, then its checksum file (sha256 of the bytes, and the size)."""
     digest = hashlib.sha256()
-    atomic_write(path, _hashed(encode_png(image, 1, overlay), digest))
+    atomic_write(path, _hashed(encode_png(image, 1, overlay), digest), sync=False)  # derived: replayed if lost
     height, width = image.shape[:2]
     atomic_write(checksum_file(path), json.dumps({"sha256": digest.hexdigest(), "size": [width, height]}),
                  sync=False)

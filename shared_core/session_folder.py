@@ -46,13 +46,21 @@ def staging_folder(root: Path) -> Path:
     """A fresh folder beside `root` to build the session in (stale ones of dead processes go)."""
     parent = root.absolute().parent
     parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_creations(parent)
+    staging = parent / f".{root.name}.{os.getpid()}.{threading.get_ident()}.creating"
+    shutil.rmtree(staging, ignore_errors=True)
+    return staging
+
+
+def remove_stale_creations(parent: Path) -> int:
+    """Remove the half-built sessions that killed creations left in `parent`; how many there were."""
+    removed = 0
     for old in parent.glob(".*.creating"):  # .NAME.PID.THREAD.creating
         pid = old.name.rsplit(".", 3)[-3]
         if pid.isdigit() and not _alive(int(pid)):
             shutil.rmtree(old, ignore_errors=True)
-    staging = parent / f".{root.name}.{os.getpid()}.{threading.get_ident()}.creating"
-    shutil.rmtree(staging, ignore_errors=True)
-    return staging
+            removed += 1
+    return removed
 
 
 def _alive(pid: int) -> bool:

@@ -7,11 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
-
 from exquisite.shared_core.errors import SessionError
 from exquisite.shared_core.pngio import read_image, write_png
 from exquisite.shared_core.session import Session, StepSettings
+from PIL import Image
 from rulers import SMALL, OracleGenerator, user_canvas, world
 
 TRUTH = world(64, 400)

@@ -12,11 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
-
 from exquisite.shared_core import atomic
 from exquisite.shared_core.cli import main
 from exquisite.shared_core.session import Session, StepSettings
+from PIL import Image
 
 EXQUISITE = [sys.executable, "-m", "exquisite.shared_core.cli"]
 
