@@ -51,17 +51,8 @@ from .geometry import (
     pack_reference, parse_direction, to_frontier_right,
 )
 from .journal import (
-    COMMITTED,
-    REJECTED,
-    SOURCE_FILE,
-    UNDONE,
-    canvas_file,
-    commit_step,
-    head_of,
-    read_steps,
-    replay_canvas,
-    restore_before_links,
-    step_dir,
+    COMMITTED, REJECTED, SOURCE_FILE, UNDONE, canvas_file, commit_step, head_of, read_steps, replay_canvas,
+    restore_before_links, step_dir,
 )
 from .journal import glue_recorded as _glue
 from .mask import generation_mask
@@ -70,31 +61,12 @@ from .rgb import check_rgb
 from .seam_report import report_grown, tail_before
 from .service import check_export_target, check_step_settings, check_steps
 from .session_files import (
-    BackgroundWriter,
-    StorageError,
-    canvas_job,
-    link_job,
-    now,
-    relative,
-    storage_error,
-    touch_atomic,
-    write_canvas,
-    write_json,
-    writer_lock,
-    writer_pid,
+    BackgroundWriter, StorageError, canvas_job, link_job, now, relative, storage_error, touch_atomic,
+    write_canvas, write_json, writer_lock, writer_pid,
 )
 from .session_folder import (
-    FORMAT,
-    ORIGIN_FILE,
-    SESSION_FILE,
-    check_new_root,
-    check_session_folder,
-    index_of,
-    move_into_place,
-    origin_of,
-    read_index,
-    remove_stale_creations,
-    staging_folder,
+    FORMAT, ORIGIN_FILE, SESSION_FILE, check_new_root, check_session_folder, index_of, move_into_place,
+    origin_of, read_index, remove_leftovers, staging_folder,
 )
 from .step_settings import StepSettings, next_settings
 
@@ -516,7 +488,7 @@ class Session:
             self._index_problem = None
         if self._writable:
             (self.root / "steps").mkdir(exist_ok=True)
-            notes += journal.apply_fixes() + self._remove_leftovers()
+            notes += journal.apply_fixes() + remove_leftovers(self.root)
         else:
             notes += [f"{what} (not repaired: reading only; `exquisite repair` fixes it)" for what, _ in journal.fixes]
         records = [_summary(r) for r in journal.records]
@@ -537,23 +509,6 @@ class Session:
             self._saveindex_of()
         else:
             self._stamp = self._index_stamp()
-
-    def _remove_leftovers(self) -> list[str]:
-        """Temp files of killed writes (no live process owns them: their pid is in their name), and
-        half-built sessions of killed creations beside this one."""
-        notes = []
-        stale = stale_temp_files(self.root)
-        size = 0
-        for tmp in stale:
-            with contextlib.suppress(OSError):
-                size += tmp.stat().st_size
-                tmp.unlink()
-        if stale:
-            notes.append(f"removed {len(stale)} temp file(s) of killed writes ({size / 2**20:.1f} MiB)")
-        creations = remove_stale_creations(self.root.absolute().parent)
-        if creations:
-            notes.append(f"removed {creations} half-created session folder(s) of killed runs beside it")
-        return notes
 
 
 def _summary(record: dict) -> dict:

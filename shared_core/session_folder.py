@@ -9,6 +9,7 @@ creating the same folder at once cannot both succeed, and a killed creation leav
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -16,6 +17,7 @@ import shutil
 import threading
 from pathlib import Path
 
+from .atomic import stale_temp_files
 from .errors import ExquisiteError, SessionError
 from .journal import SOURCE_FILE
 from .pngio import png_size
@@ -50,6 +52,25 @@ def staging_folder(root: Path) -> Path:
     staging = parent / f".{root.name}.{os.getpid()}.{threading.get_ident()}.creating"
     shutil.rmtree(staging, ignore_errors=True)
     return staging
+
+
+def remove_leftovers(root: Path) -> list[str]:
+    """What killed runs left that no live process owns (for a writer to call while it holds the
+    lock): temp files of killed writes (their pid is in their name) and half-built sessions beside
+    this one. Returns what was removed, for the user."""
+    notes = []
+    stale = stale_temp_files(root)
+    size = 0
+    for tmp in stale:
+        with contextlib.suppress(OSError):
+            size += tmp.stat().st_size
+            tmp.unlink()
+    if stale:
+        notes.append(f"removed {len(stale)} temp file(s) of killed writes ({size / 2**20:.1f} MiB)")
+    creations = remove_stale_creations(root.absolute().parent)
+    if creations:
+        notes.append(f"removed {creations} half-created session folder(s) of killed runs beside it")
+    return notes
 
 
 def remove_stale_creations(parent: Path) -> int:
