@@ -266,3 +266,26 @@ def test_a_long_run_reserves_only_a_few_steps_of_room(tmp_path):
     with Session.create(tmp_path / "s", world(64, 80), SMALL) as session:
         session.extend(StepSettings(), Refusing(), steps=10_000)
         assert session._loaded().room <= 16 * SMALL.advance
+
+
+def test_two_runs_creating_one_folder_at_once_leave_one_consistent_session(tmp_path, photo):
+    other = tmp_path / "other.png"
+    Image.fromarray(255 - np.asarray(Image.open(photo))).save(other)
+    root = tmp_path / "d"
+    runs = [subprocess.Popen(EXQUISITE + ["extend", str(image), "--fit", "-b", "mock", "--session", str(root),
+                                          "--out", str(tmp_path / f"out-{image.stem}.png")],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for image in (photo, other)]
+    results = [(run.wait(timeout=120), run.stderr.read()) for run in runs]
+    codes = sorted(code for code, _ in results)
+    assert codes == [0, 2], results
+    loser = next(err for code, err in results if code == 2)
+    assert ("created by another process at the same moment" in loser or "already holds a session" in loser
+            or "is being changed by process" in loser), loser
+    assert "Traceback" not in loser and loser.count("\n") == 1
+    winner = (photo, other)[[code for code, _ in results].index(0)]
+    with Session.open(root, write=False) as session:
+        assert session.meta["source"]["input"] == str(winner) and session.head == 1
+        first = Image.open(tmp_path / f"out-{winner.stem}.png")
+        np.testing.assert_array_equal(session.canvas(), np.asarray(first))
+    assert temp_files(tmp_path) == []
