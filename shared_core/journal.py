@@ -113,6 +113,8 @@ def _read_folder(folder: Path, writer_pid: int | None, journal: Journal) -> dict
             return _stand_in(number, f"{reason} (its step.json is damaged)")
         record.update(status=REJECTED, reason=reason)
         return record
+    if record is None and writer_pid is not None:  # the writer is beginning this step
+        return None
     if record is None:  # the process stopped before the step had a record: nothing to keep
         what = f"removed {_name(folder)}: a step folder without a record (the process stopped before the step began)"
         journal.fixes.append((what, lambda: shutil.rmtree(folder, ignore_errors=True)))
