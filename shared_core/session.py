@@ -109,6 +109,8 @@ class Session:
         self.meta = meta
         self.contract = Contract.from_dict(meta["contract"])
         self.repairs: list[str] = []  # what opening found and put right (or, read-only, would)
+        self._index_problem: str | None = None  # what was wrong with session.json when it was read
+        self._known_committed: set[int] = set()  # the steps last seen committed (or undone)
         self._writable, self._wait, self._on_wait = write, wait, on_wait
         self._depth = 0  # how deeply this handle holds the writer lock (a step inside extend)
         self._canvas: GrowingCanvas | None = None
@@ -382,7 +384,7 @@ class Session:
         self.meta.update(head=number, size=list(size), canvas=relative(folder / "canvas_after.png", self.root),
                          last_settings=asdict(settings))
         self.meta["steps"].append(_summary(record))
-        self._saveindex_of()
+        self._save_index()
         return StepResult(number, COMMITTED, "", size, str(folder), dict(timings), seam)
 
     def _reject(self, record: dict, folder: Path, reason: str) -> StepResult:
@@ -390,7 +392,7 @@ class Session:
         write_json(folder / "step.json", record)
         touch_atomic(folder / "rejected.err", reason.rstrip() + "\n")
         self.meta["steps"].append(_summary(record))
-        self._saveindex_of()
+        self._save_index()
         return StepResult(record["number"], REJECTED, reason, self.size, str(folder), dict(record["timings"]))
 
     def _step_not_saved(self, error: OSError) -> StorageError:
@@ -453,7 +455,7 @@ class Session:
             return None
         return st.st_mtime_ns, st.st_size, st.st_ino
 
-    def _saveindex_of(self) -> None:
+    def _save_index(self) -> None:
         write_json(self.root / SESSION_FILE, self.meta)
         self._stamp = self._index_stamp()
 
@@ -480,10 +482,9 @@ class Session:
     def _recover(self) -> None:
         """Rebuild the index and the head canvas from the step folders, which are the truth (a
         writer also repairs what they show; a reader only notes it)."""
-        journal = read_steps(self.root, None if self._writable else writer_pid(self.root),
-                             getattr(self, "_known_committed", set()))
+        journal = read_steps(self.root, None if self._writable else writer_pid(self.root), self._known_committed)
         notes = []
-        if getattr(self, "_index_problem", None):
+        if self._index_problem:
             notes.append(f"{SESSION_FILE} {self._index_problem}: rebuilt from the step folders")
             self._index_problem = None
         if self._writable:
@@ -506,7 +507,7 @@ class Session:
         self._known_committed = {r["number"] for r in last}
         if self._writable:
             restore_before_links(self.root, records)
-            self._saveindex_of()
+            self._save_index()
         else:
             self._stamp = self._index_stamp()
 
