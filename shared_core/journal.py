@@ -40,6 +40,7 @@ from .step_settings import StepSettings, alpha_for
 SOURCE_FILE = "source.png"
 COMMITTED, REJECTED, UNDONE, RUNNING = "committed", "rejected", "undone", "running"
 INTERRUPTED = "interrupted: the process stopped during this step; the canvas was not changed"
+READING_ONLY = " (in what is shown; the files stay as they are until `exquisite repair` or the next extend/undo)"
 
 
 def step_dir(root: Path, number: int) -> Path:
@@ -116,7 +117,7 @@ def _read_folder(folder: Path, writer_pid: int | None, journal: Journal) -> dict
     if record is None and writer_pid is not None:  # the writer is beginning this step
         return None
     if record is None:  # the process stopped before the step had a record: nothing to keep
-        what = f"removed {_name(folder)}: a step folder without a record (the process stopped before the step began)"
+        what = f"{_name(folder)} has no record (the process stopped before the step began): removed"
         journal.fixes.append((what, lambda: shutil.rmtree(folder, ignore_errors=True)))
         return None
     record["stored_status"] = record.get("status")
@@ -229,7 +230,7 @@ def replay_canvas(root: Path, records: list[dict], number: int, contract: Contra
         if notes is not None:
             why = "did not match its checksum" if after.exists() else "was not written before the process stopped"
             notes.append(f"{relative(after, root)} {why}: rebuilt from the committed tiles"
-                         + ("" if write else " (in memory only: reading)"))
+                         + ("" if write else READING_ONLY))
         if write:
             _rewrite_canvas(root, folder, record, canvas)
     return canvas

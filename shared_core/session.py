@@ -51,8 +51,8 @@ from .geometry import (
     pack_reference, parse_direction, to_frontier_right,
 )
 from .journal import (
-    COMMITTED, REJECTED, SOURCE_FILE, UNDONE, canvas_file, commit_step, head_of, read_steps, replay_canvas,
-    restore_before_links, step_dir,
+    COMMITTED, READING_ONLY, REJECTED, SOURCE_FILE, UNDONE, canvas_file, commit_step, head_of, read_steps,
+    replay_canvas, restore_before_links, step_dir,
 )
 from .journal import glue_recorded as _glue
 from .mask import generation_mask
@@ -485,13 +485,14 @@ class Session:
         journal = read_steps(self.root, None if self._writable else writer_pid(self.root), self._known_committed)
         notes = []
         if self._index_problem:
-            notes.append(f"{SESSION_FILE} {self._index_problem}: rebuilt from the step folders")
+            notes.append(f"{SESSION_FILE} {self._index_problem}: rebuilt from the step folders"
+                         + ("" if self._writable else READING_ONLY))
             self._index_problem = None
         if self._writable:
             (self.root / "steps").mkdir(exist_ok=True)
             notes += journal.apply_fixes() + remove_leftovers(self.root)
         else:
-            notes += [f"{what} (not repaired: reading only; `exquisite repair` fixes it)" for what, _ in journal.fixes]
+            notes += [what + READING_ONLY for what, _ in journal.fixes]
         records = [_summary(r) for r in journal.records]
         head = head_of(records)
         self.meta["steps"] = records
