@@ -311,10 +311,11 @@ class Session:
         """One step: one generator call, one tile, committed or rejected with its reason."""
         settings = check_step_settings(settings, self.contract)
         with self._exclusive():
+            number = self._next_number()  # the step _step will make (we hold the lock)
             try:
                 return self._step(settings, generator, progress)
             except OSError as error:  # a full disk, a read-only folder: say which step, keep the rest
-                raise self._step_not_saved(error) from None
+                raise self._step_not_saved(number, error) from None
 
     def _step(self, settings: StepSettings, generator: Generator, progress) -> StepResult:
         timings: dict[str, float] = {}
@@ -395,17 +396,23 @@ class Session:
         self._save_index()
         return StepResult(record["number"], REJECTED, reason, self.size, str(folder), dict(record["timings"]))
 
-    def _step_not_saved(self, error: OSError) -> StorageError:
+    def _step_not_saved(self, number: int, error: OSError) -> StorageError:
         """The step that was running when a write failed: marked rejected if the disk still takes a
         marker (else it is marked interrupted on the next open); the in-memory state is re-read."""
         self._canvas, self._stamp = None, _STALE
-        number = self._next_number() - 1
+        with contextlib.suppress(SessionError):  # the writer's own failure would only repeat this one
+            self._writer.flush()
         folder = self.step_dir(number)
+        if not folder.is_dir():
+            return storage_error(error, f"step {number:04d} could not be started")
         if (folder / "committed.ok").exists():
             return storage_error(error, f"step {number:04d} is committed, but the session index could not "
                                         f"be written (it is rebuilt on the next open)")
-        with contextlib.suppress(OSError):
-            touch_atomic(folder / "rejected.err", f"could not be saved: {error.strerror or error}\n")
+        if not (folder / "step.json").exists():  # no record yet: nothing to keep
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                touch_atomic(folder / "rejected.err", f"could not be saved: {error.strerror or error}\n")
         return storage_error(error, f"step {number:04d} could not be saved, so it was not committed")
 
     def undo(self) -> dict:

@@ -289,3 +289,11 @@ def test_two_runs_creating_one_folder_at_once_leave_one_consistent_session(tmp_p
         first = Image.open(tmp_path / f"out-{winner.stem}.png")
         np.testing.assert_array_equal(session.canvas(), np.asarray(first))
     assert temp_files(tmp_path) == []
+
+
+def test_a_full_disk_before_a_step_has_its_record_leaves_no_folder(tmp_path, session, capsys, monkeypatch):
+    full_disk_on("conditioning_band.png", monkeypatch)
+    assert main(["extend", str(session), "-b", "mock", "--out", str(tmp_path / "o.png")]) == 1
+    assert "step 0002 could not be saved" in capsys.readouterr().err
+    monkeypatch.undo()
+    assert sorted(p.name for p in (session / "steps").iterdir()) == ["0001"] and temp_files(session) == []
