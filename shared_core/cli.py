@@ -167,29 +167,29 @@ def _new_session_dir(source: Path) -> Path:
 
 
 def _extend(args) -> int:
-    """Check everything (settings, backend, --out, the canvas's fit), then create or open, then step."""
+    """Check everything (settings, backend, --out, the canvas's fit), then create or open, then step.
+
+    A continued session is planned and run while holding its writer lock, so the settings (the seed
+    above all) continue the session as it is when the steps run, with no other writer in between."""
     out = check_export_target(args.out, args.force)
     session = _open_existing(args)
-    try:
-        if session is None:
-            contract = Contract() if args.overlap is None else Contract(overlap=args.overlap)
-            plan = plan_steps(contract, None, _chosen_settings(args), args.backend,
-                              backend_settings_from_pairs(args.backend_opt), args.steps)
-            root = Path(args.session) if args.session else _new_session_dir(Path(args.input))
-            if root.is_file():
-                raise InputError(f"--session {root} is a file: give a folder for the new session")
-            check_export_target(out, args.force, root)
-            session = Session.create(root, Path(args.input), contract, fit=args.fit,
-                                     direction=plan.settings.direction, settings=plan.settings, backend=plan.backend)
-        else:
+    if session is not None:
+        with session, session.writing():
             plan = plan_session_steps(session, _chosen_settings(args), args.backend,
                                       backend_settings_from_pairs(args.backend_opt), args.steps)
             check_export_target(out, args.force, session.root)
-        with session:
             return _run_and_export(session, plan, out, args.steps)
-    finally:
-        if session is not None:
-            session.close()
+    contract = Contract() if args.overlap is None else Contract(overlap=args.overlap)
+    plan = plan_steps(contract, None, _chosen_settings(args), args.backend,
+                      backend_settings_from_pairs(args.backend_opt), args.steps)
+    root = Path(args.session) if args.session else _new_session_dir(Path(args.input))
+    if root.is_file():
+        raise InputError(f"--session {root} is a file: give a folder for the new session")
+    check_export_target(out, args.force, root)
+    session = Session.create(root, Path(args.input), contract, fit=args.fit,
+                             direction=plan.settings.direction, settings=plan.settings, backend=plan.backend)
+    with session, session.writing():
+        return _run_and_export(session, plan, out, args.steps)
 
 
 def _run_and_export(session: Session, plan, out: Path, requested: int) -> int:

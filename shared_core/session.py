@@ -277,6 +277,12 @@ class Session:
 
     # ---- stepping ---------------------------------------------------------------------------
 
+    def writing(self):
+        """Hold the writer lock across several calls (plan, steps, export), so no other writer's
+        steps come between them: `with session.writing(): ...` (refused at once, or waited for, as
+        the session was opened)."""
+        return self._exclusive()
+
     def extend(
         self,
         settings: StepSettings,

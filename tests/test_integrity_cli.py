@@ -297,3 +297,14 @@ def test_a_full_disk_before_a_step_has_its_record_leaves_no_folder(tmp_path, ses
     assert "step 0002 could not be saved" in capsys.readouterr().err
     monkeypatch.undo()
     assert sorted(p.name for p in (session / "steps").iterdir()) == ["0001"] and temp_files(session) == []
+
+
+def test_two_runs_extending_one_session_with_wait_take_turns(tmp_path, session):
+    runs = [subprocess.Popen(EXQUISITE + ["extend", str(session), "-n", "2", "--wait", "--out",
+                                          str(tmp_path / f"o{i}.png")], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True) for i in range(2)]
+    assert [run.wait(timeout=300) for run in runs] == [0, 0], [run.stderr.read() for run in runs]
+    records = [json.loads((session / "steps" / f"{n:04d}" / "step.json").read_text()) for n in range(1, 6)]
+    assert [r["parent"] for r in records] == [0, 1, 2, 3, 4] and [r["seed"] for r in records] == [0, 1, 2, 3, 4]
+    sizes = sorted(Image.open(tmp_path / f"o{i}.png").size for i in range(2))
+    assert sizes == [(800 + 3 * 512, 1024), (800 + 5 * 512, 1024)]  # each --out is its own run's canvas
