@@ -218,7 +218,7 @@ def writer_pid(root: Path) -> int | None:
     if fcntl is None:  # pragma: no cover
         return None
     try:
-        handle = open(root / LOCK_FILE)
+        handle = open(root / LOCK_FILE)  # noqa: SIM115  (closed by the `with` below)
     except OSError:
         return None
     with handle:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "bench"))
 
-from bench_faults import fast_folder, run_parallel  # noqa: E402
+from bench_faults import fast_folder, run_parallel
 
 
 def test_random_kills_lose_nothing_and_leave_nothing():

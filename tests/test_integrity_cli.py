@@ -117,7 +117,7 @@ DIES_IN_FIRST_STEP = textwrap.dedent("""
 def test_settings_and_backend_given_at_creation_outlive_a_death_before_the_first_step(tmp_path, photo, capsys,
                                                                                        monkeypatch):
     root = tmp_path / "s"
-    proc = subprocess.run([sys.executable, "-c", DIES_IN_FIRST_STEP, "extend", str(photo), "--fit", "-d", "left",
+    proc = subprocess.run(check=False, args=[sys.executable, "-c", DIES_IN_FIRST_STEP, "extend", str(photo), "--fit", "-d", "left",
                            "-b", "mock", "--seed", "7", "--prompt", "cliffs", "--blend", "smooth",
                            "--session", str(root), "--out", str(tmp_path / "o.png")], capture_output=True)
     assert proc.returncode == -9
@@ -229,7 +229,7 @@ def small_tmpfs(tmp_path):
     """A 6 MB tmpfs (needs root and mount rights; skipped otherwise)."""
     mount = tmp_path / "fs"
     mount.mkdir()
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(mount)], capture_output=True)
+    proc = subprocess.run(check=False, args=["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(mount)], capture_output=True)
     if proc.returncode != 0:
         pytest.skip(f"a real full disk needs permission to mount a tmpfs ({proc.stderr.decode().strip()})")
     yield mount
