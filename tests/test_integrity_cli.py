@@ -308,3 +308,16 @@ def test_two_runs_extending_one_session_with_wait_take_turns(tmp_path, session):
     assert [r["parent"] for r in records] == [0, 1, 2, 3, 4] and [r["seed"] for r in records] == [0, 1, 2, 3, 4]
     sizes = sorted(Image.open(tmp_path / f"o{i}.png").size for i in range(2))
     assert sizes == [(800 + 3 * 512, 1024), (800 + 5 * 512, 1024)]  # each --out is its own run's canvas
+
+
+def test_show_and_export_write_nothing_into_the_session(tmp_path, session, capsys):
+    (session / "steps" / "0001" / "canvas_after.png").unlink()  # as if a kill came before it was written
+    (session / "session.json").write_text("[]")
+    (session / "steps" / "0002").mkdir()
+    (session / ".lock").unlink(missing_ok=True)
+    before = {p: (p.stat().st_size, p.stat().st_mtime_ns) for p in session.rglob("*")}
+    assert main(["show", str(session)]) == 0
+    assert main(["export", str(session), "--out", str(tmp_path / "e.png")]) == 0
+    assert "exquisite repair" in capsys.readouterr().err
+    assert {p: (p.stat().st_size, p.stat().st_mtime_ns) for p in session.rglob("*")} == before
+    assert Image.open(tmp_path / "e.png").size == (800 + 512, 1024)
