@@ -24,6 +24,7 @@ from .service import (
     SESSION_ID, backend_settings_from_pairs, check_export_target, default_sessions_dir, find_session,
     plan_session_steps, plan_steps, run_steps,
 )
+from .journal import damaged_tiles
 from .session import ORIGIN_FILE, SESSION_FILE, Session
 from .session_files import StorageError
 
@@ -255,14 +256,19 @@ def _export(args) -> int:
 
 
 def _repair(args) -> int:
+    """Open for writing (which repairs), then check every committed tile against its checksum."""
     with Session.open(find_session(args.session), wait=args.wait) as session:
         for note in session.repairs:
             print(f"repaired: {note}")
-        if not session.repairs:
+        damaged = damaged_tiles(session.root, session.history())
+        if not session.repairs and not damaged:
             print(f"nothing to repair: {session.root} is intact")
         committed = sum(1 for s in session.history() if s["status"] == "committed")
         print(f"canvas {session.size[0]}x{session.size[1]} at step {session.head} ({committed} committed steps)")
-    return 0
+    for tile in damaged:
+        print(f"exquisite: {tile} is damaged (it differs from what its step committed): restore it from a "
+              f"backup; rebuilding a canvas from it is refused", file=sys.stderr)
+    return 2 if damaged else 0
 
 
 if __name__ == "__main__":

@@ -228,7 +228,8 @@ def replay_canvas(root: Path, records: list[dict], number: int, contract: Contra
         canvas = apply_committed_step(canvas, folder, record, contract)
         after = folder / "canvas_after.png"
         if notes is not None:
-            why = "did not match its checksum" if after.exists() else "was not written before the process stopped"
+            why = ("was not written before the process stopped" if not after.exists() else
+                   "did not match its checksum" if checksum_file(after).exists() else "had no checksum")
             notes.append(f"{relative(after, root)} {why}: rebuilt from the committed tiles"
                          + ("" if write else READING_ONLY))
         if write:
@@ -275,6 +276,23 @@ def apply_committed_step(canvas: GrowingCanvas, folder: Path, record: dict, cont
                            f"must be rebuilt from it: restore the file from a backup")
     glue_recorded(canvas, to_frontier_right(tile, settings.direction), settings, contract)
     return canvas
+
+
+def damaged_tiles(root: Path, records: list[dict]) -> list[Path]:
+    """The tiles of committed (or undone) steps that no longer match the checksum their step
+    recorded: a canvas that has to be rebuilt from one of them would be refused."""
+    damaged = []
+    for record in records:
+        recorded = record.get("tile_sha256")
+        if record["status"] in (COMMITTED, UNDONE) and recorded:
+            tile = step_dir(root, record["number"]) / "tile_full.png"
+            try:
+                intact = file_digest(tile) == recorded
+            except OSError:
+                intact = False
+            if not intact:
+                damaged.append(tile)
+    return damaged
 
 
 def restore_before_links(root: Path, records: list[dict]) -> None:

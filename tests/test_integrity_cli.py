@@ -321,3 +321,19 @@ def test_show_and_export_write_nothing_into_the_session(tmp_path, session, capsy
     assert "exquisite repair" in capsys.readouterr().err
     assert {p: (p.stat().st_size, p.stat().st_mtime_ns) for p in session.rglob("*")} == before
     assert Image.open(tmp_path / "e.png").size == (800 + 512, 1024)
+
+
+def test_repair_rebuilds_reports_and_checks_every_tile(tmp_path, session, capsys):
+    assert main(["extend", str(session), "-n", "2", "--out", str(tmp_path / "o.png")]) == 0
+    (session / "session.json").write_bytes(b"\x00garbage")
+    (session / "steps" / "0003" / "canvas_after.sha256").unlink()
+    capsys.readouterr()
+    assert main(["repair", str(session)]) == 0
+    out = capsys.readouterr().out
+    assert "repaired: session.json was damaged" in out and "steps/0003/canvas_after.png had no checksum" in out
+    assert "at step 3 (3 committed steps)" in out
+    assert main(["repair", str(session)]) == 0 and "nothing to repair" in capsys.readouterr().out
+    tile = session / "steps" / "0001" / "tile_full.png"
+    tile.write_bytes(tile.read_bytes()[:-40])  # a middle tile: the head canvas does not need it today
+    assert main(["repair", str(session)]) == 2
+    assert "steps/0001/tile_full.png is damaged" in capsys.readouterr().err
