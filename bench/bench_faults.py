@@ -1,4 +1,4 @@
-"""Fault injection from outside: SIGKILL `exquisite` runs (session creation, extend, undo, export) at
+"""Fault injection from outside: SIGKILL `exquisite` runs (session creation, extend, undo, export, repair) at
 random moments, then check every session as a user's next command would find it.
 
 Checked after every kill: the session opens (for writing, which repairs what the kill left); every
@@ -55,6 +55,7 @@ class Tally:
     steps_lost: int = 0
     leftovers: int = 0
     mismatches: int = 0
+    repairs: int = 0
     problems: list[str] = field(default_factory=list)
     ops: dict = field(default_factory=dict)
 
@@ -102,7 +103,7 @@ def run_parallel(kills: int, seed: int, work: Path, workers: int = 2) -> Tally:
     total = Tally()
     for tally in tallies:
         for name in ("kills", "runs", "checks", "sessions", "steps_committed", "steps_lost", "leftovers",
-                     "mismatches"):
+                     "mismatches", "repairs"):
             setattr(total, name, getattr(total, name) + getattr(tally, name))
         total.problems += tally.problems
         for op, count in tally.ops.items():
@@ -113,7 +114,7 @@ def run_parallel(kills: int, seed: int, work: Path, workers: int = 2) -> Tally:
 def _pick(rng, sessions_dir: Path, image: Path, work: Path, known: dict, created: int):
     existing = [root for root in known if root.exists()]
     op = "create" if not existing or (rng.random() < 0.2 and created < 8) else rng.choice(
-        ["extend", "extend", "extend", "undo", "export"])
+        ["extend", "extend", "extend", "undo", "export", "repair"])
     out = ["--out", str(work / "out.png"), "--force"]
     if op == "create":
         root = sessions_dir / f"s{created:02d}"
@@ -122,8 +123,8 @@ def _pick(rng, sessions_dir: Path, image: Path, work: Path, known: dict, created
     root = rng.choice(existing)
     if op == "extend":  # no --backend: a mock session must stay mock
         return op, ["extend", str(root), "-n", str(rng.randint(1, 3))] + out, root
-    if op == "undo":
-        return op, ["undo", str(root)], root
+    if op in ("undo", "repair"):
+        return op, [op, str(root)], root
     return op, ["export", str(root)] + out, root
 
 
@@ -150,6 +151,7 @@ def _check(root: Path, known: dict[Path, set[int]], tally: Tally) -> None:
     if not root.exists():  # a creation killed before its rename: nothing was ever there
         return
     with Session.open(root) as session:
+        tally.repairs += len(session.repairs)
         kept = {s["number"] for s in session.history() if s["status"] in (COMMITTED, UNDONE)}
         lost = known[root] - kept
         tally.steps_lost += len(lost)
@@ -218,10 +220,11 @@ def main() -> int:
     finally:
         if args.dir is None:
             shutil.rmtree(work, ignore_errors=True)
-    print(f"kills {tally.kills} of {tally.runs} runs (create/extend/undo/export, 4 directions, overlaps 512 and "
+    print(f"kills {tally.kills} of {tally.runs} runs (create/extend/undo/export/repair, 4 directions, overlaps 512 and "
           f"256) in {time.perf_counter() - started:.0f} s")
     print(f"runs by kind: {tally.ops}")
-    print(f"sessions checked {tally.sessions} ({tally.checks} checks), committed steps kept {tally.steps_committed}")
+    print(f"sessions checked {tally.sessions} ({tally.checks} checks, {tally.repairs} repairs made on open), "
+          f"committed steps kept {tally.steps_committed}")
     print(f"steps lost {tally.steps_lost}, canvases differing from their replay {tally.mismatches}, "
           f"leftovers {tally.leftovers}")
     for problem in tally.problems:
