@@ -5,6 +5,7 @@ before everything is checked, nothing committed lost, no temp file left."""
 import errno
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -224,12 +225,13 @@ def test_a_full_disk_while_creating_leaves_no_session(tmp_path, photo, capsys, m
     assert sorted(p.name for p in tmp_path.iterdir()) == ["photo.png"]
 
 
-@pytest.fixture
-def small_tmpfs(tmp_path):
-    """A 6 MB tmpfs (needs root and mount rights; skipped otherwise)."""
+@pytest.fixture(params=["1m", "3m", "6m", "10m"])
+def small_tmpfs(tmp_path, request):
+    """A tmpfs of a few MB, so the disk fills at different moments (needs root and mount rights)."""
     mount = tmp_path / "fs"
     mount.mkdir()
-    proc = subprocess.run(check=False, args=["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(mount)], capture_output=True)
+    proc = subprocess.run(check=False, capture_output=True,
+                          args=["mount", "-t", "tmpfs", "-o", f"size={request.param}", "tmpfs", str(mount)])
     if proc.returncode != 0:
         pytest.skip(f"a real full disk needs permission to mount a tmpfs ({proc.stderr.decode().strip()})")
     yield mount
@@ -242,8 +244,12 @@ def test_a_really_full_disk_and_a_read_only_folder(tmp_path, photo, small_tmpfs,
                  "--out", str(tmp_path / "o.png")])
     err = capsys.readouterr().err
     assert code == 1 and "No space left on device" in err and err.count("\n") == 1, err
+    assert ("could not be created" in err) != root.exists()  # no session, or one that names the step
+    assert root.exists() == bool(re.search(r"step \d{4}|steps/\d{4}/", err)), err
     assert temp_files(small_tmpfs) == []
     subprocess.run(["mount", "-o", "remount,ro", str(small_tmpfs)], check=True)
+    if not root.exists():
+        return
     assert main(["show", str(root)]) == 0
     assert main(["export", str(root), "--out", str(tmp_path / "e.png")]) == 0
     with Session.open(root, write=False) as reader:
