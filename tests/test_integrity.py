@@ -1,6 +1,7 @@
 """A session's files damaged from outside: each case is rebuilt from what is still true or refused
 with the damaged file named, never extended from a wrong canvas, and a reader writes nothing."""
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -203,3 +204,23 @@ def test_a_second_writer_is_refused_naming_the_holder_while_readers_still_read(t
                 assert reader.head == 1
         second = Session.open(root)  # free again
         second.close()
+
+
+def test_a_session_from_before_checksums_opens_without_a_replay(tmp_path):
+    root = made(tmp_path)
+    expected = user_canvas(TRUTH, 80 + 3 * 32, "x_ltr")
+    for checksum in root.rglob("*.sha256"):
+        checksum.unlink()
+    (root / "created.json").unlink()
+    for n in (1, 2, 3):
+        record = json.loads((step(root, n) / "step.json").read_text())
+        del record["tile_sha256"]
+        (step(root, n) / "step.json").write_text(json.dumps(record))
+        (step(root, n) / "committed.ok").write_text("committed 2026-01-01T00:00:00\n")
+    with Session.open(root) as session:
+        assert session.repairs == [] and session.head == 3
+        np.testing.assert_array_equal(session.canvas(), expected)
+    other_png(step(root, 3) / "canvas_after.png", (100, 64))  # the size still guards such a canvas
+    with Session.open(root) as session:
+        assert any("steps/0003/canvas_after.png had no checksum" in n for n in session.repairs)
+        np.testing.assert_array_equal(session.canvas(), expected)
