@@ -6,6 +6,7 @@ A session is a directory:
                             backend); written once
     session.json            the index of steps, derived from the folders (rewritten atomically)
     source.png source.sha256   the starting canvas (after an optional fit) and its checksum
+    .lock                   the writer lock (flock; holds the writing process's pid)
     steps/NNNN/             one folder per step, never reused or overwritten:
         prompt.txt conditioning_band.png reference.png mask.png canvas_before.png tile_full.png
         new_half.png canvas_after.png canvas_after.sha256 step.json   and   committed.ok  or  rejected.err
@@ -449,8 +450,8 @@ class Session:
                 self._depth -= 1
             return
         if not self._lock.acquire(blocking=self._wait):
-            raise SessionError(f"{self.root} is being changed by another thread of this process: try again "
-                               f"when it has finished")
+            raise SessionError(f"{self.root} is being changed by another handle or thread of this process: "
+                               f"try again when it has finished")
         try:
             with writer_lock(self.root, self._wait, self._on_wait):
                 self._depth = 1

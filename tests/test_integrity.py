@@ -198,7 +198,7 @@ def test_a_second_writer_is_refused_naming_the_holder_while_readers_still_read(t
     root = made(tmp_path, steps=1)
     with Session.open(root) as first:
         with first._exclusive():  # as during a long run of steps
-            with pytest.raises(SessionError, match=f"being changed by (process {os.getpid()}|another thread)"):
+            with pytest.raises(SessionError, match=f"being changed by (process {os.getpid()}|another handle or thread)"):
                 Session.open(root)
             with Session.open(root, write=False) as reader:
                 assert reader.head == 1
