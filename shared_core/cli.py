@@ -27,6 +27,7 @@ from .service import (
 from .journal import damaged_tiles
 from .session import ORIGIN_FILE, SESSION_FILE, Session
 from .session_files import StorageError
+from .session_folder import CreatedMeanwhile
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -187,8 +188,15 @@ def _extend(args) -> int:
     if root.is_file():
         raise InputError(f"--session {root} is a file: give a folder for the new session")
     check_export_target(out, args.force, root)
-    session = Session.create(root, Path(args.input), contract, fit=args.fit,
-                             direction=plan.settings.direction, settings=plan.settings, backend=plan.backend)
+    for attempt in range(5):  # a default folder name another run took at the same moment: take the next
+        try:
+            session = Session.create(root, Path(args.input), contract, fit=args.fit,
+                                     direction=plan.settings.direction, settings=plan.settings, backend=plan.backend)
+            break
+        except CreatedMeanwhile:
+            if args.session or attempt == 4:
+                raise
+            root = _new_session_dir(Path(args.input))
     with session, session.writing():
         return _run_and_export(session, plan, out, args.steps)
 

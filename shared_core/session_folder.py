@@ -94,14 +94,18 @@ def _alive(pid: int) -> bool:
     return True
 
 
+class CreatedMeanwhile(SessionError):
+    """Another process created the same session folder at the same moment."""
+
+
 def move_into_place(staging: Path, root: Path) -> None:
     """Rename the finished session folder to `root` (atomic; an empty `root` is replaced)."""
     try:
         os.rename(staging, root)
     except OSError as error:
         if error.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR, errno.EISDIR):
-            raise SessionError(f"{root} was created by another process at the same moment: continue that "
-                               f"session or choose another folder") from None
+            raise CreatedMeanwhile(f"{root} was created by another process at the same moment: continue that "
+                                   f"session or choose another folder") from None
         raise
 
 

@@ -343,3 +343,11 @@ def test_repair_rebuilds_reports_and_checks_every_tile(tmp_path, session, capsys
     tile.write_bytes(tile.read_bytes()[:-40])  # a middle tile: the head canvas does not need it today
     assert main(["repair", str(session)]) == 2
     assert "steps/0001/tile_full.png is damaged" in capsys.readouterr().err
+
+
+def test_two_runs_starting_default_named_sessions_at_once_both_succeed(tmp_path, photo):
+    runs = [subprocess.Popen(EXQUISITE + ["extend", str(photo), "--fit", "-b", "mock", "--out", str(tmp_path / f"o{i}.png")],
+                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(2)]
+    assert [run.wait(timeout=120) for run in runs] == [0, 0], [run.stderr.read() for run in runs]
+    sessions = sorted((tmp_path / "exquisite-sessions").iterdir())
+    assert len(sessions) == 2 and all((s / "steps" / "0001" / "committed.ok").exists() for s in sessions)
