@@ -33,16 +33,20 @@ def atomic_write(path: str | os.PathLike, data: bytes | str | Iterable[bytes], s
             if sync:
                 os.fsync(out.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as error:
         tmp.unlink(missing_ok=True)
+        if isinstance(error, OSError) and error.filename is None:  # a failed write() names no file: name it
+            error.filename = str(path)
         raise
     return path
 
 
-def stale_temp_files(folder: Path) -> list[Path]:
-    """Temp files under `folder` left by processes that are no longer running."""
+def stale_temp_files(folder: Path, name: str | None = None) -> list[Path]:
+    """Temp files under `folder` left by processes that are no longer running (with `name`: only
+    those of that file, directly in `folder`)."""
     stale = []
-    for tmp in folder.rglob(f".*{TEMP_SUFFIX}"):
+    found = folder.glob(f".{name}.*{TEMP_SUFFIX}") if name else folder.rglob(f".*{TEMP_SUFFIX}")
+    for tmp in found:
         pid = tmp.name[:-len(TEMP_SUFFIX)].rsplit(".", 1)[-1]
         if not pid.isdigit() or not _alive(int(pid)):
             stale.append(tmp)

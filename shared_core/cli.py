@@ -1,7 +1,9 @@
-"""The `exquisite` command: extend an image step by step, look at a session, undo, export.
+"""The `exquisite` command: extend an image step by step, look at a session, undo, export, repair.
 
-Exit codes: 0 when every requested step committed, 1 when a step was rejected (its reason is
-printed), 2 for bad input (the message says what to change).
+Exit codes: 0 when every requested step committed, 1 when a step was rejected or could not be
+saved (its reason is printed), 2 for bad input or a session that cannot be used as asked (the
+message says what to change). A SESSION is a session folder or the id an MCP tool printed (looked
+up in $EXQUISITE_SESSIONS, else ~/.local/share/exquisite/sessions).
 """
 
 from __future__ import annotations
@@ -20,10 +22,14 @@ from .glue import BLENDS
 from .mask import SHAPES
 from .seam_report import brief
 from .service import (
-    backend_settings_from_pairs, check_export_target, plan_steps, run_steps,
+    SESSION_ID, backend_settings_from_pairs, check_export_target, default_sessions_dir, find_session,
+    plan_session_steps, plan_steps, run_steps,
 )
+from .journal import damaged_tiles, replay_canvas
 from .pngio import write_png
-from .session import SESSION_FILE, Session
+from .session import ORIGIN_FILE, SESSION_FILE, Session
+from .session_files import StorageError
+from .session_folder import CreatedMeanwhile
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -67,33 +73,52 @@ def _parser() -> argparse.ArgumentParser:
                              "grown by several overlapping tiles, a shorter one by one tile without upscaling")
     extend.add_argument("--out", "-o", required=True, help="PNG file for the final canvas")
     extend.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    extend.add_argument("--wait", action="store_true", help=WAIT_HELP)
 
-    show = commands.add_parser("show", help="a session's size, canvas file and history")
-    show.add_argument("session")
+    show = commands.add_parser("show", help="a session's size, canvas file and history (writes nothing)")
+    show.add_argument("session", help="a session folder or id")
     show.add_argument("--json", action="store_true", help="print JSON")
 
     undo = commands.add_parser("undo", help="revert a session's last committed step")
-    undo.add_argument("session")
+    undo.add_argument("session", help="a session folder or id")
+    undo.add_argument("--wait", action="store_true", help=WAIT_HELP)
 
-    export = commands.add_parser("export", help="write a session's current canvas (or any step's) to a PNG file")
-    export.add_argument("session")
+    export = commands.add_parser("export", help="write a session's current canvas (or any step's) to a PNG file "
+                                                "(writes nothing into the session)")
+    export.add_argument("session", help="a session folder or id")
     export.add_argument("--out", "-o", required=True)
     export.add_argument("--step", type=int, default=None,
                         help="the canvas after step N (0: the source), rebuilt from the session's files; "
                              "default: the current canvas")
     export.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     cli_view.add_parser(commands)
+
+    repair = commands.add_parser("repair", help="finish what a killed or failed run left and rebuild what is "
+                                                "damaged (extend and undo do this too when they open a session)")
+    repair.add_argument("session", help="a session folder or id")
+    repair.add_argument("--wait", action="store_true", help=WAIT_HELP)
     return parser
+
+
+WAIT_HELP = "if another process is changing the session, wait for it instead of stopping at once"
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    commands = {"extend": _extend, "show": _show, "undo": _undo, "export": _export, "repair": _repair,
+                "view": cli_view.run}
     try:
-        return {"extend": _extend, "show": _show, "undo": _undo, "export": _export,
-                "view": cli_view.run}[args.command](args)
+        return commands[args.command](args)
+    except StorageError as error:  # the disk refused a write: not the user's input
+        print(f"exquisite: {error}", file=sys.stderr)
+        return 1
     except ExquisiteError as error:
         print(f"exquisite: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # a file the command had to read or write could not be
+        where = f": {error.filename}" if error.filename else ""
+        print(f"exquisite: {error.strerror or error}{where}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("exquisite: interrupted; the session keeps every step committed so far", file=sys.stderr)
         return 130
@@ -110,16 +135,34 @@ def _chosen_settings(args) -> dict:
     }
 
 
+def _open_for_writing(name: str, wait: bool) -> Session:
+    """A session opened to change it: repairs are reported; another writer is waited for or refused."""
+    def waiting(pid) -> None:
+        print(f"exquisite: waiting for process {pid or '?'}, which is changing the session", file=sys.stderr)
+
+    session = Session.open(find_session(name), wait=wait, on_wait=waiting)
+    _report_repairs(session)
+    return session
+
+
+def _report_repairs(session: Session) -> None:
+    for note in session.repairs:
+        print(f"exquisite: {session.root}: {note}", file=sys.stderr)
+    session.repairs.clear()
+
+
 def _open_existing(args) -> Session | None:
-    """The session INPUT names, or None when INPUT is an image (a new session)."""
+    """The session INPUT names (a folder or an id), or None when INPUT is an image (a new session)."""
     source = Path(args.input)
-    if not (source / SESSION_FILE).exists():
+    if not source.exists() and SESSION_ID.match(args.input) and (default_sessions_dir() / args.input).is_dir():
+        source = default_sessions_dir() / args.input
+    if not (source / SESSION_FILE).exists() and not (source / ORIGIN_FILE).exists():
         if source.is_dir():
             raise InputError(f"{source} is a directory but not a session (no {SESSION_FILE})")
         return None
     if args.session or args.fit:
         raise InputError("--session and --fit apply to a new session; this input is a session already")
-    session = Session.open(source)
+    session = _open_for_writing(str(source), args.wait)
     if args.overlap is not None and args.overlap != session.contract.overlap:
         session.close()
         raise InputError(f"this session's overlap is {session.contract.overlap}; a session keeps its contract")
@@ -136,28 +179,36 @@ def _new_session_dir(source: Path) -> Path:
 
 
 def _extend(args) -> int:
-    """Check everything (settings, backend, --out, the canvas's fit), then create or open, then step."""
+    """Check everything (settings, backend, --out, the canvas's fit), then create or open, then step.
+
+    A continued session is planned and run while holding its writer lock, so the settings (the seed
+    above all) continue the session as it is when the steps run, with no other writer in between."""
     out = check_export_target(args.out, args.force)
     session = _open_existing(args)
-    try:
-        if session is None:
-            contract = Contract() if args.overlap is None else Contract(overlap=args.overlap)
-            plan = plan_steps(contract, None, _chosen_settings(args), args.backend,
-                              backend_settings_from_pairs(args.backend_opt), args.steps)
-            root = Path(args.session) if args.session else _new_session_dir(Path(args.input))
-            check_export_target(out, args.force, root)
-            session = Session.create(root, Path(args.input), contract, fit=args.fit,
-                                     direction=plan.settings.direction)
-        else:
-            plan = plan_steps(session.contract, session.meta.get("last_settings"), _chosen_settings(args),
-                              args.backend, backend_settings_from_pairs(args.backend_opt), args.steps,
-                              size=session.size)
+    if session is not None:
+        with session, session.writing():
+            plan = plan_session_steps(session, _chosen_settings(args), args.backend,
+                                      backend_settings_from_pairs(args.backend_opt), args.steps)
             check_export_target(out, args.force, session.root)
-        with session:
             return _run_and_export(session, plan, out, args.steps)
-    finally:
-        if session is not None:
-            session.close()
+    contract = Contract() if args.overlap is None else Contract(overlap=args.overlap)
+    plan = plan_steps(contract, None, _chosen_settings(args), args.backend,
+                      backend_settings_from_pairs(args.backend_opt), args.steps)
+    root = Path(args.session) if args.session else _new_session_dir(Path(args.input))
+    if root.is_file():
+        raise InputError(f"--session {root} is a file: give a folder for the new session")
+    check_export_target(out, args.force, root)
+    for attempt in range(5):  # a default folder name another run took at the same moment: take the next
+        try:
+            session = Session.create(root, Path(args.input), contract, fit=args.fit,
+                                     direction=plan.settings.direction, settings=plan.settings, backend=plan.backend)
+            break
+        except CreatedMeanwhile:
+            if args.session or attempt == 4:
+                raise
+            root = _new_session_dir(Path(args.input))
+    with session, session.writing():
+        return _run_and_export(session, plan, out, args.steps)
 
 
 def _run_and_export(session: Session, plan, out: Path, requested: int) -> int:
@@ -182,21 +233,23 @@ def _run_and_export(session: Session, plan, out: Path, requested: int) -> int:
 
 
 def _show(args) -> int:
-    with Session.open(args.session) as session:
+    with Session.open(find_session(args.session), write=False) as session:
         info = {"session": str(session.root), "size": list(session.size), "head": session.head,
                 "canvas": str(session.canvas_path()), "contract": session.contract.to_dict(),
-                "steps": session.history()}
+                "steps": session.history(), "notes": list(session.repairs)}
+        _report_repairs(session)
     if args.json:
         print(json.dumps(info, indent=1))
         return 0
     print(f"session {info['session']}: canvas {info['size'][0]}x{info['size'][1]} at step {info['head']}")
     print(f"canvas file: {info['canvas']}")
     for step in info["steps"]:
-        size = step.get("size_after") or step.get("size_before")
-        line = f"  {step['number']:04d} {step['status']:<9} {step['direction']:<5} {size[0]}x{size[1]}  seed {step['seed']}"
+        size = step.get("size_after") or step.get("size_before") or ["?", "?"]
+        line = (f"  {step['number']:04d} {step['status']:<9} {step['direction'] or '?':<5} {size[0]}x{size[1]}  "
+                f"seed {step['seed']}")
         if step["prompt"]:
             line += f"  {step['prompt']!r}"
-        if step["status"] == "rejected":
+        if step["status"] in ("rejected", "running"):
             line += f"  reason: {step['reason']}"
         elif step.get("seam"):
             line += f"  {brief(step['seam'])}"
@@ -205,7 +258,7 @@ def _show(args) -> int:
 
 
 def _undo(args) -> int:
-    with Session.open(args.session) as session:
+    with _open_for_writing(args.session, args.wait) as session:
         record = session.undo()
         print(f"undid step {record['number']:04d}; canvas is {session.size[0]}x{session.size[1]} at step {session.head}")
     return 0
@@ -213,7 +266,8 @@ def _undo(args) -> int:
 
 def _export(args) -> int:
     out = check_export_target(args.out, args.force)
-    with Session.open(args.session) as session:
+    with Session.open(find_session(args.session), write=False) as session:
+        _report_repairs(session)
         if args.step is None:
             session.export(out, force=args.force)
             print(f"wrote {out} ({session.size[0]}x{session.size[1]})")
@@ -227,14 +281,32 @@ def _export(args) -> int:
 
 
 def _step_canvas(session: Session, number: int):
-    """The canvas after step `number` (user frame), refused clearly for a step that made none."""
+    """The canvas after step `number` (user frame), refused clearly for a step that made none; rebuilt
+    in memory from the session's files (nothing is written into the session)."""
     records = {r["number"]: r for r in session.history()}
     if number != 0 and records.get(number, {}).get("status") not in ("committed", "undone"):
         made = ", ".join(str(n) for n, r in records.items() if r["status"] in ("committed", "undone")) or "none"
         status = records[number]["status"] if number in records else "not a step of this session"
         raise InputError(f"step {number} has no canvas ({status}): give 0 (the source) or a committed or "
                          f"undone step ({made})")
-    return session._rebuild(number).user()  # replays from the nearest written canvas; nothing else changes
+    return replay_canvas(session.root, session.history(), number, session.contract,
+                         session.meta["source"].get("size"), write=False).user()
+
+
+def _repair(args) -> int:
+    """Open for writing (which repairs), then check every committed tile against its checksum."""
+    with Session.open(find_session(args.session), wait=args.wait) as session:
+        for note in session.repairs:
+            print(f"repaired: {note}")
+        damaged = damaged_tiles(session.root, session.history())
+        if not session.repairs and not damaged:
+            print(f"nothing to repair: {session.root} is intact")
+        committed = sum(1 for s in session.history() if s["status"] == "committed")
+        print(f"canvas {session.size[0]}x{session.size[1]} at step {session.head} ({committed} committed steps)")
+    for tile in damaged:
+        print(f"exquisite: {tile} is damaged (it differs from what its step committed): restore it from a "
+              f"backup; rebuilding a canvas from it is refused", file=sys.stderr)
+    return 2 if damaged else 0
 
 
 if __name__ == "__main__":

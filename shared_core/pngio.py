@@ -82,8 +82,8 @@ def png_size(path: str | os.PathLike) -> tuple[int, int]:
     """(width, height) from a PNG header without reading the pixels."""
     with open(path, "rb") as f:
         head = f.read(24)
-    if head[:8] != PNG_SIGNATURE or head[12:16] != b"IHDR":
-        raise InputError(f"{path} is not a PNG file")
+    if len(head) < 24 or head[:8] != PNG_SIGNATURE or head[12:16] != b"IHDR":
+        raise InputError(f"{path} is not a PNG file (or is cut short)")
     return struct.unpack(">II", head[16:24])
 
 
@@ -94,6 +94,15 @@ def read_png_into(path: str | os.PathLike, out: np.ndarray | None = None) -> np.
     without it a new array is made. Other PNGs are refused, with a message that says so.
     """
     path = Path(path)
+    try:
+        return _read_png_into(path, out)
+    except InputError:
+        raise
+    except (zlib.error, struct.error, ValueError) as bad:  # a damaged file, not a bug: say which
+        raise InputError(f"{path} is damaged ({bad})") from None
+
+
+def _read_png_into(path: Path, out: np.ndarray | None) -> np.ndarray:
     with open(path, "rb") as f:
         if f.read(8) != PNG_SIGNATURE:
             raise InputError(f"{path} is not a PNG file")
@@ -176,12 +185,27 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as im:
                 im = ImageOps.exif_transpose(im)
-                array = np.asarray(im if im.mode == "RGB" else im.convert("RGB"))
+                array = _as_rgb8(im)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as bomb:
         raise InputError(f"{path} is too large to open safely ({bomb}); reduce it first") from None
     except (OSError, SyntaxError, ValueError) as bad:
         raise InputError(f"cannot read {path} as an image: {bad}") from None
     return array
+
+
+_WIDE_GREY_MODES = ("I;16", "I;16L", "I;16B", "I;16N")  # how Pillow opens 16-bit grey PNGs
+
+
+def _as_rgb8(im: Image.Image) -> np.ndarray:
+    """RGB uint8 from any Pillow image. Pillow's own convert("RGB") clips 16-bit grey at 255 (almost
+    every pixel of a 16-bit greyscale PNG turns white), so wide grey is scaled to 8 bits here."""
+    if im.mode == "RGB":
+        return np.asarray(im)
+    if im.mode in _WIDE_GREY_MODES:
+        wide = np.clip(np.asarray(im, dtype=np.int64), 0, 65535)
+        grey = ((wide * 255 + 32767) // 65535).astype(np.uint8)  # 0..65535 -> 0..255, rounded
+        return np.repeat(grey[:, :, None], 3, axis=2)
+    return np.asarray(im.convert("RGB"))
 
 
 def decode_image_bytes(data: bytes, what: str = "image") -> np.ndarray:
@@ -191,7 +215,7 @@ def decode_image_bytes(data: bytes, what: str = "image") -> np.ndarray:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as im:
                 im.load()
-                return np.asarray(im.convert("RGB"))
+                return _as_rgb8(im)
     except Image.UnidentifiedImageError:  # its message quotes a Python object, not the data
         raise InputError(f"the {what} is not a readable image (not a format Pillow knows): give PNG, JPEG "
                          f"or WebP bytes") from None

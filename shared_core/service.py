@@ -11,16 +11,46 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ExquisiteError, InputError
+from .errors import ExquisiteError, InputError, SessionError
 from .generators import Generator, backend_names, make_generator
 from .geometry import DIRECTION_WORDS, Contract, check_canvas, frontier_right_shape, parse_direction
+from .mask import generation_mask
 from .step_settings import StepSettings, next_settings
 
 MAX_STEPS_PER_CALL = 10_000
 """The most steps one call may ask for (a face may set a lower cap, e.g. the MCP server's 8)."""
+ENV_SESSIONS = "EXQUISITE_SESSIONS"
+SESSION_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+"""What a session id looks like (the MCP server names each session's folder by its id)."""
+
+
+def data_home() -> Path:
+    """$XDG_DATA_HOME/exquisite, else ~/.local/share/exquisite."""
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "exquisite"
+
+
+def default_sessions_dir() -> Path:
+    """Where sessions live when no folder is given: $EXQUISITE_SESSIONS, else data_home()/sessions
+    (the MCP server's rule, so the CLI finds a session by the id an MCP tool printed)."""
+    return Path(os.environ.get(ENV_SESSIONS) or data_home() / "sessions").expanduser().absolute()
+
+
+def find_session(name: str | os.PathLike) -> Path:
+    """A session folder from a path, or from a session id looked up in default_sessions_dir()."""
+    path = Path(name)
+    if path.exists():
+        if not path.is_dir():
+            raise InputError(f"{path} is a file, not a session: give the session's folder (or its id)")
+        return path
+    if SESSION_ID.match(str(name)) and (default_sessions_dir() / str(name)).is_dir():
+        return default_sessions_dir() / str(name)
+    raise SessionError(f"no session at {path}" + (f" and no session {name!r} in {default_sessions_dir()}"
+                                                  if SESSION_ID.match(str(name)) else "")
+                       + ": give a session folder or the id an MCP tool printed")
 
 
 def default_backend() -> str:
@@ -123,8 +153,36 @@ def plan_steps(contract: Contract, last_settings: dict | None, chosen: dict, bac
                    steps)
     name = backend or default_backend()
     generator = make_backend(name, backend_settings)
-    settings = next_settings(last_settings, chosen, generator.default_blend).checked(contract)
+    settings = check_step_settings(next_settings(last_settings, chosen, generator.default_blend), contract)
     return StepPlan(settings, generator, name, steps)
+
+
+def check_step_settings(settings: StepSettings, contract: Contract) -> StepSettings:
+    """StepSettings.checked plus the generation ramp (which only the mask blends' check reaches), so
+    a ramp past the overlap is refused before a session folder or a step folder exists."""
+    settings = settings.checked(contract)
+    try:
+        generation_mask(contract, settings.ramp_start, settings.ramp_end, settings.ramp_shape)
+    except ExquisiteError as bad:
+        raise InputError(str(bad)) from None
+    return settings
+
+
+def plan_session_steps(session, chosen: dict, backend: str | None = None, backend_settings: object = None,
+                       steps: object = 1, max_steps: int = MAX_STEPS_PER_CALL, steps_advice: str = "") -> StepPlan:
+    """plan_steps for an existing session, continuing what the session was doing: its last
+    committed step's settings, else the settings it was created with (so a session whose first
+    step never committed still grows the planned way, from the planned seed), and its backend
+    unless another is chosen."""
+    last = session.meta.get("last_settings")
+    planned = session.meta.get("settings")
+    if last is None and planned:
+        chosen = {**chosen, "seed": planned.get("seed") if chosen.get("seed") is None else chosen["seed"]}
+        last = {k: v for k, v in planned.items() if k != "seed"}
+    known = session.meta.get("backend")
+    backend = backend or (known if known in backend_names() else None)
+    return plan_steps(session.contract, last, chosen, backend, backend_settings, steps, max_steps,
+                      steps_advice, size=session.size)
 
 
 MAX_PIXELS_ENV = "EXQUISITE_MAX_CANVAS_PIXELS"

@@ -2,21 +2,31 @@
 
 A session is a directory:
 
-    session.json            contract, source, the index of steps (rewritten atomically)
-    source.png              the starting canvas (after an optional fit)
+    created.json            what the session was created with (contract, source, planned settings,
+                            backend); written once
+    session.json            the index of steps, derived from the folders (rewritten atomically)
+    source.png source.sha256   the starting canvas (after an optional fit) and its checksum
+    .lock                   the writer lock (flock; holds the writing process's pid)
     steps/NNNN/             one folder per step, never reused or overwritten:
         prompt.txt conditioning_band.png reference.png mask.png canvas_before.png tile_full.png
-        new_half.png canvas_after.png step.json   and   committed.ok  or  rejected.err
+        new_half.png canvas_after.png canvas_after.sha256 step.json   and   committed.ok  or  rejected.err
 
-The files are the truth; session.json is an index rebuilt from them on open.
+The files are the truth; session.json is an index rebuilt from them on open (see journal.py).
 
-Commit protocol (why a kill at any moment is safe): a step writes its inputs and the tile, glues in
-memory, then writes step.json and creates committed.ok: that is the commit. canvas_after.png is a
-derived artifact: the glue is a pure function of the parent canvas and the tile, so a canvas that
-was not yet written when a process died is rebuilt on open by replaying the committed tiles. This
-is also what keeps per-step cost flat: the whole-canvas PNGs are encoded by a background writer
-while the next tile is generated, and every step's canvas_before.png/canvas_after.png exists once
-`flush()` (called by every face before it returns) has run.
+Commit protocol (why a kill at any moment is safe): a session folder is made beside its target and
+renamed into place, so it exists whole or not at all. A step writes its inputs and the tile, glues
+in memory, then writes step.json (with the tile's checksum) and committed.ok (a copy of the record):
+that is the commit. canvas_after.png is a derived artifact: the glue is a pure function of the
+parent canvas and the tile, so a canvas that was not yet written when a process died, or that no
+longer matches its checksum, is rebuilt on open by replaying the committed tiles. This is also what
+keeps per-step cost flat: the whole-canvas PNGs are encoded by a background writer while the next
+tile is generated, and every step's canvas files exist once `flush()` (called by every face before
+it returns) has run.
+
+One writer at a time: a run of steps, an undo and the repairs on open hold the session's writer
+lock (session_files.writer_lock); a second writer is refused at once with the holder's pid, or
+waits if asked. Readers (`Session.open(..., write=False)`: show, export) take no lock and write
+nothing: what a writer would repair they rebuild in memory.
 
 Undo marks the head step `undone` (its files stay); the canvas returns to its parent's.
 """
@@ -24,8 +34,8 @@ Undo marks the head step `undone` (its files stay); the canvas returns to its pa
 from __future__ import annotations
 
 import contextlib
-import json
 import os
+import shutil
 import threading
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -33,6 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import stale_temp_files
 from .canvas import GrowingCanvas
 from .errors import ContractError, SessionError
 from .generators import Generator, ProgressCallback
@@ -41,24 +52,30 @@ from .geometry import (
     frontier_tiles, parse_direction,
 )
 from .frontier import apply_step
-from .frontier_files import GeneratedTiles, TileRejected, reusable_tiles, stored_tiles, write_step_tiles
-from .pngio import png_size, read_image, read_png_into, write_png
-from .session_files import (
-    BackgroundWriter, canvas_job, link_job, now, relative, touch_atomic, write_json,
+from .frontier_files import GeneratedTiles, TileRejected, reusable_tiles, write_step_tiles
+from .journal import (
+    COMMITTED, READING_ONLY, REJECTED, SOURCE_FILE, UNDONE, canvas_file, commit_step, head_of, read_steps,
+    replay_canvas, restore_before_links, step_dir,
 )
+from .pngio import read_image, write_png
 from .rgb import check_rgb
-from .service import canvas_pixel_limit, check_export_target, check_steps
-from .step_settings import StepSettings, alpha_for, next_settings  # noqa: F401  (next_settings: re-exported)
+from .service import canvas_pixel_limit, check_export_target, check_step_settings, check_steps
+from .session_files import (
+    BackgroundWriter, StorageError, canvas_job, link_job, now, relative, storage_error, touch_atomic,
+    write_canvas, write_json, writer_lock, writer_pid,
+)
+from .session_folder import (
+    FORMAT, ORIGIN_FILE, SESSION_FILE, check_new_root, check_session_folder, index_of, move_into_place,
+    origin_of, read_index, remove_leftovers, staging_folder,
+)
+from .step_settings import StepSettings, next_settings
 
-try:  # advisory lock between processes; absent on Windows, where the in-process lock still holds
-    import fcntl
-except ImportError:  # pragma: no cover
-    fcntl = None
+RESERVE_STEPS = 16
+"""Room made up front for at most this many steps (more grow the buffer by half as they come)."""
 
-SESSION_FILE = "session.json"
-SOURCE_FILE = "source.png"
-FORMAT = 1
-COMMITTED, REJECTED, UNDONE = "committed", "rejected", "undone"
+__all__ = ["COMMITTED", "FORMAT", "ORIGIN_FILE", "REJECTED", "SESSION_FILE", "SOURCE_FILE", "UNDONE",
+           "Session", "StepResult", "StepSettings", "next_settings"]
+_STALE = object()  # an index stamp that never matches: the next lock re-reads the files
 
 
 @dataclass
@@ -84,16 +101,21 @@ class StepResult:
 class Session:
     """One growing canvas on disk. Use `create` or `open`; call `close` (or use `with`)."""
 
-    _locks: dict[str, threading.Lock] = {}
+    _locks: dict[str, threading.Lock] = {}  # noqa: RUF012  (shared on purpose: one lock per folder per process)
     _locks_guard = threading.Lock()
 
-    def __init__(self, root: Path, meta: dict) -> None:
+    def __init__(self, root: Path, meta: dict, write: bool = True, wait: bool = False, on_wait=None) -> None:
         self.root = root
         self.meta = meta
         self.contract = Contract.from_dict(meta["contract"])
+        self.repairs: list[str] = []  # what opening found and put right (or, read-only, would)
+        self._index_problem: str | None = None  # what was wrong with session.json when it was read
+        self._known_committed: set[int] = set()  # the steps last seen committed (or undone)
+        self._writable, self._wait, self._on_wait = write, wait, on_wait
+        self._depth = 0  # how deeply this handle holds the writer lock (a step inside extend)
         self._canvas: GrowingCanvas | None = None
         self._writer = BackgroundWriter()
-        self._stamp = self._index_stamp()  # to notice another process's steps (see _catch_up)
+        self._stamp = self._index_stamp()  # to notice another process's steps (see _reload_if_changed)
         with Session._locks_guard:
             self._lock = Session._locks.setdefault(str(root.resolve()), threading.Lock())
 
@@ -104,21 +126,22 @@ class Session:
         cls,
         root: str | os.PathLike,
         image: np.ndarray | str | os.PathLike,
-        contract: Contract = Contract(),
+        contract: Contract = Contract(),  # noqa: B008  (frozen)
         fit: bool = False,
         direction: str = "x_ltr",
-    ) -> "Session":
+        settings: StepSettings | None = None,
+        backend: str | None = None,
+    ) -> Session:
         """A new session at `root` (which must not hold anything yet) from an image or image file.
 
         Without `fit` the image keeps its full resolution (an edge of any length grows as a frontier
         of several tiles); with it, the canvas is scaled so that its cross dimension is the tile's
         (aspect kept), for growth in `direction`, unless that would pass the canvas pixel limit.
+        `settings` and `backend` are what the first step was planned with: a session continued before
+        any step committed continues with them. The folder appears whole or not at all.
         """
         root = Path(root)
-        if root.exists() and any(root.iterdir()):
-            if (root / SESSION_FILE).exists():
-                raise SessionError(f"{root} already holds a session: continue it instead of creating one")
-            raise SessionError(f"{root} exists and is not empty: choose a new session directory")
+        check_new_root(root)
         source_name = str(image) if not isinstance(image, np.ndarray) else "<array>"
         pixels = read_image(image) if not isinstance(image, np.ndarray) else check_rgb(image, "canvas")
         direction = parse_direction(direction)
@@ -126,45 +149,52 @@ class Session:
         if fit:
             pixels = fit_canvas(pixels, direction, contract, canvas_pixel_limit())
         check_canvas(frontier_right_shape(pixels.shape, direction), contract)
-        root.mkdir(parents=True, exist_ok=True)
-        (root / "steps").mkdir(exist_ok=True)
-        write_png(root / SOURCE_FILE, pixels)
-        meta = {
-            "format": FORMAT,
-            "contract": contract.to_dict(),
-            "source": {"input": source_name, "original_size": list(original),
-                       "size": [int(pixels.shape[1]), int(pixels.shape[0])], "fitted": bool(fit)},
-            "created": now(),
-            "steps": [],
-            "head": 0,
-            "canvas": SOURCE_FILE,
-            "size": [int(pixels.shape[1]), int(pixels.shape[0])],
-            "last_settings": None,
+        size = [int(pixels.shape[1]), int(pixels.shape[0])]
+        origin = {
+            "format": FORMAT, "contract": contract.to_dict(),
+            "source": {"input": source_name, "original_size": list(original), "size": size, "fitted": bool(fit)},
+            "created": now(), "settings": asdict(settings) if settings else None, "backend": backend,
         }
-        write_json(root / SESSION_FILE, meta)
+        meta = index_of(origin, [], 0, SOURCE_FILE, size, None)
+        staging = staging_folder(root)
+        try:
+            (staging / "steps").mkdir(parents=True)
+            write_canvas(staging / SOURCE_FILE, pixels)
+            write_json(staging / ORIGIN_FILE, origin)
+            write_json(staging / SESSION_FILE, meta)
+            move_into_place(staging, root)
+        except OSError as error:
+            raise storage_error(error, f"the session {root} could not be created") from None
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
         session = cls(root, meta)
         session._canvas = GrowingCanvas.from_image(pixels, direction)
         return session
 
     @classmethod
-    def open(cls, root: str | os.PathLike) -> "Session":
-        """Open a session, finishing what a killed process left: interrupted steps are marked
-        rejected, and canvases not yet written are rebuilt from the committed tiles."""
+    def open(cls, root: str | os.PathLike, write: bool = True, wait: bool = False, on_wait=None) -> Session:
+        """Open a session. A writer (the default) finishes what a killed process left: interrupted
+        steps are marked rejected, canvases not yet written (or damaged) are rebuilt from the
+        committed tiles, session.json is rebuilt from the step folders, leftovers are removed; each
+        repair is listed in `repairs`. With `write=False` nothing is written and no lock is taken.
+        `wait`: wait for another writer instead of refusing at once (`on_wait(pid)` is told)."""
         root = Path(root)
-        try:
-            meta = json.loads((root / SESSION_FILE).read_text())
-        except FileNotFoundError:
-            raise SessionError(f"{root} is not a session (no {SESSION_FILE})") from None
-        except json.JSONDecodeError as bad:
-            raise SessionError(f"{root / SESSION_FILE} is damaged ({bad})") from None
-        if meta.get("format") != FORMAT:
-            raise SessionError(f"{root} has session format {meta.get('format')!r}; this version reads {FORMAT}")
-        session = cls(root, meta)
-        with session._exclusive():
-            session._reconcile()
+        check_session_folder(root)
+        index, problem = read_index(root)
+        origin = origin_of(root, index)
+        session = cls(root, {**(index or index_of(origin, [], 0, SOURCE_FILE, None, None)), **origin},
+                      write, wait, on_wait)
+        session._index_problem = problem
+        session._known_committed = {r.get("number") for r in (index or {}).get("steps", [])
+                                    if isinstance(r, dict) and r.get("status") in (COMMITTED, UNDONE)}
+        if write:
+            with session._exclusive(reload=False):
+                session._recover()
+        else:
+            session._recover()
         return session
 
-    def __enter__(self) -> "Session":
+    def __enter__(self) -> Session:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -181,9 +211,13 @@ class Session:
     def refresh(self) -> None:
         """Catch up with steps or undos another process made since this handle last looked (steps
         and undo do this themselves; call it before reading a long-lived handle's history or canvas)."""
-        if self._index_stamp() != self._stamp:  # cheap look first: no lock (and no lock file) when unchanged
-            with self._exclusive():
-                pass
+        if self._index_stamp() == self._stamp:  # cheap look first: no lock (and no lock file) when unchanged
+            return
+        if not self._writable:
+            self._recover()
+            return
+        with self._exclusive():
+            pass
 
     # ---- reading ----------------------------------------------------------------------------
 
@@ -196,12 +230,22 @@ class Session:
         """(width, height) of the current canvas."""
         return tuple(self.meta["size"])
 
+    @property
+    def backend(self) -> str | None:
+        """The backend the session last used (or was created for): what continuing it uses by default."""
+        return self.meta.get("backend")
+
+    @property
+    def planned_settings(self) -> dict | None:
+        """The settings the session was created with (before its first committed step)."""
+        return self.meta.get("settings")
+
     def history(self) -> list[dict]:
         """Every step ever tried, oldest first, with its status (committed, rejected, undone)."""
         return [dict(record) for record in self.meta["steps"]]
 
     def step_dir(self, number: int) -> Path:
-        return self.root / "steps" / f"{number:04d}"
+        return step_dir(self.root, number)
 
     def canvas(self) -> np.ndarray:
         """A copy of the current canvas in the user's orientation."""
@@ -223,10 +267,22 @@ class Session:
         """Write the current canvas to `out` (never into the session; over an existing file only
         with `force`, which faces that asked the user already pass)."""
         out = check_export_target(out, force, self.root)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        return write_png(out, self._loaded().user(), level)
+        canvas = self._loaded()
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            for tmp in stale_temp_files(out.parent, out.name):  # an earlier export to `out`, killed
+                tmp.unlink(missing_ok=True)
+            return write_png(out, canvas.user(), level)
+        except OSError as error:
+            raise storage_error(error, f"the export {out} could not be written") from None
 
     # ---- stepping ---------------------------------------------------------------------------
+
+    def writing(self):
+        """Hold the writer lock across several calls (plan, steps, export), so no other writer's
+        steps come between them: `with session.writing(): ...` (refused at once, or waited for, as
+        the session was opened)."""
+        return self._exclusive()
 
     def extend(
         self,
@@ -238,28 +294,35 @@ class Session:
         stop_on_reject: bool = True,
     ) -> list[StepResult]:
         """Run `steps` steps (step i uses seed + i); `on_step(result)` after each. Stops at the first
-        rejection by default."""
+        rejection by default. The writer lock is held for the whole run, so no other writer's steps
+        come between these."""
         check_steps(steps)
-        settings = settings.checked(self.contract)
-        canvas = self._loaded()
-        if canvas.direction == settings.direction:  # one allocation for the whole call
-            canvas.reserve(steps * self.contract.advance)
-        results = []
-        for i in range(steps):
-            result = self.step(replace(settings, seed=settings.seed + i), generator, progress)
-            results.append(result)
-            if on_step is not None:
-                on_step(result)
-            if not result.committed and stop_on_reject:
-                break
-        return results
+        settings = check_step_settings(settings, self.contract)
+        with self._exclusive():
+            canvas = self._loaded()
+            if canvas.direction == settings.direction:  # one allocation for the first steps of the call
+                canvas.reserve(min(steps, RESERVE_STEPS) * self.contract.advance)
+            results = []
+            for i in range(steps):
+                result = self.step(replace(settings, seed=settings.seed + i), generator, progress)
+                results.append(result)
+                if on_step is not None:
+                    on_step(result)
+                if not result.committed and stop_on_reject:
+                    break
+            self.flush()  # the next writer finds every canvas file written
+            return results
 
     def step(self, settings: StepSettings, generator: Generator,
              progress: ProgressCallback | None = None) -> StepResult:
         """One step: one generator call, one tile, committed or rejected with its reason."""
-        settings = settings.checked(self.contract)
+        settings = check_step_settings(settings, self.contract)
         with self._exclusive():
-            return self._step(settings, generator, progress)
+            number = self._next_number()  # the step _step will make (we hold the lock)
+            try:
+                return self._step(settings, generator, progress)
+            except OSError as error:  # a full disk, a read-only folder: say which step, keep the rest
+                raise self._step_not_saved(number, error) from None
 
     def _step(self, settings: StepSettings, generator: Generator, progress) -> StepResult:
         """One step: the frontier's k tiles (one generator call each) glued at once, or none (see
@@ -296,7 +359,7 @@ class Session:
         source = GeneratedTiles(folder, settings, generator, progress,
                                 reusable_tiles(self.root, self.meta["steps"]), timings)
         try:
-            applied = apply_committed_step(canvas, settings, contract, source, report=True, timings=timings)
+            applied = apply_step(canvas, settings, contract, source, report=True, timings=timings)
         except TileRejected as failure:
             return self._reject(record, folder, str(failure))
         except BaseException:
@@ -308,8 +371,7 @@ class Session:
         size = _user_size(canvas)
         record.update(status=COMMITTED, size_after=list(size), finished=now(), seam=seam)
         timings["overhead_s"] = time.perf_counter() - started - timings["generate_s"]
-        write_json(folder / "step.json", record)
-        touch_atomic(folder / "committed.ok", f"committed {record['finished']}\n")
+        commit_step(folder, record)
         self._writer.submit(canvas_job(canvas, contract, folder / "canvas_after.png"))
         self.meta.update(head=number, size=list(size), canvas=relative(folder / "canvas_after.png", self.root),
                          last_settings=asdict(settings))
@@ -325,6 +387,25 @@ class Session:
         self._save_index()
         return StepResult(record["number"], REJECTED, reason, self.size, str(folder), dict(record["timings"]))
 
+    def _step_not_saved(self, number: int, error: OSError) -> StorageError:
+        """The step that was running when a write failed: marked rejected if the disk still takes a
+        marker (else it is marked interrupted on the next open); the in-memory state is re-read."""
+        self._canvas, self._stamp = None, _STALE
+        with contextlib.suppress(SessionError):  # the writer's own failure would only repeat this one
+            self._writer.flush()
+        folder = self.step_dir(number)
+        if not folder.is_dir():
+            return storage_error(error, f"step {number:04d} could not be started")
+        if (folder / "committed.ok").exists():
+            return storage_error(error, f"step {number:04d} is committed, but the session index could not "
+                                        f"be written (it is rebuilt on the next open)")
+        if not (folder / "step.json").exists():  # no record yet: nothing to keep
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                touch_atomic(folder / "rejected.err", f"could not be saved: {error.strerror or error}\n")
+        return storage_error(error, f"step {number:04d} could not be saved, so it was not committed")
+
     def undo(self) -> dict:
         """Revert the last committed step; its files stay, marked `undone`. Returns its record."""
         with self._exclusive():
@@ -334,25 +415,36 @@ class Session:
                 raise SessionError("nothing to undo: the session is at its source image")
             touch_atomic(self.step_dir(head) / "undone", f"undone {now()}\n")
             self._canvas = None
-            self._reconcile()
+            self._recover()
             return next(r for r in self.meta["steps"] if r["number"] == head)
 
     # ---- internals --------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _exclusive(self):
-        """One step at a time per session: a thread lock in this process, a file lock across them."""
-        with self._lock:
-            if fcntl is None:
+    def _exclusive(self, reload: bool = True):
+        """One writer at a time: a thread lock in this process, the writer lock across processes;
+        re-entered freely by the handle that holds it (a step inside `extend`)."""
+        if not self._writable:
+            raise SessionError(f"{self.root} was opened for reading only; open it for writing to change it")
+        if self._depth:
+            self._depth += 1
+            try:
                 yield
-                return
-            with open(self.root / ".lock", "a") as handle:
-                fcntl.flock(handle, fcntl.LOCK_EX)
-                try:
-                    self._catch_up()
-                    yield
-                finally:
-                    fcntl.flock(handle, fcntl.LOCK_UN)
+            finally:
+                self._depth -= 1
+            return
+        if not self._lock.acquire(blocking=self._wait):
+            raise SessionError(f"{self.root} is being changed by another handle or thread of this process: "
+                               f"try again when it has finished")
+        try:
+            with writer_lock(self.root, self._wait, self._on_wait):
+                self._depth = 1
+                if reload:
+                    self._reload_if_changed()
+                yield
+        finally:
+            self._depth = 0
+            self._lock.release()
 
     def _index_stamp(self):
         try:
@@ -365,100 +457,66 @@ class Session:
         write_json(self.root / SESSION_FILE, self.meta)
         self._stamp = self._index_stamp()
 
-    def _catch_up(self) -> None:
+    def _reload_if_changed(self) -> None:
         """If another process changed the session since we last saw it, re-read it from the files."""
-        if self._stamp is not None and self._index_stamp() != self._stamp:
+        if self._index_stamp() != self._stamp:
             self.flush()
-            self.meta = json.loads((self.root / SESSION_FILE).read_text())
             self._canvas = None
-            self._reconcile()
+            self._recover()
 
     def _next_number(self) -> int:
         numbers = [int(p.name) for p in (self.root / "steps").iterdir() if p.name.isdigit()]
         return max(numbers, default=0) + 1
 
     def _canvas_file(self, number: int) -> Path:
-        return self.root / SOURCE_FILE if number == 0 else self.step_dir(number) / "canvas_after.png"
+        return canvas_file(self.root, number)
 
     def _loaded(self) -> GrowingCanvas:
         if self._canvas is None:
-            self._canvas = self._rebuild(self.head)
+            self._canvas = replay_canvas(self.root, self.meta["steps"], self.head, self.contract,
+                                         self.meta["source"].get("size"), self._writable, self.repairs)
         return self._canvas
 
-    def _rebuild(self, number: int) -> GrowingCanvas:
-        """The canvas after step `number`: read from its file, or replayed from the nearest ancestor
-        whose canvas file exists (the files a killed process did not write are written now)."""
-        chain = []
-        records = {r["number"]: r for r in self.meta["steps"]}
-        while number != 0 and not self._canvas_file(number).exists():
-            chain.append(records[number])
-            number = records[number]["parent"]
-        path = self._canvas_file(number)
-        width, height = png_size(path)
-        direction = chain[-1]["direction"] if chain else (records[number]["direction"] if number else "x_ltr")
-        cross, length = frontier_right_shape((height, width), direction)
-        # room for the replayed steps and a few more, so a following step need not grow the buffer
-        canvas = GrowingCanvas(cross, length, direction, room=(len(chain) + 4) * self.contract.advance)
-        read_png_into(path, canvas.user())
-        for record in reversed(chain):
-            folder = self.step_dir(record["number"])
-            settings = StepSettings(**record["settings"])
-            canvas = canvas.turned(settings.direction)
-            apply_committed_step(canvas, settings, self.contract, stored_tiles(folder, settings.direction))
-            before = folder / "canvas_before.png"
-            if not before.exists():
-                link_job(self._canvas_file(record["parent"]), before)()
-            write_png(folder / "canvas_after.png", canvas.user())
-        return canvas
-
-    def _reconcile(self) -> None:
-        """Rebuild the index from the step folders, which are the truth."""
-        records = []
-        for folder in sorted((self.root / "steps").iterdir()):
-            if not folder.name.isdigit() or not (folder / "step.json").exists():
-                continue
-            record = json.loads((folder / "step.json").read_text())
-            if (folder / "committed.ok").exists():
-                record["status"] = UNDONE if (folder / "undone").exists() else COMMITTED
-            elif (folder / "rejected.err").exists():
-                record["status"] = REJECTED
-                record["reason"] = (folder / "rejected.err").read_text().strip()
-            else:
-                reason = "interrupted: the process stopped during this step; the canvas was not changed"
-                record.update(status=REJECTED, reason=reason)
-                write_json(folder / "step.json", record)
-                touch_atomic(folder / "rejected.err", reason + "\n")
-            records.append(_summary(record))
+    def _recover(self) -> None:
+        """Rebuild the index and the head canvas from the step folders, which are the truth (a
+        writer also repairs what they show; a reader only notes it)."""
+        journal = read_steps(self.root, None if self._writable else writer_pid(self.root), self._known_committed)
+        notes = []
+        if self._index_problem:
+            notes.append(f"{SESSION_FILE} {self._index_problem}: rebuilt from the step folders"
+                         + ("" if self._writable else READING_ONLY))
+            self._index_problem = None
+        if self._writable:
+            (self.root / "steps").mkdir(exist_ok=True)
+            notes += journal.apply_fixes() + remove_leftovers(self.root)
+        else:
+            notes += [what + READING_ONLY for what, _ in journal.fixes]
+        records = [_summary(r) for r in journal.records]
+        head = head_of(records)
         self.meta["steps"] = records
-        heads = [r["number"] for r in records if r["status"] == COMMITTED]
-        head = max(heads, default=0)
-        self.meta["head"] = head
-        self.meta["canvas"] = relative(self._canvas_file(head), self.root)
-        canvas = self._rebuild(head)
+        canvas = replay_canvas(self.root, records, head, self.contract, self.meta["source"].get("size"),
+                               self._writable, notes)
         self._canvas = canvas
-        for record in records:  # canvas_before is a link to the parent's canvas: restore lost links
-            before = self.step_dir(record["number"]) / "canvas_before.png"
-            parent_canvas = self._canvas_file(record["parent"])
-            if not before.exists() and parent_canvas.exists():
-                link_job(parent_canvas, before)()
-        self.meta["size"] = list(_user_size(canvas))
-        self._save_index()
+        last = [r for r in records if r["status"] in (COMMITTED, UNDONE)]
+        self.meta = index_of(self.meta, records, head, relative(self._canvas_file(head), self.root),
+                           list(_user_size(canvas)), last[-1]["settings"] if last else None)
+        if last and last[-1].get("backend"):
+            self.meta["backend"] = last[-1]["backend"]
+        self.repairs += notes
+        self._known_committed = {r["number"] for r in last}
+        if self._writable:
+            restore_before_links(self.root, records)
+            self._save_index()
+        else:
+            self._stamp = self._index_stamp()
 
 
 def _summary(record: dict) -> dict:
     keys = ("number", "parent", "status", "reason", "direction", "backend", "seed", "prompt",
-            "size_before", "size_after", "settings", "timings", "started", "finished", "seam")
+            "size_before", "size_after", "settings", "timings", "started", "finished", "seam", "tile_sha256")
     return {k: record.get(k) for k in keys}
 
 
 def _user_size(canvas: GrowingCanvas) -> tuple[int, int]:
     height, width = canvas.user().shape[:2]
     return int(width), int(height)
-
-
-def apply_committed_step(canvas: GrowingCanvas, settings: StepSettings, contract: Contract, tile_for,
-                         report: bool = False, timings: dict | None = None):
-    """Apply one step to a canvas turned to its direction: its tiles from `tile_for` (generated for a
-    step, read back from its folder for a replay), glued in order, the canvas changed once. The one
-    place a step and its replay share, so they make the same pixels (frontier.apply_step)."""
-    return apply_step(canvas, settings, contract, tile_for, report, timings)
