@@ -47,6 +47,7 @@ KNOWN_FIELDS = (
     "contract",
     "frontier",
     "generator_calls",
+    "tile_sha256",
 )
 SERVED_SUFFIXES = (".png", ".json", ".txt")
 RUNNING = "running"
