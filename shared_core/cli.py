@@ -22,7 +22,7 @@ from .glue import BLENDS
 from .mask import SHAPES
 from .seam_report import brief
 from .service import (
-    SESSION_ID, backend_settings_from_pairs, check_export_target, default_sessions_dir, find_session,
+    SESSION_ID, backend_settings_from_pairs, check_export_target, check_fits, default_sessions_dir, find_session,
     plan_session_steps, plan_steps, run_steps,
 )
 from .journal import damaged_tiles, replay_canvas
@@ -201,7 +201,9 @@ def _extend(args) -> int:
     for attempt in range(5):  # a default folder name another run took at the same moment: take the next
         try:
             session = Session.create(root, Path(args.input), contract, fit=args.fit,
-                                     direction=plan.settings.direction, settings=plan.settings, backend=plan.backend)
+                                     direction=plan.settings.direction, settings=plan.settings, backend=plan.backend,
+                                     check_size=lambda size: check_fits(plan.settings.direction, size, contract,
+                                                                        plan.steps))
             break
         except CreatedMeanwhile:
             if args.session or attempt == 4:

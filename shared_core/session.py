@@ -131,6 +131,7 @@ class Session:
         direction: str = "x_ltr",
         settings: StepSettings | None = None,
         backend: str | None = None,
+        check_size=None,
     ) -> Session:
         """A new session at `root` (which must not hold anything yet) from an image or image file.
 
@@ -138,7 +139,9 @@ class Session:
         of several tiles); with it, the canvas is scaled so that its cross dimension is the tile's
         (aspect kept), for growth in `direction`, unless that would pass the canvas pixel limit.
         `settings` and `backend` are what the first step was planned with: a session continued before
-        any step committed continues with them. The folder appears whole or not at all.
+        any step committed continues with them. `check_size((width, height))`, if given, may refuse the
+        canvas (e.g. a planned run that would pass the size limit) before anything is created. The
+        folder appears whole or not at all.
         """
         root = Path(root)
         check_new_root(root)
@@ -150,6 +153,8 @@ class Session:
             pixels = fit_canvas(pixels, direction, contract, canvas_pixel_limit())
         check_canvas(frontier_right_shape(pixels.shape, direction), contract)
         size = [int(pixels.shape[1]), int(pixels.shape[0])]
+        if check_size is not None:
+            check_size((size[0], size[1]))
         origin = {
             "format": FORMAT, "contract": contract.to_dict(),
             "source": {"input": source_name, "original_size": list(original), "size": size, "fitted": bool(fit)},

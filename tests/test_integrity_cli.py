@@ -351,3 +351,13 @@ def test_two_runs_starting_default_named_sessions_at_once_both_succeed(tmp_path,
     assert [run.wait(timeout=120) for run in runs] == [0, 0], [run.stderr.read() for run in runs]
     sessions = sorted((tmp_path / "exquisite-sessions").iterdir())
     assert len(sessions) == 2 and all((s / "steps" / "0001" / "committed.ok").exists() for s in sessions)
+
+
+def test_a_new_run_past_the_canvas_limit_is_refused_before_a_session_folder_exists(tmp_path, monkeypatch):
+    from PIL import Image
+
+    Image.new("RGB", (600, 600), (90, 120, 150)).save(tmp_path / "small.png")
+    monkeypatch.setenv("EXQUISITE_MAX_CANVAS_PIXELS", str(600 * 1500))
+    code = main(["extend", str(tmp_path / "small.png"), "-n", "3", "-b", "mock",
+                 "--session", str(tmp_path / "s"), "--out", str(tmp_path / "o.png")])
+    assert code == 2 and not (tmp_path / "s").exists() and not (tmp_path / "o.png").exists()
