@@ -20,6 +20,7 @@ from .errors import ExquisiteError, InputError
 from .geometry import DIRECTION_ALIASES, DIRECTIONS, FILLS, Contract
 from .glue import BLENDS
 from .mask import SHAPES
+from .progress_line import ProgressLine
 from .seam_report import brief
 from .service import (
     SESSION_ID, backend_settings_from_pairs, check_export_target, check_fits, default_sessions_dir, find_session,
@@ -215,8 +216,10 @@ def _extend(args) -> int:
 
 def _run_and_export(session: Session, plan, out: Path, requested: int) -> int:
     print(f"session: {session.root}  ({session.size[0]}x{session.size[1]}, backend {plan.backend})", flush=True)
+    line = ProgressLine(plan.steps)  # live on a terminal only
 
     def report(result) -> None:
+        line.clear()
         timing = result.timings.get("generate_s", 0.0)
         if result.committed:
             print(f"step {result.number:04d} committed: canvas {result.size[0]}x{result.size[1]} "
@@ -225,8 +228,14 @@ def _run_and_export(session: Session, plan, out: Path, requested: int) -> int:
                 print(f"           {brief(result.seam)}", flush=True)
         else:
             print(f"step {result.number:04d} REJECTED: {result.reason}  {result.directory}", flush=True)
+        if line.current < plan.steps:
+            line.step_started(line.current + 1)
 
-    results = run_steps(session, plan, on_step=report)
+    line.step_started(1)
+    try:
+        results = run_steps(session, plan, on_step=report, progress=line.within_step)
+    finally:
+        line.clear()
     session.export(out)
     committed = sum(r.committed for r in results)
     print(f"{committed} of {requested} steps committed; canvas {session.size[0]}x{session.size[1]} -> {out}")

@@ -46,3 +46,43 @@ def test_clear_leaves_the_cursor_at_the_start_of_an_empty_line():
 
 def test_format_seconds():
     assert [format_seconds(s) for s in (0, 59.4, 61, 3600 + 120)] == ["0 s", "59 s", "1 min 01 s", "1 h 02 min"]
+
+
+def _run_cli(tmp_path, on_terminal: bool) -> str:
+    import os
+    import select
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    Image.new("RGB", (600, 300), (60, 90, 120)).save(tmp_path / "p.png")
+    args = [sys.executable, "-m", "exquisite.shared_core.cli", "extend", str(tmp_path / "p.png"), "-n", "2",
+            "-b", "mock", "--session", str(tmp_path / "s"), "--out", str(tmp_path / "o.png")]
+    if not on_terminal:
+        return subprocess.run(args, capture_output=True, text=True, timeout=120, check=True).stdout
+    import pty
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(args, stdout=slave, stderr=slave)
+    os.close(slave)
+    out = b""
+    while select.select([master], [], [], 60)[0]:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    assert proc.wait(timeout=60) == 0
+    return out.decode(errors="replace")
+
+
+def test_the_cli_draws_the_line_on_a_terminal_and_not_in_a_pipe(tmp_path):
+    (tmp_path / "tty").mkdir()
+    (tmp_path / "pipe").mkdir()
+    shown = _run_cli(tmp_path / "tty", on_terminal=True)
+    assert "\rstep 1/2" in shown and "\rstep 2/2" in shown and "step 0002 committed" in shown
+    piped = _run_cli(tmp_path / "pipe", on_terminal=False)
+    assert "\r" not in piped and "step 0002 committed" in piped
