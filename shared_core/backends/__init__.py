@@ -9,6 +9,7 @@ altogether, or a bug inside one, is not hidden this way: the first is skipped, t
 from __future__ import annotations
 
 import importlib
+import importlib.util
 
 from ..errors import InputError
 from ..generators import register
@@ -19,6 +20,11 @@ BACKEND_MODULES = {
     "openai_backend": ("openai", "openai"),
     "comfyui_backend": ("comfyui", "comfyui"),
 }
+
+LAZY_BACKENDS = {"openai_backend": ("openai", "OpenAIGenerator")}
+"""Backends whose SDK takes long to import (the openai package: about half a second): the module
+-> (the package it needs, its generator class). They are listed at once but imported only when
+chosen, so a run of another backend, `--help` or a ComfyUI start does not pay for them."""
 
 
 def missing_dependency_factory(backend: str, extra: str, module: str):
@@ -36,7 +42,28 @@ def missing_dependency_factory(backend: str, extra: str, module: str):
 
 _PROJECT = __name__.rsplit(".shared_core.", 1)[0]  # "exquisite", or ComfyUI's name for the folder
 
+def _installed(package: str) -> bool:
+    try:
+        return importlib.util.find_spec(package) is not None
+    except (ValueError, ImportError):  # a module blocked in sys.modules (None) or a broken parent
+        return False
+
+
+def _lazy_factory(module: str, class_name: str):
+    def build(**settings):
+        return getattr(importlib.import_module(f".{module}", __name__), class_name)(**settings)
+
+    return build
+
+
 for _module, (_backend, _extra) in BACKEND_MODULES.items():
+    if _module in LAZY_BACKENDS:
+        _package, _class = LAZY_BACKENDS[_module]
+        if _installed(_package):
+            register(_backend, _lazy_factory(_module, _class))
+        else:
+            register(_backend, missing_dependency_factory(_backend, _extra, _package))
+        continue
     try:
         importlib.import_module(f".{_module}", __name__)
     except ModuleNotFoundError as missing:
