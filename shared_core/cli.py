@@ -210,6 +210,7 @@ def _extend(args) -> int:
             if args.session or attempt == 4:
                 raise
             root = _new_session_dir(Path(args.input))
+    assert session is not None  # created above, or the loop raised
     with session, session.writing():
         return _run_and_export(session, plan, out, args.steps)
 
@@ -245,7 +246,7 @@ def _run_and_export(session: Session, plan, out: Path, requested: int) -> int:
 
 def _show(args) -> int:
     with Session.open(find_session(args.session), write=False) as session:
-        info = {"session": str(session.root), "size": list(session.size), "head": session.head,
+        info: dict = {"session": str(session.root), "size": list(session.size), "head": session.head,
                 "canvas": str(session.canvas_path()), "contract": session.contract.to_dict(),
                 "steps": session.history(), "notes": list(session.repairs)}
         _report_repairs(session)

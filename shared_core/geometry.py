@@ -114,7 +114,7 @@ class Contract:
     band: int = 512
     overlap: int = 512
     advance: int = 512
-    cross_overlap: int | None = None
+    cross_overlap: int = None  # type: ignore[assignment]  # None = tile // 4, set in __post_init__
     """Rows neighbouring tiles of one frontier share at least; None means tile // 4 (256 at 1024)."""
 
     def __post_init__(self) -> None:

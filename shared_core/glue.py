@@ -223,4 +223,5 @@ def glue(
     out = np.ascontiguousarray(grown.user())
     if not report:
         return out
+    assert before_tail is not None
     return out, report_grown(before_tail, grown.norm, glued, contract, turned_tile)

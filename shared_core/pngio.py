@@ -106,12 +106,13 @@ def _read_png_into(path: Path, out: np.ndarray | None) -> np.ndarray:
     with open(path, "rb") as f:
         if f.read(8) != PNG_SIGNATURE:
             raise InputError(f"{path} is not a PNG file")
-        width = height = None
+        width: int | None = None
+        height = 0
         channels = 0
         decompressor = zlib.decompressobj()
         pending = b""
         row = 0
-        previous = None
+        previous = np.zeros(0, dtype=np.uint8)  # the row above the first: set from the header
         while True:
             header = f.read(8)
             if len(header) < 8:
@@ -132,7 +133,7 @@ def _read_png_into(path: Path, out: np.ndarray | None) -> np.ndarray:
                 row_bytes = width * channels
                 previous = np.zeros(row_bytes, dtype=np.uint8)
             elif kind == b"IDAT":
-                if width is None:
+                if width is None or out is None:
                     raise InputError(f"{path} has pixel data before its header")
                 pending += decompressor.decompress(data)
                 count = min(len(pending) // (row_bytes + 1), height - row)
@@ -146,7 +147,7 @@ def _read_png_into(path: Path, out: np.ndarray | None) -> np.ndarray:
                     pending = pending[count * (row_bytes + 1):]
             elif kind == b"IEND":
                 break
-        if width is None or row != height:
+        if width is None or out is None or row != height:
             raise InputError(f"{path} is truncated: {row} of {height} rows")
     return out
 

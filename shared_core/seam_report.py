@@ -182,7 +182,7 @@ def seam_report(
         seam_step=round(step, 3),
         seam_at_px=int(step_at),
         drift=round(float(np.linalg.norm(drift_lab)), 3),
-        drift_lab=tuple(round(float(v), 3) for v in drift_lab),
+        drift_lab=(round(float(drift_lab[0]), 3), round(float(drift_lab[1]), 3), round(float(drift_lab[2]), 3)),
         drift_raw=None if drift_raw is None else round(drift_raw, 3),
         gradient_discontinuity=round(gradient, 3),
     )

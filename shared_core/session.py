@@ -190,8 +190,9 @@ class Session:
         session = cls(root, {**(index or index_of(origin, [], 0, SOURCE_FILE, None, None)), **origin},
                       write, wait, on_wait)
         session._index_problem = problem
-        session._known_committed = {r.get("number") for r in (index or {}).get("steps", [])
-                                    if isinstance(r, dict) and r.get("status") in (COMMITTED, UNDONE)}
+        session._known_committed = {int(r["number"]) for r in (index or {}).get("steps", [])
+                                    if isinstance(r, dict) and r.get("status") in (COMMITTED, UNDONE)
+                                    and isinstance(r.get("number"), int)}
         if write:
             with session._exclusive(reload=False):
                 session._recover()
@@ -382,7 +383,7 @@ class Session:
                          last_settings=asdict(settings))
         self.meta["steps"].append(_summary(record))
         self._save_index()
-        return StepResult(number, COMMITTED, "", size, str(folder), dict(timings), seam)
+        return StepResult(number, COMMITTED, "", size, str(folder), dict(timings), seam or {})
 
     def _reject(self, record: dict, folder: Path, reason: str) -> StepResult:
         record.update(status=REJECTED, reason=reason, finished=now(), size_after=list(self.size))

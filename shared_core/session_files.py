@@ -35,7 +35,7 @@ from .pngio import encode_png
 try:  # advisory lock between processes; absent on Windows, where the in-process lock still holds
     import fcntl
 except ImportError:  # pragma: no cover
-    fcntl = None
+    fcntl = None  # type: ignore[assignment]
 
 LOCK_FILE = ".lock"
 

@@ -62,7 +62,7 @@ def list_sessions(root: Path) -> dict[str, Path]:
     root = Path(root)
     if is_session(root):
         return {root.name: root}
-    found = {}
+    found: dict[str, Path] = {}
     try:
         children = sorted(root.iterdir())
     except OSError:
@@ -123,7 +123,7 @@ def _image(folder: Path, name: str, url_prefix: str) -> dict | None:
 
 def _images(folder: Path, url_prefix: str) -> dict:
     """Every PNG in a step folder (the known ones and any new artifact), by name without .png."""
-    found = {}
+    found: dict[str, dict] = {}
     try:
         names = sorted(n for n in os.listdir(folder) if n.endswith(".png") and not n.startswith("."))
     except OSError:
@@ -230,7 +230,7 @@ def read_step(folder: Path, url_prefix: str, contract: dict) -> dict | None:
     step["tiles"] = _tiles(folder, url_prefix)
     step["tile_box"] = (
         tile_box(
-            record.get("direction"),
+            str(record.get("direction")),
             record.get("size_before"),
             record.get("size_after"),
             record.get("contract") or contract,

@@ -36,7 +36,7 @@ def missing_dependency_factory(backend: str, extra: str, module: str):
             f'run  pip install "exquisite[{extra}]"  (or pick another backend)'
         )
 
-    refuse.missing_module = module
+    refuse.missing_module = module  # type: ignore[attr-defined]
     return refuse
 
 

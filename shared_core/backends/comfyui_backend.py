@@ -104,7 +104,7 @@ def find_nodes(workflow: dict) -> WorkflowNodes:
     """Locate the nodes the backend uses (see the module docstring), or say why it cannot."""
     reference = _one(workflow, "reference", lambda i, n: n["class_type"] == "LoadImage", "a LoadImage node")
     output = _one(workflow, "output", lambda i, n: n["class_type"] in OUTPUT_CLASSES, "a SaveImage node")
-    feeding = {"positive": set(), "negative": set()}
+    feeding: dict[str, set[str]] = {"positive": set(), "negative": set()}
     for node in workflow.values():
         for name, value in node.get("inputs", {}).items():
             if name in feeding and _is_link(value):
@@ -134,6 +134,7 @@ def find_nodes(workflow: dict) -> WorkflowNodes:
     for node_id in seeds:
         if not any(k in workflow[node_id].get("inputs", {}) for k in SEED_INPUTS):
             raise InputError(f"workflow node {node_id} is titled {TITLE.format('seed')!r} but has no seed input")
+    assert reference is not None and output is not None  # required: _one raised otherwise
     return WorkflowNodes(reference, output, prompt, negative, tuple(seeds))
 
 
@@ -475,7 +476,8 @@ def _json_or_text(data: bytes):
 
 
 def _without_credentials(parsed: urllib.parse.SplitResult) -> str:
-    host = f"[{parsed.hostname}]" if ":" in parsed.hostname else parsed.hostname
+    hostname = parsed.hostname or ""
+    host = f"[{hostname}]" if ":" in hostname else hostname
     host += f":{parsed.port}" if parsed.port else ""
     return urllib.parse.urlunsplit((parsed.scheme, host, parsed.path.rstrip("/"), "", ""))
 
