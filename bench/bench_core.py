@@ -14,7 +14,8 @@ import statistics
 import sys
 import tempfile
 import time
-import tracemalloc
+import resource
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +44,7 @@ def core_step_vs_copy(repeat: int) -> None:
     tile = rng.integers(0, 255, (1024, 1024, 3), dtype=np.uint8)
     length = 2048
     canvas = GrowingCanvas.from_image(buffer[:, :length], "x_ltr", room=4096 - length)
-    buffer = canvas.norm  # the canvas's own buffer (frontier-right frame)
+    buffer = canvas.buffer_for_step(contract)  # the canvas's own buffer, room included (frontier-right frame)
 
     def plain_copy():
         buffer[:, length - 512 : length + 512] = tile
@@ -85,21 +86,24 @@ def session_overhead(steps: int) -> None:
 
 
 def memory_peak(length: int) -> None:
+    """Peak RSS of the whole `exquisite extend SESSION` command (a child process: interpreter, imports,
+    the canvas read, one step, the export), against the canvas's RGB bytes."""
     with tempfile.TemporaryDirectory() as tmp:
         canvas = np.zeros((1024, length, 3), np.uint8)
         canvas[:, ::3] = 180
         Session.create(Path(tmp) / "s", canvas).close()
         canvas_bytes = canvas.nbytes
         del canvas
-        tracemalloc.start()
-        with Session.open(Path(tmp) / "s") as session:
-            session.extend(StepSettings(), MockGenerator(), steps=1)
-            session.flush()
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        command = [sys.executable, "-m", "exquisite.shared_core.cli", "extend", str(Path(tmp) / "s"), "-b", "mock",
+                   "--out", str(Path(tmp) / "out.png")]
+        subprocess.run(command, check=True, capture_output=True)
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024  # kB on Linux
+        if before * 1024 >= peak:
+            print("extending: a child process measured earlier used more memory; run this part alone")
         print(
-            f"extending a 1024 x {length} canvas: peak {peak / 2**20:6.0f} MiB = "
-            f"{peak / canvas_bytes:4.2f}x the canvas's RGB bytes (goal: under 4x)"
+            f"`exquisite extend` on a 1024 x {length} canvas: peak RSS {peak / 2**20:6.0f} MiB = "
+            f"{peak / canvas_bytes:4.2f}x the canvas's RGB bytes (goal: under 3x)"
         )
 
 

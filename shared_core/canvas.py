@@ -63,6 +63,6 @@ class GrowingCanvas:
         self._storage, self._norm = grown._storage, grown._norm
 
     def buffer_for_step(self, contract: Contract) -> np.ndarray:
-        """The frontier-right buffer with room for one more advance (for glue_into)."""
+        """The frontier-right buffer with room for one more advance (for glue_step)."""
         self.reserve(contract.advance)
         return self._norm
