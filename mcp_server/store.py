@@ -10,6 +10,7 @@ sessions run at the same time while calls on one session queue. A cached `Sessio
 from __future__ import annotations
 
 import json
+import logging
 import re
 import secrets
 import threading
@@ -25,6 +26,7 @@ from ..shared_core.session import SESSION_FILE, Session
 from .redact import public_source
 
 T = TypeVar("T")
+log = logging.getLogger("exquisite.mcp")
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
@@ -88,6 +90,17 @@ class SessionStore:
         session.flush()
         with self._guard:
             self._open[session_id] = session
+
+    def forget(self, session_id: str) -> None:
+        """Drop the open handle (after a step failed half-way, it may not match the files): the next
+        call opens the session again from its files, which finish or reject what was left."""
+        with self._guard:
+            session = self._open.pop(session_id, None)
+        if session is not None:
+            try:
+                session.close()
+            except Exception:  # a writer that failed (e.g. a full disk): reopening rebuilds what is missing
+                log.warning("closing session %s after a failure failed", session_id, exc_info=True)
 
     def close_all(self) -> None:
         with self._guard:
