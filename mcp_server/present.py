@@ -86,17 +86,17 @@ class ProgressRelay:
     def __init__(self, ctx: Context, total: int, redact: Callable[[str], str] = str) -> None:
         self.ctx, self.total, self.redact = ctx, total, redact
         self.done = 0
-        self.last = -1.0
+        self.last, self.message = -1.0, ""
         self.tiles = 1
 
     def _send(self, value: float, message: str) -> None:
-        if value < self.last:
+        if value < self.last or (value == self.last and message == self.message):
             return
         if value == self.last:
             value = min(self.last + self.NUDGE, self.done + 0.99)
             if value <= self.last:
                 return
-        self.last = value
+        self.last, self.message = value, message
         try:
             anyio.from_thread.run(self.ctx.report_progress, value, self.total, self.redact(message))
         except Exception:  # progress is advisory

@@ -7,6 +7,8 @@ CLI or a second server would, through the session's lock).
 """
 
 import json
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -262,3 +264,27 @@ def test_a_step_that_fails_after_committed_ones_is_reported_not_turned_into_an_e
     # step 2 died before its step.json was written: the journal lists it as rejected or not at all
     assert statuses.pop(1) == "committed" and statuses.pop(3) == "committed" and statuses.pop(2, "rejected") == "rejected"
     assert statuses == {}
+
+
+def test_changed_region_is_right_after_the_cli_grew_the_session_in_another_process(place):
+    script = Path(sys.executable).parent / "exquisite"
+    if not script.exists():
+        pytest.skip("the exquisite console script is not installed (pip install -e .)")
+
+    async def scenario(client):
+        sid = (await client.call_tool("open_canvas", {"image_path": "photo.png"})).structured_content["session_id"]
+        first = await client.call_tool("extend_canvas", {"session_id": sid, "direction": "right"})
+        assert not first.is_error, text_of(first)  # the server now holds an open handle of the session
+        folder = place["sessions"] / sid
+        cli = subprocess.run([str(script), "extend", str(folder), "-d", "down", "-b", "mock", "--out",
+                              str(place["outside"] / "cli.png")], capture_output=True, text=True, timeout=120)
+        assert cli.returncode == 0, cli.stderr
+        grown = await client.call_tool("extend_canvas", {"session_id": sid, "direction": "left"})
+        return grown, decode((place["outside"] / "cli.png").read_bytes())
+
+    grown, before = run_with_client(make_app(place), scenario)
+    assert not grown.is_error, text_of(grown)
+    out = grown.structured_content
+    assert before.shape == (1536, 1536, 3) and (out["width"], out["height"]) == (2048, 1536)
+    assert out["changed_region"] == {"x": 0, "y": 0, "width": 1024, "height": 1536}
+    assert_region_is_what_changed(before, canvas_of(grown), (0, 512), out["changed_region"])
