@@ -17,9 +17,11 @@ reported even by a backend that only reports its end).
 
 from __future__ import annotations
 
+import json
 import logging
 import traceback
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from ..shared_core.errors import ExquisiteError, InputError
 from ..shared_core.frontier_files import backend_fingerprint
@@ -141,9 +143,25 @@ def _answer(state: AppState, session_id: str, session: Session, direction: str, 
 
 
 def _outcome(state: AppState, result: StepResult) -> StepOutcome:
+    record = _step_record(result)
+    frontier = record.get("frontier")
+    calls = record.get("generator_calls")
     return StepOutcome(number=result.number, status=result.status, reason=state.redact(result.reason),
                        width=result.size[0], height=result.size[1], seam=result.seam or None,
+                       tiles=len(frontier) if isinstance(frontier, list) else None,
+                       generator_calls=calls if isinstance(calls, int) else None,
                        seconds=round(result.timings.get("generate_s", 0.0) + result.timings.get("overhead_s", 0.0), 3))
+
+
+def _step_record(result: StepResult) -> dict:
+    """The step's step.json (what it grew and how many calls it made), or {} if it has none."""
+    if not result.directory:
+        return {}
+    try:
+        record = json.loads((Path(result.directory) / "step.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
 
 
 def _region(box: Box | None) -> Region | None:

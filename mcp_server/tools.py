@@ -159,6 +159,9 @@ async def extend_canvas(
     model = done.model
     summary = (f"session {session_id}: {model.committed_steps} of {steps} steps committed "
                f"{DIRECTION_WORDS[direction]}; canvas {model.width}x{model.height}")
+    tiles = max((outcome.tiles or 1 for outcome in model.steps), default=1)
+    if tiles > 1:
+        summary += f"; {tiles} tiles across the edge, one generator call each"
     for outcome in model.steps:
         if outcome.status != COMMITTED:
             summary += f"\nstep {outcome.number} rejected: {outcome.reason}"

@@ -109,6 +109,7 @@ def test_a_1500x1100_photo_grows_right_then_down_then_left_at_full_resolution(pl
             grown = await client.call_tool("extend_canvas", {"session_id": sid, "direction": direction},
                                            progress_callback=progress_callback)
             assert not grown.is_error, text_of(grown)
+            assert "tiles across the edge, one generator call each" in text_of(grown)
             assert_preview_capped(grown)
             after = canvas_of(grown)
             assert_region_is_what_changed(before, after, shift, grown.structured_content["changed_region"])
@@ -125,6 +126,7 @@ def test_a_1500x1100_photo_grows_right_then_down_then_left_at_full_resolution(pl
         {"x": 0, "y": 588, "width": 2012, "height": 1024},
         {"x": 0, "y": 0, "width": 1024, "height": 1612}]
     assert [len(r["frontier"]) for r in records] == [2, 3, 2]  # tiles across 1100, 2012 and 1612 px
+    assert [(r["steps"][0]["tiles"], r["steps"][0]["generator_calls"]) for r in results] == [(2, 2), (3, 3), (2, 2)]
     assert [r["generator_calls"] for r in records] == [2, 3, 2]  # one call per tile
     # the 3-tile step: each tile's start and end reached the client, in order, values rising
     messages = [m for _, _, m in progress]
