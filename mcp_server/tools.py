@@ -190,13 +190,14 @@ async def view_canvas(
         raise InputError("what=region needs a region {x, y, width, height} in canvas pixels")
     if what != "region" and region is not None:
         raise InputError(f"a region is only used with what=region (got what={what})")
+    asked = Box(region.x, region.y, region.width, region.height) if region is not None else None
 
     def work():
         session = state.store.session(session_id)
-        if what == "canvas":
+        if asked is not None:
+            box = check_box(asked, session.size)
+        elif what == "canvas":
             box = None
-        elif what == "region":
-            box = check_box(Box(region.x, region.y, region.width, region.height), session.size)
         else:
             if session.head == 0:
                 raise InputError("no step is committed yet: view what=canvas instead")
