@@ -44,12 +44,14 @@ VIEWER_TOOLS = ("extend_canvas", "view_canvas", "session_history")
 log = logging.getLogger("exquisite.mcp")
 
 INSTRUCTIONS = """\
-exquisite grows an image one 1024 px tile at a time (outpainting). Workflow: list_sessions (shows the
-folders you may read and export to), open_canvas (an image file, base64 bytes or a blank canvas; use
-fit=true unless the side across the growth direction is already 1024 px), extend_canvas (a direction
-right/left/down/up, N steps, a prompt for the new region), view_canvas to look, undo_step to drop the
-last step, export_canvas to write a PNG. Rejected steps change nothing; their reason says why.
-Full-resolution files are resources (exquisite://sessions/{id}/canvas.png) and paths on the server."""
+exquisite grows an image 512 px at a time on any side (outpainting), at full resolution: an edge
+longer than a 1024 px tile is generated as several tiles, one generator call each. Workflow:
+list_sessions (shows the folders you may read and export to), open_canvas (an image file, base64
+bytes or a blank canvas; fit=true is optional and only scales the picture to a one-tile strip),
+extend_canvas (a direction right/left/down/up, any direction after any other, N steps, a prompt for
+the new region), view_canvas to look, undo_step to drop the last step, export_canvas to write a PNG.
+Rejected steps change nothing; their reason says why. Full-resolution files are resources
+(exquisite://sessions/{id}/canvas.png) and paths on the server."""
 
 
 def package_version() -> str:

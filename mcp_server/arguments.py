@@ -63,8 +63,8 @@ Flag = Annotated[bool, Strict()]
 def steps_type(max_steps: int) -> Any:
     """How many steps one call runs: a whole number from 1 to the server's cap."""
     return Annotated[int, Strict(), Field(ge=1, le=max_steps, description=(
-        f"how many 512 px steps to take, 1 to {max_steps} (each is one generated tile); call again to "
-        "continue"))]
+        f"how many 512 px steps to take, 1 to {max_steps} (each makes one generator call per tile "
+        "across the edge); call again to continue"))]
 
 
 def backend_type(names: list[str]) -> Any:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+from collections.abc import Callable
 
 import anyio.from_thread
 from mcp.server.mcpserver import Context
@@ -73,26 +74,41 @@ def result(model: BaseModel, summary: str, preview: Preview | None = None, sessi
 class ProgressRelay:
     """Sends MCP progress notifications from the worker thread that runs the steps.
 
-    Progress counts steps (total = steps requested); a generator's own progress moves it within a
-    step. Values never go backwards, and a client that went away does not stop the steps.
+    Progress counts steps (total = steps requested); within a step it moves tile by tile (a step of
+    k tiles makes k generator calls, and the core names the tile: "step 2/3: tile 1/4: ..."), and a
+    generator's own reports move it within a tile. Values never go backwards (MCP wants them to
+    increase): a report at the value of the one before (a tile starting where the last one ended)
+    is moved forward a hair, one going back is dropped. A client that went away stops nothing.
     """
 
-    def __init__(self, ctx: Context, total: int) -> None:
-        self.ctx, self.total = ctx, total
+    NUDGE = 1e-4
+
+    def __init__(self, ctx: Context, total: int, redact: Callable[[str], str] = str) -> None:
+        self.ctx, self.total, self.redact = ctx, total, redact
         self.done = 0
-        self.last = -1.0
+        self.last, self.message = -1.0, ""
+        self.tiles = 1
 
     def _send(self, value: float, message: str) -> None:
-        if value <= self.last:
+        if value < self.last or (value == self.last and message == self.message):
             return
-        self.last = value
+        if value == self.last:
+            value = min(self.last + self.NUDGE, self.done + 0.99)
+            if value <= self.last:
+                return
+        self.last, self.message = value, message
         try:
-            anyio.from_thread.run(self.ctx.report_progress, value, self.total, message)
+            anyio.from_thread.run(self.ctx.report_progress, value, self.total, self.redact(message))
         except Exception:  # progress is advisory
             log.debug("progress notification not sent", exc_info=True)
 
-    def start(self) -> None:
-        self._send(0.0, f"step 1/{self.total}: generating")
+    def _of_tiles(self) -> str:
+        return f" ({self.tiles} tiles)" if self.tiles > 1 else ""
+
+    def start(self, tiles: int = 1) -> None:
+        """Before the first step; `tiles` = how many tiles cover the edge being grown."""
+        self.tiles = tiles
+        self._send(0.0, f"step 1/{self.total}: generating{self._of_tiles()}")
 
     def within_step(self, fraction: float, message: str) -> None:
         fraction = min(max(float(fraction), 0.0), 1.0)
@@ -100,5 +116,5 @@ class ProgressRelay:
 
     def step_done(self, outcome) -> None:
         self.done += 1
-        status = outcome.status if outcome.committed else f"rejected ({outcome.reason})"
+        status = f"committed{self._of_tiles()}" if outcome.committed else f"rejected ({outcome.reason})"
         self._send(float(self.done), f"step {self.done}/{self.total} {status}")

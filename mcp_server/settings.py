@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..shared_core.service import default_backend
+from ..shared_core.service import data_home, default_backend
 from ..shared_core.errors import InputError
 from ..shared_core.preview import DEFAULT_MAX_BYTES, DEFAULT_MAX_SIDE
 
@@ -35,15 +35,11 @@ INPUT_HINT = f"set {ENV_INPUT_DIRS} or pass --input-dir to allow a folder"
 EXPORT_HINT = f"set {ENV_EXPORT_DIRS} or pass --export-dir to allow a folder"
 
 
-def _data_home() -> Path:
-    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "exquisite"
-
-
 @dataclass
 class ServerSettings:
-    sessions_dir: Path = field(default_factory=lambda: _data_home() / "sessions")
+    sessions_dir: Path = field(default_factory=lambda: data_home() / "sessions")
     input_dirs: list[Path] = field(default_factory=list)
-    export_dirs: list[Path] = field(default_factory=lambda: [_data_home() / "exports"])
+    export_dirs: list[Path] = field(default_factory=lambda: [data_home() / "exports"])
     backend: str = ""
     backend_settings: dict[str, dict] = field(default_factory=dict, repr=False)
     preview_max_bytes: int = DEFAULT_MAX_BYTES

@@ -10,6 +10,7 @@ sessions run at the same time while calls on one session queue. A cached `Sessio
 from __future__ import annotations
 
 import json
+import logging
 import re
 import secrets
 import threading
@@ -21,10 +22,11 @@ import anyio
 import anyio.to_thread
 
 from ..shared_core.errors import InputError, SessionError
-from ..shared_core.session import SESSION_FILE, Session
+from ..shared_core.session import ORIGIN_FILE, SESSION_FILE, Session
 from .redact import public_source
 
 T = TypeVar("T")
+log = logging.getLogger("exquisite.mcp")
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
@@ -44,7 +46,7 @@ class SessionStore:
             raise InputError(f"{session_id!r} is not a session id (lower-case letters, digits, - and _): "
                              f"use an id that open_canvas or list_sessions returned")
         root = self.root / session_id
-        if not (root / SESSION_FILE).is_file():
+        if not (root / SESSION_FILE).is_file() and not (root / ORIGIN_FILE).is_file():  # the index is rebuilt
             raise SessionError(f"unknown session {session_id!r}: list_sessions shows the sessions there are, "
                                f"open_canvas starts a new one")
         return root
@@ -88,6 +90,17 @@ class SessionStore:
         session.flush()
         with self._guard:
             self._open[session_id] = session
+
+    def forget(self, session_id: str) -> None:
+        """Drop the open handle (after a step failed half-way, it may not match the files): the next
+        call opens the session again from its files, which finish or reject what was left."""
+        with self._guard:
+            session = self._open.pop(session_id, None)
+        if session is not None:
+            try:
+                session.close()
+            except Exception:  # a writer that failed (e.g. a full disk): reopening rebuilds what is missing
+                log.warning("closing session %s after a failure failed", session_id, exc_info=True)
 
     def close_all(self) -> None:
         with self._guard:

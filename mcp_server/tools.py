@@ -23,16 +23,16 @@ from ..shared_core.errors import InputError
 from ..shared_core.generators import backend_names
 from ..shared_core.geometry import DIRECTION_WORDS, Contract, parse_direction
 from ..shared_core.paths import confine
-from ..shared_core.preview import Box, changed_box, check_box
-from ..shared_core.service import StepPlan, check_export_target, plan_steps, run_steps
+from ..shared_core.preview import Box, check_box, steps_region
+from ..shared_core.service import check_export_target
 from ..shared_core.session import COMMITTED, Session
 from .arguments import (
     PATH_MAX_CHARS, Backend, Blend, Direction, Fill, Flag, Overlap, PreviewFormat, Prompt, Seed, SessionId, Steps,
 )
-from . import inputs
+from . import extending, inputs
 from .models import (
     ExportResult, ExtendResult, HistoryResult, HistoryStep, ListResult, OpenResult, Region, SessionSummary,
-    StepOutcome, UndoResult, ViewResult,
+    UndoResult, ViewResult,
 )
 from .present import ProgressRelay, files, preview_for, preview_info, result, shorten, step_uri
 from .redact import public_source
@@ -82,16 +82,19 @@ async def open_canvas(
     blank_color: Annotated[str, Strict(), Field(max_length=64, description=(
         "colour of a blank canvas: a name or #rrggbb"))] = "gray",
     fit: Annotated[Flag, Field(description=(
-        "scale the image so its side across `direction` is the 1024 px tile (aspect kept); without it "
-        "such an image is refused"))] = False,
+        "optional: scale the image so its side across `direction` is one 1024 px tile (aspect kept), "
+        "for a one-tile strip; without it the full resolution is kept and a longer edge grows as "
+        "several tiles"))] = False,
     direction: Annotated[Direction, Field(description=(
-        "the direction you plan to grow first (decides which side must be 1024 px)"))] = "right",
+        "the direction you plan to grow first: the image must be at least 512 px along it (with "
+        "fit, the side across it becomes 1024 px); extend_canvas may grow any direction later"))] = "right",
     overlap: Overlap = 512,
     name: Annotated[Annotated[str, Strict(), Field(max_length=64)] | None, Field(description=(
         "a readable stem for the session id"))] = None,
 ) -> Annotated[CallToolResult, OpenResult]:
-    """Start a session from an image file, base64 image bytes or a blank canvas. Returns the session id
-    that every other tool takes, the canvas size and a preview."""
+    """Start a session from an image file, base64 image bytes or a blank canvas, at full resolution
+    (fit is optional). Returns the session id that every other tool takes, the canvas size and a
+    preview."""
     state = state_of(ctx)
     if sum([image_path is not None, image_base64 is not None, bool(blank)]) != 1:
         raise InputError("give exactly one of image_path, image_base64 or blank=true")
@@ -139,55 +142,32 @@ async def extend_canvas(
     fill: Fill = None,
     preview_format: Annotated[PreviewFormat, Field(description="format of the preview")] = "auto",
 ) -> Annotated[CallToolResult, ExtendResult]:
-    """Grow the canvas by `steps` tiles in one direction, one generator call per step, with progress
-    notifications per step. Returns each step's status (committed, or rejected with its reason: a
-    rejected step changes nothing and stops the call), the new size and a preview of the region this
-    call changed. The result is an error only when no step committed."""
+    """Grow the canvas by `steps` steps of 512 px in any direction, on any session (any direction
+    after any other, at full resolution). An edge longer than a tile is covered by several tiles,
+    one generator call per tile; progress notifications name the step and the tile. Returns each
+    step's status (committed, or rejected with its reason: a rejected step changes nothing and stops
+    the call), the new size and a preview of the region this call changed. The result is an error
+    only when no step committed."""
     state = state_of(ctx)
     state.store.folder(session_id)
     direction = parse_direction(direction)
     backend = backend or state.settings.backend
-    progress = ProgressRelay(ctx, steps)
-
-    def work():
-        session = state.store.session(session_id)
-        size_before = session.size
-        chosen = {"direction": direction, "prompt": prompt, "seed": seed, "blend": blend, "fill": fill}
-        plan = plan_steps(session.contract, session.meta.get("last_settings"), chosen, backend,
-                          state.settings.settings_for(backend), steps, state.settings.max_steps,
-                          "call extend_canvas again to continue", size=session.size)
-        progress.start()
-        try:
-            outcomes = run_steps(session, plan, on_step=progress.step_done, progress=progress.within_step)
-        finally:
-            state.store.done(session_id, session)
-        return _extend_result(state, session_id, session, plan, size_before, outcomes, preview_format)
-
-    model, preview = await state.store.run(session_id, work)
+    progress = ProgressRelay(ctx, steps, state.redact)
+    chosen = {"direction": direction, "prompt": prompt, "seed": seed, "blend": blend, "fill": fill}
+    done = await state.store.run(session_id, lambda: extending.extend(
+        state, session_id, chosen, backend, steps, progress, preview_format))
+    model = done.model
     summary = (f"session {session_id}: {model.committed_steps} of {steps} steps committed "
                f"{DIRECTION_WORDS[direction]}; canvas {model.width}x{model.height}")
+    tiles = max((outcome.tiles or 1 for outcome in model.steps), default=1)
+    if tiles > 1:
+        summary += f"; {tiles} tiles across the edge, one generator call each"
     for outcome in model.steps:
         if outcome.status != COMMITTED:
             summary += f"\nstep {outcome.number} rejected: {outcome.reason}"
-    return result(model, summary, preview, session_id, is_error=model.committed_steps == 0)
-
-
-def _extend_result(state: AppState, session_id: str, session: Session, plan: StepPlan,
-                   size_before: tuple[int, int], outcomes: list, preview_format: str):
-    direction = plan.settings.direction
-    committed = sum(1 for r in outcomes if r.committed)
-    box = changed_box(session.contract, direction, size_before, committed) if committed else None
-    preview = preview_for(state.settings, session, box, preview_format) if box else None
-    model = ExtendResult(
-        session_id=session_id, direction=direction, backend=plan.backend, requested_steps=plan.steps,
-        committed_steps=committed,
-        steps=[StepOutcome(number=r.number, status=r.status, reason=state.redact(r.reason), width=r.size[0],
-                           height=r.size[1], seam=r.seam or None,
-                           seconds=round(r.timings.get("generate_s", 0.0) + r.timings.get("overhead_s", 0.0), 3))
-               for r in outcomes],
-        width=session.size[0], height=session.size[1], changed_region=Region(**box.to_dict()) if box else None,
-        preview=preview_info(preview) if preview else None, **files(session_id, session))
-    return model, preview
+    if done.note:
+        summary += f"\n{done.note}"
+    return result(model, summary, done.preview, session_id, is_error=model.committed_steps == 0)
 
 
 @tool("View a canvas", read_only=True, destructive=False, idempotent=True)
@@ -210,18 +190,18 @@ async def view_canvas(
         raise InputError("what=region needs a region {x, y, width, height} in canvas pixels")
     if what != "region" and region is not None:
         raise InputError(f"a region is only used with what=region (got what={what})")
+    asked = Box(region.x, region.y, region.width, region.height) if region is not None else None
 
     def work():
         session = state.store.session(session_id)
-        if what == "canvas":
+        if asked is not None:
+            box = check_box(asked, session.size)
+        elif what == "canvas":
             box = None
-        elif what == "region":
-            box = check_box(Box(region.x, region.y, region.width, region.height), session.size)
         else:
             if session.head == 0:
                 raise InputError("no step is committed yet: view what=canvas instead")
-            record = next(r for r in session.history() if r["number"] == session.head)
-            box = changed_box(session.contract, record["direction"], tuple(record["size_before"]), 1)
+            box = steps_region(session.contract, session.history(), session.head, {session.head})
         preview = preview_for(state.settings, session, box, format, max_side)
         model = ViewResult(session_id=session_id, what=what, width=session.size[0], height=session.size[1],
                            head=session.head, preview=preview_info(preview), **files(session_id, session))

@@ -4,12 +4,15 @@ Every file the core writes goes through `atomic_write`: the bytes go to a hidden
 beside the target, are flushed to disk, and the temporary file is renamed over the target (a
 rename within one folder is atomic). If writing fails (a full disk, a closed pipe) the temporary
 file is removed at once, so a failure never leaves a half-written file or a stray temp file behind.
-Temp files of a process that was killed are named `.NAME.PID.tmp`; `stale_temp_files` finds them.
+Temp files are named `.NAME.THREAD.PID.tmp`: two threads of one process may write the same file at
+once (two handles of one session, e.g. an MCP server's and a viewer's, rebuilding the same canvas)
+and must not share a temp file. `stale_temp_files` finds those of processes that were killed.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -17,7 +20,7 @@ TEMP_SUFFIX = ".tmp"
 
 
 def temp_name(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{os.getpid()}{TEMP_SUFFIX}")
+    return path.with_name(f".{path.name}.{threading.get_ident()}.{os.getpid()}{TEMP_SUFFIX}")
 
 
 def atomic_write(path: str | os.PathLike, data: bytes | str | Iterable[bytes], sync: bool = True) -> Path:

@@ -8,7 +8,8 @@ smaller still until it fits. Large canvases are box-reduced a block of rows at a
 never copies the whole canvas.
 
 Also here: region boxes (x, y, width, height in canvas pixels) and the box that a run of steps
-changed, both in the user's orientation.
+changed (`changed_box` from a size and a count, `steps_region` from the session's records, right
+even when other clients acted in between), both in the user's orientation.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from .errors import InputError
-from .geometry import Contract, frontier_right_shape, user_box
+from .errors import InputError, SessionError
+from .geometry import Contract, frontier_right_shape, parse_direction, user_box
 
 DEFAULT_MAX_SIDE = 1568
 DEFAULT_MAX_BYTES = 700_000
@@ -89,6 +90,43 @@ def changed_box(contract: Contract, direction: str, size_before: tuple[int, int]
     after = length + steps * contract.advance
     r0, r1, c0, c1 = user_box((0, cross, max(0, length - contract.overlap), after), (cross, after), direction)
     return Box(int(c0), int(r0), int(c1 - c0), int(r1 - r0))
+
+
+def steps_region(contract: Contract, records: list[dict], head: int, numbers) -> Box | None:
+    """The box of the canvas at step `head` that the committed steps `numbers` changed, or None
+    when none of them is in the canvas any more (undone since).
+
+    Why from the records and not from a size before and a count: other clients may have grown or
+    undone the session between (or during) a caller's steps. The canvas at `head` is the chain of
+    committed steps from the source to it (each record's `parent`); walking it oldest first, each
+    step moves what is already boxed (growth left or up shifts the old pixels) and adds its own
+    patch (the overlap before its frontier and the new advance), from its recorded sizes."""
+    by_number = {int(r["number"]): r for r in records}
+    chain = []
+    number = int(head)
+    while number != 0:
+        record = by_number.get(number)
+        if record is None:
+            raise SessionError(f"step {number} is not in the session's history: the history is damaged")
+        chain.append(record)
+        number = int(record["parent"])
+    wanted = {int(n) for n in numbers}
+    box: tuple[int, int, int, int] | None = None  # x0, y0, x1, y1 on the canvas after the step
+    for record in reversed(chain):
+        direction = parse_direction(record["direction"])
+        (wb, hb), (wa, ha) = record["size_before"], record["size_after"]
+        if box is not None:
+            dx = wa - wb if direction == "x_rtl" else 0
+            dy = ha - hb if direction == "y_btt" else 0
+            box = (box[0] + dx, box[1] + dy, box[2] + dx, box[3] + dy)
+        if int(record["number"]) in wanted:
+            cross, before = frontier_right_shape((hb, wb), direction)[:2]
+            after = frontier_right_shape((ha, wa), direction)[1]
+            r0, r1, c0, c1 = user_box((0, cross, max(0, before - contract.overlap), after), (cross, after), direction)
+            own = (int(c0), int(r0), int(c1), int(r1))
+            box = own if box is None else (min(box[0], own[0]), min(box[1], own[1]),
+                                           max(box[2], own[2]), max(box[3], own[3]))
+    return None if box is None else Box(box[0], box[1], box[2] - box[0], box[3] - box[1])
 
 
 def fit_size(width: int, height: int, max_side: int) -> tuple[int, int]:

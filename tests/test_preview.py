@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from exquisite.shared_core.errors import InputError
+from exquisite.shared_core.errors import InputError, SessionError
 from exquisite.shared_core.generators import MockGenerator
 from exquisite.shared_core.geometry import Contract
 from exquisite.shared_core.preview import (
@@ -18,6 +18,7 @@ from exquisite.shared_core.preview import (
     downscale,
     fit_size,
     render_preview,
+    steps_region,
 )
 from exquisite.shared_core.session import Session, StepSettings
 
@@ -161,3 +162,45 @@ def test_auto_keeps_png_when_it_fits_and_turns_to_jpeg_for_grain():
     assert mixed.format == "png" and np.array_equal(decode(mixed.data), half)
     grainy = render_preview(noise(1024, 1024, seed=6))
     assert grainy.format == "jpeg" and len(grainy.data) <= 700_000 and grainy.width == 1024
+
+
+def _record(number, parent, direction, before, after):
+    return {"number": number, "parent": parent, "status": "committed", "direction": direction,
+            "size_before": list(before), "size_after": list(after)}
+
+
+def test_steps_region_follows_the_chain_through_other_clients_steps():
+    records = [_record(1, 0, "x_ltr", (96, 64), (128, 64)),     # ours
+               _record(2, 1, "x_rtl", (128, 64), (160, 64)),    # another client's: shifts ours right by 32
+               _record(3, 2, "y_btt", (160, 64), (160, 96))]    # ours again: shifts everything down by 32
+    assert steps_region(SMALL, records, 1, {1}) == changed_box(SMALL, "x_ltr", (96, 64), 1)
+    assert steps_region(SMALL, records, 3, {1}) == Box(96, 32, 64, 64)
+    assert steps_region(SMALL, records, 3, {3}) == Box(0, 0, 160, 64)
+    assert steps_region(SMALL, records, 3, {1, 3}) == Box(0, 0, 160, 96)
+    assert steps_region(SMALL, records, 3, set()) is None
+    undone = [*records[:2], {**records[2], "status": "undone"}, _record(4, 2, "x_ltr", (160, 64), (192, 64))]
+    assert steps_region(SMALL, undone, 4, {3}) is None  # step 3 was undone: nothing of it is in the canvas
+    assert steps_region(SMALL, undone, 4, {3, 4}) == Box(128, 0, 64, 64)
+    with pytest.raises(SessionError, match="step 7 is not in the session's history"):
+        steps_region(SMALL, records, 7, {1})
+
+
+def test_steps_region_is_what_changed_when_another_handle_grew_the_canvas_first(tmp_path):
+    ours = Session.create(tmp_path / "s", ruler(64, 80), SMALL)
+    ours.extend(StepSettings(direction="x_ltr", prompt="a"), MockGenerator())
+    stale_size = ours.size
+    with Session.open(tmp_path / "s") as other:  # another client grows it down in between
+        other.extend(StepSettings(direction="y_ttb", prompt="b"), MockGenerator())
+        before = other.canvas()
+    results = ours.extend(StepSettings(direction="x_ltr", prompt="c", seed=5), MockGenerator(), steps=2)
+    after = ours.canvas()
+    box = steps_region(SMALL, ours.history(), ours.head, {r.number for r in results})
+    assert box != changed_box(SMALL, "x_ltr", stale_size, 2)  # what a size read before the call gives
+    inside = np.zeros(after.shape[:2], dtype=bool)
+    inside[box.y:box.y + box.height, box.x:box.x + box.width] = True
+    old = np.zeros(after.shape[:2], dtype=bool)
+    old[:before.shape[0], :before.shape[1]] = True
+    assert not (~inside & ~old).any()  # every new pixel is inside
+    assert np.array_equal(after[~inside], before[~inside[:, :before.shape[1]]])  # nothing else changed
+    assert (box.y, box.height) == (0, after.shape[0])
+    ours.close()
