@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 
 from ..shared_core.errors import InputError
+from ..shared_core.frontier_files import tile_seed
+from ..shared_core.frontier_positions import read_positions
 from ..shared_core.generators import TileRequest, backend_names, check_tile
 from ..shared_core.geometry import parse_direction
 from ..shared_core.mask import check_mask
@@ -13,16 +15,18 @@ from ..shared_core.service import default_backend, make_backend, parse_backend_s
 from .comfy_hooks import Progress, own_server
 from .spec import NodeSpec, Out, Param
 from .tensors import images_to_uint8, masks_to_float, paired_batch, uint8_to_images
-from .widgets import DIRECTION, image
+from .widgets import DIRECTION, image, positions
 
 log = logging.getLogger("exquisite")
 
 SEED_MAX = 2**63 - 1  # the CLI's and the session's seed range, so a node's seed can be replayed there
 
 
-def generate_tile(reference, mask, prompt, backend, seed, direction, backend_settings="{}"):
-    """One tile per item of the batch, item i with seed + i. Checked before any call: the mask, the
-    backend and its settings, its key, and that it would not call this ComfyUI server itself."""
+def generate_tile(reference, mask, prompt, backend, seed, direction, backend_settings="{}", positions=None):
+    """One tile per item of the batch, item i with seed + i (with positions, the batch is one
+    frontier's tiles and tile i gets the seed a session step gives it, frontier_files.tile_seed).
+    Checked before any call: the mask, the backend and its settings, its key, and that it would
+    not call this ComfyUI server itself."""
     direction = parse_direction(direction)
     references = images_to_uint8(reference, "reference")
     masks = masks_to_float(mask)
@@ -30,13 +34,18 @@ def generate_tile(reference, mask, prompt, backend, seed, direction, backend_set
     for m in masks:
         check_mask(m, (size, size))
     batch = paired_batch({"reference": len(references), "mask": len(masks)})
+    if positions is not None:
+        _, frontier = read_positions(positions, None, direction)
+        if batch != len(frontier):
+            raise InputError(f"the positions list {len(frontier)} tiles but {batch} references came: connect "
+                             f"Reference Mask's outputs made from the same Band Extract")
     generator = make_backend(backend, parse_backend_settings(backend_settings, "backend_settings"))
     check_backend_in_server(backend, generator, "ComfyUI", *own_server())
 
     progress = Progress()
     tiles = []
     for i in range(batch):
-        item_seed = int(seed) + i
+        item_seed = int(seed) + i if positions is None else tile_seed(int(seed), i)
         if generator.paid or generator.remote:
             log.info("exquisite GenerateTile: calling backend %r (seed %d, tile %d of %d)",
                      backend, item_seed, i + 1, batch)
@@ -76,6 +85,7 @@ SPEC = NodeSpec(
         DIRECTION,
         Param("backend_settings", "STRING", 'The backend\'s own settings as JSON, e.g. {"model": "gpt-image-1.5"};'
                                             " {} = its defaults.", default="{}", optional=True),
+        positions("Band Extract's positions: tile i gets the seed a CLI step gives tile i of the frontier."),
     ),
     outputs=(Out("IMAGE", "tile", "The tile, the size of the reference: glue it with Feather Glue."),),
 )

@@ -46,17 +46,19 @@ def frontier_positions(canvas_hw: tuple[int, int], direction: str, contract: Con
             "contract": contract.to_dict(), "tiles": tiles}
 
 
-def read_positions(positions, canvas_hw: tuple[int, int], direction: str) -> tuple[Contract, list[FrontierTile]]:
-    """(contract, tiles) from positions (a dict or its JSON text) made for this very canvas and direction."""
+def read_positions(positions, canvas_hw: tuple[int, int] | None,
+                   direction: str) -> tuple[Contract, list[FrontierTile]]:
+    """(contract, tiles) from positions (a dict or its JSON text) made for this very canvas (None:
+    the canvas they record, for a node that sees only the bands) and direction."""
     data = _as_dict(positions)
     direction = parse_direction(direction)
-    height, width = (int(v) for v in canvas_hw)
     try:
         contract = Contract.from_dict(data["contract"])
         made_for = (parse_direction(data["direction"]), int(data["canvas"]["width"]), int(data["canvas"]["height"]))
     except (KeyError, TypeError, ValueError, ContractError) as bad:
         raise InputError(f"the positions are not Band Extract's positions ({bad}): connect Band Extract's "
                          f"positions output unchanged") from None
+    height, width = (made_for[2], made_for[1]) if canvas_hw is None else (int(v) for v in canvas_hw)
     if made_for != (direction, width, height):
         raise InputError(
             f"the positions were made for a {made_for[1]}x{made_for[2]} canvas growing {made_for[0]}, but this "
