@@ -8,9 +8,19 @@ from rulers import SMALL, SMALL_LEGACY, world
 
 from exquisite.shared_core.errors import InputError
 from exquisite.shared_core.frontier_positions import frontier_positions, read_positions
-from exquisite.shared_core.geometry import DIRECTIONS, frontier_right_shape, frontier_tiles, from_frontier_right
+from exquisite.shared_core.frontier_files import tile_seed
+from exquisite.shared_core.generators import MockGenerator, TileRequest
+from exquisite.shared_core.geometry import (
+    DIRECTIONS,
+    frontier_right_shape,
+    frontier_tiles,
+    from_frontier_right,
+    pack_reference,
+)
 from exquisite.shared_core.given_tiles import GivenTiles, glue_given_tiles, journal_frontier_glue
 from exquisite.shared_core.glue import glue
+from exquisite.shared_core.mask import frontier_mask
+from exquisite.shared_core.sequential_batch import generate_in_order
 from exquisite.shared_core.session import Session, StepSettings
 from exquisite.shared_core.viewer_data import read_session
 
@@ -102,3 +112,32 @@ def test_journaled_frontier_steps_chain_and_the_viewer_reads_them(tmp_path):
     assert frontier_right_shape(after2.shape, "y_ttb")[:2] == (150, 160)
     viewed = read_session(first, "run")
     assert [s["status"] for s in viewed["steps"]] == ["committed", "committed"]
+
+
+def test_generate_in_order_asks_for_exactly_what_a_session_step_asks_for(tmp_path):
+    """From parallel references (each from its own band), the sequential order rebuilds the core's
+    requests: joint rows of later tiles carry their neighbour, their masks ramp from fixed to free."""
+    canvas = world(150, 96)
+    tiles = frontier_tiles(150, SMALL)
+    references = [pack_reference(canvas[t.cross_start:t.cross_start + t.rows, 64:], SMALL) for t in tiles]
+    masks = [frontier_mask(SMALL, 0, t.rows) for t in tiles]
+    mock, asked = MockGenerator(), []
+
+    def make(i, reference, mask):
+        asked.append((reference, mask))
+        return mock.generate(TileRequest(reference, mask, "", tile_seed(3, i), "x_ltr"))
+
+    made = generate_in_order(references, masks, tiles, SMALL, StepSettings(seed=3), make)
+    seen = []
+
+    class Recording(MockGenerator):
+        def generate(self, request):
+            seen.append((np.array(request.reference), np.array(request.mask)))
+            return super().generate(request)
+
+    with Session.create(tmp_path / "s", canvas, SMALL) as session:
+        assert session.step(StepSettings(seed=3), Recording()).committed
+    for (reference, mask), (core_reference, core_mask) in zip(asked, seen, strict=True):
+        np.testing.assert_array_equal(reference, core_reference)
+        np.testing.assert_array_equal(mask, core_mask)
+    assert len(made) == 3 and not np.array_equal(asked[1][0], references[1])

@@ -43,12 +43,12 @@ def user_world(cross, length, direction):
 
 
 def node_step(canvas: np.ndarray, direction: str, seed: int = 7, blend: str = "linear", colour_match=True,
-              session: str = ""):
+              session: str = "", frontier: str = "parallel"):
     """Band Extract -> Reference Mask -> Generate Tile (mock) -> Feather Glue with positions linked."""
     bands, _, _, positions = BandExtract(canvas=as_image(canvas), direction=direction, **WIDGETS)
     references, masks = ReferenceMask(band=bands, direction=direction, overlap_px=SMALL.overlap, positions=positions)
     (tiles,) = GenerateTile(reference=references, mask=masks, backend="mock", seed=seed, direction=direction,
-                            positions=positions)
+                            positions=positions, frontier=frontier)
     grown, report = FeatherGlue(canvas=as_image(canvas), tile=tiles, direction=direction, band_px=SMALL.band,
                                 overlap_px=SMALL.overlap, blend=blend, colour_match=colour_match, mask=masks,
                                 positions=positions, session=session)
@@ -80,6 +80,21 @@ def test_three_tiles_through_the_nodes_glue_as_the_cores_step_with_the_same_tile
         assert result.committed, result.reason
         np.testing.assert_array_equal(got["grown"], session.canvas())
     assert got["report"] == result.seam and len(got["report"]["joints"]) == 2
+
+
+@pytest.mark.parametrize("direction", ["x_ltr", "y_ttb", "x_rtl", "y_btt"])
+def test_generate_tile_sequential_is_the_cores_step_to_the_pixel(tmp_path, direction):
+    """With a backend, Generate Tile's sequential variant asks for exactly the tiles a session step
+    asks for (tile i's reference carries tile i-1's rows), so the whole graph equals the CLI step."""
+    canvas = user_world(150, 96, direction)
+    got = node_step(canvas, direction, frontier="sequential")
+    core = Recording()
+    with Session.create(tmp_path / "s", canvas, SMALL, direction=direction) as session:
+        [result] = session.extend(StepSettings(direction=direction, seed=7), core)
+        np.testing.assert_array_equal(got["grown"], session.canvas())
+    for node_tile, (_, _, made) in zip(got["tiles"], core.asked, strict=True):
+        np.testing.assert_array_equal(node_tile, made)
+    assert got["report"] == result.seam
 
 
 @pytest.mark.parametrize("direction", ["x_ltr", "y_btt"])
