@@ -16,9 +16,10 @@ import inspect
 from comfy_api.latest import ComfyExtension, io
 
 from .spec import CATEGORY, NodeSpec, Param
+from .widgets import POSITIONS_TYPE
 
 _SOCKETS = {"IMAGE": io.Image, "MASK": io.Mask, "INT": io.Int, "FLOAT": io.Float, "STRING": io.String,
-            "BOOLEAN": io.Boolean}
+            "BOOLEAN": io.Boolean, POSITIONS_TYPE: io.Custom(POSITIONS_TYPE)}
 
 
 def _input(p: Param):

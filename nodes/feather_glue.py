@@ -3,16 +3,30 @@
 
 Only the canvas's frontier is converted and glued (shared_core.frontier_regions): the rest of the
 canvas is copied once, as ComfyUI's float tensor, into the grown canvas.
+
+With Band Extract's positions, the tile batch is the k tiles of one frontier (a canvas of any size):
+they are composed as a session step composes its tiles (shared_core.given_tiles, frontier.apply_step:
+joints between neighbours blended across). With a session name, the glue is journaled as a step of
+`<ComfyUI output>/exquisite-sessions/<name>` (external_steps: which session follows from the canvas's
+pixels), and the canvas and seam report are the step's.
 """
 
 from __future__ import annotations
 
 import json
 
-from ..shared_core.errors import InputError
+from dataclasses import replace
+
+import numpy as np
+
+from ..shared_core.errors import ContractError, InputError
+from ..shared_core.frontier_positions import read_positions
 from ..shared_core.frontier_regions import frontier_regions
-from ..shared_core.geometry import Contract, frontier_right_shape, parse_direction
+from ..shared_core.geometry import Contract, frontier_right_shape, parse_direction, to_frontier_right
+from ..shared_core.given_tiles import glue_given_tiles, journal_frontier_glue
 from ..shared_core.glue import BLENDS, MASK_BLENDS, glue
+from ..shared_core.mask import SHAPES, generation_mask
+from ..shared_core.step_settings import StepSettings
 from .spec import NodeSpec, Out, Param
 from .tensors import (
     empty_images,
@@ -21,26 +35,50 @@ from .tensors import (
     masks_to_float,
     paired_batch,
     paste_uint8,
+    uint8_to_images,
 )
-from .widgets import DIRECTION, band_px, image, overlap_px
+from .widgets import DIRECTION, band_px, image, overlap_px, positions
 
 FEATHER_MODES = ("overlap", "custom")
 """overlap: linear/smooth fade across the whole overlap (automatic); custom: over feather_px."""
 
 
 def feather_glue(canvas, tile, direction, band_px, overlap_px, blend, feather, feather_px, colour_match=True,
-                 mask=None):
-    """The grown canvas (one per pair of the batch) and the seam report as JSON text."""
+                 mask=None, positions=None, session=""):
+    """The grown canvas (one per pair of the batch, or one for a frontier's tiles) and the seam
+    report as JSON text; journaled as a session step when `session` names one."""
     direction = parse_direction(direction)
     width = _feather_width(blend, feather, feather_px)
     canvases = image_batch(canvas, "canvas")
     tiles = images_to_uint8(tile, "tile")
     masks = masks_to_float(mask) if (mask is not None and blend in MASK_BLENDS) else None
+    canvas_hw = tuple(canvases.shape[1:3])
+    name = str(session or "").strip()
+    if positions is None:
+        contract = _contract_for(canvas_hw, tiles.shape[1:3], direction, band_px, overlap_px)
+    else:
+        contract = _positions_contract(positions, canvas_hw, direction, band_px, overlap_px)
+    if frontier_right_shape(canvas_hw, direction)[0] == contract.tile and not name:
+        contract = _contract_for(canvas_hw, tiles.shape[1:3], direction, band_px, overlap_px)
+        return _glue_pairs(canvases, tiles, masks, direction, contract, blend, width, colour_match)
+    if len(canvases) != 1:
+        raise InputError(f"a batch of {len(canvases)} canvases: with a session name, or a canvas that is not "
+                         f"{contract.tile} px across, Feather Glue takes one canvas (and its frontier's tiles)")
+    settings = _settings(direction, blend, width, bool(colour_match), masks, contract)
+    source = images_to_uint8(canvases, "canvas")[0]
+    if name:
+        _, result, grown = journal_frontier_glue(_sessions_dir(), name, source, list(tiles), settings, contract)
+        seam = result.seam
+    else:
+        grown, seam = glue_given_tiles(source, list(tiles), settings, contract)
+    return uint8_to_images([grown]), json.dumps(seam, indent=2)
+
+
+def _glue_pairs(canvases, tiles, masks, direction, contract, blend, width, colour_match):
+    """One tile per canvas (a canvas one tile across): each pair of the batch glued at its frontier."""
     sizes = {"canvas": len(canvases), "tile": len(tiles)} | ({"mask": len(masks)} if masks is not None else {})
     batch = paired_batch(sizes)
-    canvas_hw = tuple(canvases.shape[1:3])
-    contract = _contract_for(canvas_hw, tiles.shape[1:3], direction, band_px, overlap_px)
-    regions = frontier_regions(canvas_hw, direction, contract)
+    regions = frontier_regions(tuple(canvases.shape[1:3]), direction, contract)
     grown = empty_images(batch, regions.grown_hw)
     reports = []
     for i in range(batch):
@@ -75,6 +113,10 @@ SPEC = NodeSpec(
         Param("colour_match", "BOOLEAN", "Remove the tile's colour cast measured on the overlap, so colours do "
                                          "not drift from step to step.", default=True),
         Param("mask", "MASK", "For the mask blends: Reference Mask's mask (1 = tile, 0 = canvas).", optional=True),
+        positions("Band Extract's positions: the tile batch is the tiles of one frontier (any canvas size)."),
+        Param("session", "STRING", "Session name: each glue is journaled as a step of output/exquisite-sessions/"
+                                   "<name> (see the exquisite sidebar tab). Empty: off.", default="",
+              optional=True),
     ),
     outputs=(
         Out("IMAGE", "canvas", "The grown canvas: feed it to the next step or to Save Image."),
@@ -112,3 +154,48 @@ def _contract_for(canvas_hw, tile_hw, direction: str, band_px: int, overlap_px: 
         raise InputError(f"band_px ({band_px}) must be between 1 and the tile size ({cross}) minus 1: "
                          f"use the band_px of BandExtract")
     return Contract(tile=cross, band=int(band_px), overlap=int(overlap_px), advance=cross - int(band_px))
+
+
+def _positions_contract(positions, canvas_hw, direction: str, band_px: int, overlap_px: int) -> Contract:
+    """The contract the bands were cut with (Band Extract's positions), with this glue's overlap."""
+    cut, _ = read_positions(positions, canvas_hw, direction)
+    if int(band_px) != cut.band:
+        raise InputError(f"band_px is {band_px} but Band Extract cut {cut.band} px bands: use the same band_px")
+    try:
+        return replace(cut, overlap=int(overlap_px))
+    except ContractError as bad:
+        raise InputError(f"overlap_px: {bad}") from None
+
+
+def _settings(direction: str, blend: str, width, colour_match: bool, masks, contract: Contract) -> StepSettings:
+    """The step settings of this glue. A session step and a frontier's composition build the mask
+    blends' alpha from the ramp's settings, not from a mask: so the mask must be Reference Mask's
+    automatic ramp (linear or smooth), and its shape is read from it."""
+    ramp_shape = "linear"
+    if blend in MASK_BLENDS:
+        if masks is None:
+            raise InputError(f"the {blend} blend needs Reference Mask's mask: connect it")
+        ramp_shape = _automatic_ramp_shape(masks, direction, contract)
+    return StepSettings(direction=direction, blend=blend, feather_px=width, ramp_shape=ramp_shape,
+                        colour_match=colour_match).checked(contract)
+
+
+def _automatic_ramp_shape(masks, direction: str, contract: Contract) -> str:
+    first_rows = [to_frontier_right(m, direction)[0] for m in masks]
+    for shape in SHAPES:
+        expected = generation_mask(contract, None, None, shape)[0]
+        if all(row.shape == expected.shape and np.allclose(row, expected, atol=1e-6) for row in first_rows):
+            return shape
+    raise InputError("with a session name or several tiles, the mask blends use Reference Mask's automatic ramp: "
+                     "set its ramp to overlap, or use blend linear or smooth")
+
+
+def _sessions_dir():
+    """<ComfyUI output>/exquisite-sessions, the folder the sidebar tab lists (viewer_routes)."""
+    from .viewer_routes import sessions_root
+
+    try:
+        return sessions_root()
+    except ImportError:
+        raise InputError("a session name needs ComfyUI's output folder: run the node inside ComfyUI, or "
+                         "leave session empty") from None

@@ -1,7 +1,16 @@
-"""ReferenceMask: the reference tile and its soft freedom mask (geometry.pack_reference +
-mask.generation_mask), in the user's orientation."""
+"""ReferenceMask: the reference tiles and their soft freedom masks (geometry.pack_reference +
+mask.generation_mask / frontier_mask), in the user's orientation.
+
+With Band Extract's positions, the bands are the k tiles of one frontier: each reference is padded
+across when the edge is shorter than a tile, and each mask marks those padding rows free. The
+references go to a sampler as one batch, so tile i cannot carry what tile i-1 will generate (the
+core's sequential path does): its joint rows are the fill like the rest of its new half, and its
+mask is the band's ramp alone (`frontier_mask` with joint 0), never "keep" over rows that hold only fill.
+"""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 
@@ -15,27 +24,52 @@ from ..shared_core.geometry import (
     parse_direction,
     to_frontier_right,
 )
-from ..shared_core.mask import SHAPES, generation_mask
+from ..shared_core.frontier_positions import read_positions
+from ..shared_core.mask import SHAPES, frontier_mask, generation_mask
 from .spec import NodeSpec, Out, Param
 from .tensors import float_to_masks, images_to_uint8, uint8_to_images
-from .widgets import DIRECTION, image, overlap_px
+from .widgets import DIRECTION, image, overlap_px, positions
 
 RAMP_MODES = ("overlap", "custom")
 """overlap: the ramp spans the overlap (automatic); custom: from ramp_start to ramp_end."""
 
 
-def reference_mask(band, direction, overlap_px, ramp, ramp_start, ramp_end, ramp_shape, fill):
-    """One reference per band of the batch, and the same mask for each."""
+def reference_mask(band, direction, overlap_px, ramp, ramp_start, ramp_end, ramp_shape, fill, positions=None):
+    """One reference per band of the batch; the same mask for each, or with positions each tile's."""
     direction = parse_direction(direction)
     if ramp not in RAMP_MODES:
         raise InputError(f"ramp must be one of {', '.join(RAMP_MODES)}, got {ramp!r}")
     bands = images_to_uint8(band, "band")
+    start, end = (None, None) if ramp == "overlap" else (float(ramp_start), float(ramp_end))
+    if positions is not None:
+        return _frontier_references(bands, direction, overlap_px, start, end, ramp_shape, fill, positions)
     contract = contract_from_band(bands.shape[1:3], direction, overlap_px)
     references = [np.ascontiguousarray(from_frontier_right(
         pack_reference(to_frontier_right(b, direction), contract, fill), direction)) for b in bands]
-    start, end = (None, None) if ramp == "overlap" else (float(ramp_start), float(ramp_end))
     mask = np.ascontiguousarray(from_frontier_right(generation_mask(contract, start, end, ramp_shape), direction))
     return (uint8_to_images(references), float_to_masks([mask] * len(references)))
+
+
+def _frontier_references(bands, direction, overlap_px, start, end, ramp_shape, fill, positions):
+    """The k references and masks of one frontier (see the module docstring)."""
+    cut, tiles = read_positions(positions, None, direction)
+    contract = replace(cut, overlap=int(overlap_px))
+    if not 0 <= contract.overlap <= contract.band:
+        raise InputError(f"overlap_px ({overlap_px}) must be from 0 to the band ({contract.band} px)")
+    if len(bands) != len(tiles):
+        raise InputError(f"the positions list {len(tiles)} tiles but {len(bands)} bands came: connect the band "
+                         f"and positions outputs of the same Band Extract")
+    references, masks = [], []
+    for b, tile in zip(bands, tiles):
+        norm = to_frontier_right(b, direction)
+        if norm.shape[:2] != (tile.rows, contract.band):
+            raise InputError(f"a band is {b.shape[1]}x{b.shape[0]} but the positions expect bands of "
+                             f"{contract.band} px by {tile.rows} px across: connect the same Band Extract's "
+                             f"outputs")
+        references.append(from_frontier_right(pack_reference(norm, contract, fill), direction))
+        masks.append(from_frontier_right(frontier_mask(contract, 0, tile.rows, start, end, ramp_shape), direction))
+    return (uint8_to_images([np.ascontiguousarray(r) for r in references]),
+            float_to_masks([np.ascontiguousarray(m) for m in masks]))
 
 
 SPEC = NodeSpec(
@@ -58,10 +92,11 @@ SPEC = NodeSpec(
               default="linear", options=tuple(SHAPES)),
         Param("fill", "COMBO", "What fills the new half before generation (gray is what ComfyUI pads with).",
               default="gray", options=tuple(FILLS)),
+        positions("Band Extract's positions: the bands are the tiles of one frontier (any canvas size)."),
     ),
     outputs=(
-        Out("IMAGE", "reference", "The square reference tile, in the canvas's orientation."),
-        Out("MASK", "mask", "The freedom mask: 1 = generate, 0 = keep, soft in between."),
+        Out("IMAGE", "reference", "The square reference tiles (one per band), in the canvas's orientation."),
+        Out("MASK", "mask", "The freedom masks: 1 = generate, 0 = keep, soft in between."),
     ),
 )
 

@@ -22,3 +22,12 @@ def overlap_px(tooltip: str) -> Param:
 
 def image(name: str, tooltip: str) -> Param:
     return Param(name, "IMAGE", tooltip)
+
+
+POSITIONS_TYPE = "EXQUISITE_POSITIONS"
+"""The socket type of a frontier's positions (JSON text, shared_core.frontier_positions): a type of its
+own, so only Band Extract's positions output can be linked where positions are expected."""
+
+
+def positions(tooltip: str) -> Param:
+    return Param("positions", POSITIONS_TYPE, tooltip, optional=True)

@@ -32,7 +32,8 @@ REPO = Path(__file__).resolve().parent.parent
 OUR_NODES = {"ExquisiteBandExtract": "Band Extract (exquisite)", "ExquisiteReferenceMask": "Reference Mask (exquisite)",
              "ExquisiteGenerateTile": "Generate Tile (exquisite)", "ExquisiteFeatherGlue": "Feather Glue (exquisite)"}
 OFFLINE = "Extend 1 step offline"
-TEMPLATES = {OFFLINE, "Extend 3 steps with SDXL", "Extend 1 step with OpenAI"}
+GROW_DOWN = "Grow a full photo down"
+TEMPLATES = {OFFLINE, "Extend 3 steps with SDXL", "Extend 1 step with OpenAI", GROW_DOWN}
 STARTUP_TIMEOUT_S = 180
 RUN_TIMEOUT_S = 300
 
@@ -175,7 +176,7 @@ def test_object_info_lists_the_four_nodes_as_declared_and_the_templates(comfyui)
     backends = info["ExquisiteGenerateTile"]["input"]["required"]["backend"][1]["options"]
     assert {"mock", "local"} <= set(backends)
     templates = comfyui.get("/api/workflow_templates")
-    assert TEMPLATES <= set(templates.get("exquisite", []))
+    assert set(templates.get("exquisite", [])) >= TEMPLATES
 
 
 def test_each_node_has_its_help_page_where_the_frontend_looks(comfyui):
@@ -229,6 +230,72 @@ def test_workflow_1_with_the_mock_backend_saves_exactly_the_cli_sessions_canvas(
                                   MockGenerator())
         assert result.committed
         np.testing.assert_array_equal(saved, session.canvas())
+
+
+def grow_down_prompt(comfyui, source: np.ndarray, backend: str, session: str | None, prefix: str):
+    """The API twin of workflow 4 on `source`; session None keeps the shipped session name."""
+    prompt = json.loads((REPO / "workflows" / "api" / f"{GROW_DOWN}.json").read_text())
+    [load] = [n for n in prompt.values() if n["class_type"] == "LoadImage"]
+    load["inputs"]["image"] = comfyui.upload_png(f"{prefix}.png", source)
+    [tile] = [n for n in prompt.values() if n["class_type"] == "ExquisiteGenerateTile"]
+    tile["inputs"]["backend"] = backend
+    [glue] = [n for n in prompt.values() if n["class_type"] == "ExquisiteFeatherGlue"]
+    if session is not None:
+        glue["inputs"]["session"] = session
+    [(save_id, save)] = [(k, n) for k, n in prompt.items() if n["class_type"] == "SaveImage"]
+    save["inputs"]["filename_prefix"] = f"exquisite_it/{prefix}"
+    return prompt, save_id
+
+
+def saved_image(comfyui, entry: dict, save_id: str) -> np.ndarray:
+    [image] = entry["outputs"][save_id]["images"]
+    png = comfyui.get(f"/view?filename={image['filename']}&subfolder={image['subfolder']}&type={image['type']}")
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+
+
+def test_workflow_4_grows_a_full_resolution_photo_down_as_the_nodes_do_and_journals_it(comfyui):
+    """A 1600x1100 photo, unscaled: its bottom edge is two tiles, grown in one queue; the saved canvas
+    is what the nodes make when called directly (mock backend, to the pixel), and the glue's session
+    is listed by the sidebar tab's routes with its one committed two-tile step."""
+    from exquisite.nodes import SPECS
+    from exquisite.nodes.tensors import images_to_uint8, uint8_to_images
+
+    rng = np.random.default_rng(4)
+    source = rng.integers(0, 256, (1100, 1600, 3), dtype=np.uint8)
+    session = f"it-down-{uuid.uuid4().hex[:6]}"
+    prompt, save_id = grow_down_prompt(comfyui, source, "mock", session, "down_mock")
+    saved = saved_image(comfyui, comfyui.run(prompt), save_id)
+    assert saved.shape == (1100 + 512, 1600, 3)
+    canvas = uint8_to_images([source])
+    inputs = {n["class_type"]: {k: v for k, v in n["inputs"].items() if not isinstance(v, list)}
+              for n in prompt.values()}
+    band, _, _, positions = SPECS["ExquisiteBandExtract"](canvas=canvas, **inputs["ExquisiteBandExtract"])
+    reference, mask = SPECS["ExquisiteReferenceMask"](band=band, positions=positions,
+                                                      **inputs["ExquisiteReferenceMask"])
+    assert reference.shape[0] == 2
+    (tiles,) = SPECS["ExquisiteGenerateTile"](reference=reference, mask=mask, positions=positions,
+                                              **inputs["ExquisiteGenerateTile"])
+    glue_inputs = {**inputs["ExquisiteFeatherGlue"], "session": ""}
+    grown, _ = SPECS["ExquisiteFeatherGlue"](canvas=canvas, tile=tiles, mask=mask, positions=positions, **glue_inputs)
+    np.testing.assert_array_equal(saved, images_to_uint8(grown, "grown")[0])
+    listed = comfyui.get("/exquisite/viewer/api/sessions")
+    assert session in [s["name"] for s in listed["sessions"]], listed
+    [sid] = [s["id"] for s in listed["sessions"] if s["name"] == session]
+    viewed = comfyui.get(f"/exquisite/viewer/api/sessions/{sid}")
+    [step] = viewed["steps"]
+    assert step["status"] == "committed" and step["size_after"] == [1600, 1612]
+
+
+def test_workflow_4_as_shipped_grows_a_photo_down_offline(comfyui):
+    """The template as it ships (local backend, its session name): it runs and the new rows are not flat."""
+    rows = np.linspace(40, 220, 900)[:, None, None]
+    source = np.clip(rows + np.random.default_rng(5).normal(0, 12, (900, 1300, 3)), 0, 255).astype(np.uint8)
+    prompt, save_id = grow_down_prompt(comfyui, source, "local", None, "down_local")
+    started = time.monotonic()
+    saved = saved_image(comfyui, comfyui.run(prompt), save_id)
+    assert saved.shape == (900 + 512, 1300, 3)
+    assert saved[900:].astype(np.float32).std() > 5
+    print(f"\nworkflow 4 (2 tiles, local) ran in {time.monotonic() - started:.1f} s")
 
 
 def test_same_seed_reuses_the_tile_and_a_new_seed_calls_the_backend_again(comfyui):
@@ -344,7 +411,8 @@ def test_the_frontend_loads_each_template_and_sends_its_api_twin(page, name):
 
 def test_the_template_browser_titles_the_cards_with_the_template_names(page):
     page.evaluate("app.extensionManager.command.execute('Comfy.BrowseTemplates')")
-    page.get_by_text("exquisite", exact=True).first.click()
+    dialog = page.get_by_role("dialog")  # the sidebar's own "exquisite" tab is not the template category
+    dialog.get_by_text("exquisite", exact=True).first.click()
     for name in TEMPLATES:
-        page.get_by_text(name, exact=True).first.wait_for(timeout=10_000)
+        dialog.get_by_text(name, exact=True).first.wait_for(timeout=10_000)
     page.keyboard.press("Escape")

@@ -127,7 +127,7 @@ def test_generate_tile_offers_every_registered_backend(monkeypatch):
 def test_band_extract_is_the_cores_band_for_every_canvas_of_a_batch(direction):
     truth = world(64, 200)
     canvases = [user_canvas(truth, 80, direction), user_canvas(truth, 80, direction)[::-1, ::-1].copy()]
-    band, width, height = run(BandExtract, canvas=as_image(*canvases), direction=direction,
+    band, width, height, _ = run(BandExtract, canvas=as_image(*canvases), direction=direction,
                               band_px=32, tile_px=64)
     assert band.dtype == torch.float32 and band.shape[0] == 2
     for got, canvas in zip(pixels(band), canvases):
@@ -136,9 +136,12 @@ def test_band_extract_is_the_cores_band_for_every_canvas_of_a_batch(direction):
     assert (height, width) == canvases[0].shape[:2]
 
 
-def test_band_extract_refuses_a_canvas_that_does_not_fit_and_says_how_to_scale_it():
-    with pytest.raises(ContractError, match=r"900 px high .* 1024 px high .*Upscale Image"):
-        run(BandExtract, canvas=as_image(np.zeros((900, 1200, 3), np.uint8)))
+def test_band_extract_refuses_what_cannot_grow_and_says_what_to_change():
+    """A canvas of any size across grows (tests/test_nodes_frontier.py); a batch of them cannot."""
+    with pytest.raises(InputError, match=r"batch of 2 canvases .* one canvas at a time"):
+        run(BandExtract, canvas=as_image(*[np.zeros((900, 1200, 3), np.uint8)] * 2))
+    with pytest.raises(ContractError, match="shorter than the 512 px band"):
+        run(BandExtract, canvas=as_image(np.zeros((1024, 300, 3), np.uint8)))
     with pytest.raises(ContractError, match="unknown direction 'sideways'"):
         run(BandExtract, canvas=as_image(np.zeros((64, 80, 3), np.uint8)), direction="sideways")
     with pytest.raises(ContractError, match="band_px .* smaller than tile_px"):
@@ -446,7 +449,7 @@ def node_graph_steps(canvas: torch.Tensor, steps: int, direction: str, settings:
         ramp = {"ramp": "custom", "ramp_start": start if settings.ramp_start is None else settings.ramp_start,
                 "ramp_end": end if settings.ramp_end is None else settings.ramp_end}
     for i in range(steps):
-        band, _, _ = run(BandExtract, canvas=canvas, direction=direction, band_px=contract.band,
+        band, _, _, _ = run(BandExtract, canvas=canvas, direction=direction, band_px=contract.band,
                          tile_px=contract.tile)
         reference, mask = run(ReferenceMask, band=band, direction=direction, overlap_px=contract.overlap,
                               ramp_shape=settings.ramp_shape, fill=settings.fill, **ramp)
@@ -465,7 +468,7 @@ def test_the_graph_with_default_widgets_equals_a_cli_session_step(tmp_path):
     """The default contract (1024 tiles, 512 bands) and every widget at its default."""
     rng = np.random.default_rng(11)
     start = rng.integers(0, 256, (1024, 700, 3), dtype=np.uint8)
-    band, width, height = run(BandExtract, canvas=as_image(start))
+    band, width, height, _ = run(BandExtract, canvas=as_image(start))
     reference, mask = run(ReferenceMask, band=band)
     (tile,) = run(GenerateTile, reference=reference, mask=mask, backend="mock")
     grown, report = run(FeatherGlue, canvas=as_image(start), tile=tile)

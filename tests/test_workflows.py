@@ -23,7 +23,8 @@ FRONTEND_ONLY = {"MarkdownNote", "Note"}  # drawn by the frontend, never sent to
 FILE_COMBOS = {("LoadImage", "image"), ("CheckpointLoaderSimple", "ckpt_name")}  # lists of installed files
 SEED_CONTROLS = {"fixed", "increment", "decrement", "randomize"}
 OFFLINE, CHECKPOINT, OPENAI = "Extend 1 step offline", "Extend 3 steps with SDXL", "Extend 1 step with OpenAI"
-OURS = [OFFLINE, CHECKPOINT, OPENAI]
+GROW_DOWN = "Grow a full photo down"
+OURS = [OFFLINE, CHECKPOINT, OPENAI, GROW_DOWN]
 
 
 def schema(node_type: str, subgraphs: dict | None = None) -> dict:
@@ -169,7 +170,7 @@ def is_ui(data: dict) -> bool:
 ALL_JSON = sorted(WORKFLOWS.rglob("*.json"))
 
 
-def test_the_three_workflows_ship_as_templates_with_api_twins_and_thumbnails():
+def test_the_workflows_ship_as_templates_with_api_twins_and_thumbnails():
     for name in OURS:
         assert is_ui(load(WORKFLOWS / f"{name}.json")), f"{name}.json must be in the UI format"
         assert not is_ui(load(WORKFLOWS / "api" / f"{name}.json"))
@@ -327,6 +328,24 @@ def test_workflow_3_is_one_openai_step_with_the_seed_fixed_and_the_mask_blend():
     [node] = [n for n in ui["nodes"] if n["type"] == "ExquisiteGenerateTile"]
     seed_at = [name for _, name, kind, o in inputs_of(node["type"]) if is_widget(kind, o)].index("seed")
     assert node["widgets_values"][seed_at + 1] == "fixed"  # a paid call is never silently repeated
+
+
+def test_workflow_4_grows_a_photo_down_at_full_resolution_with_positions_and_a_session():
+    """No scaling between the photo and Band Extract; every exquisite node downstream gets its positions."""
+    prompt = load(WORKFLOWS / "api" / f"{GROW_DOWN}.json")
+    assert not by_type(prompt, "ImageScale")
+    [(band_id, band)] = by_type(prompt, "ExquisiteBandExtract")
+    assert prompt[band["inputs"]["canvas"][0]]["class_type"] == "LoadImage"
+    for node_type in ("ExquisiteReferenceMask", "ExquisiteGenerateTile", "ExquisiteFeatherGlue"):
+        [(_, node)] = by_type(prompt, node_type)
+        assert node["inputs"]["positions"] == [band_id, 3] and node["inputs"]["direction"] == "y_ttb"
+    assert band["inputs"]["direction"] == "y_ttb"
+    [(_, tile)] = by_type(prompt, "ExquisiteGenerateTile")
+    assert tile["inputs"]["backend"] == "local"
+    [(glue_id, glue)] = by_type(prompt, "ExquisiteFeatherGlue")
+    assert glue["inputs"]["session"] and glue["inputs"]["canvas"] == band["inputs"]["canvas"]
+    [(_, save)] = by_type(prompt, "SaveImage")
+    assert save["inputs"]["images"] == [glue_id, 0]
 
 
 def test_the_validator_catches_what_post_prompt_refuses():

@@ -58,8 +58,9 @@ ROW_REFERENCE = 210  # BandExtract body 0..146 (the frontend's own minimum heigh
 ROW_GLUE = 490       # ReferenceMask / GenerateTile bodies 210..430-470
 
 
-def step_nodes(first_id, x, y, canvas_src, generate, direction="x_ltr"):
-    """BandExtract -> ReferenceMask -> (generate) -> FeatherGlue; returns (nodes, glue id)."""
+def step_nodes(first_id, x, y, canvas_src, generate, direction="x_ltr", positions=False, session=""):
+    """BandExtract -> ReferenceMask -> (generate) -> FeatherGlue; returns (nodes, glue id). With
+    `positions`, Band Extract's positions reach the three others (a canvas of any size)."""
     be, rm, fg = first_id, first_id + 1, first_id + 2
     nodes = [
         Node(be, "ExquisiteBandExtract", (x, y), (300, 146), {"direction": direction}, {"canvas": canvas_src},
@@ -68,10 +69,18 @@ def step_nodes(first_id, x, y, canvas_src, generate, direction="x_ltr"):
              {"band": (be, 0)}, color=OURS),
     ]
     gen_nodes, tile_src = generate(first_id + 3, (rm, 0), (rm, 1), x + 340, y)
+    for n in gen_nodes:
+        if n.type == "ExquisiteGenerateTile":
+            n.widgets["direction"] = direction
     nodes += gen_nodes
     glue_y = y + ROW_GLUE
-    nodes.append(Node(fg, "ExquisiteFeatherGlue", (x, glue_y), (300, 220), {"direction": direction},
+    nodes.append(Node(fg, "ExquisiteFeatherGlue", (x, glue_y), (300, 220),
+                      {"direction": direction, **({"session": session} if session else {})},
                       {"canvas": canvas_src, "tile": tile_src, "mask": (rm, 1)}, color=OURS))
+    if positions:
+        for n in nodes:
+            if n.type in ("ExquisiteReferenceMask", "ExquisiteGenerateTile", "ExquisiteFeatherGlue"):
+                n.links["positions"] = (be, 3)
     return nodes, fg
 
 
@@ -197,12 +206,37 @@ def workflow_openai():
     return build(nodes, notes)
 
 
+def workflow_grow_down():
+    """A photo at full resolution grown downwards: its bottom edge is several tiles, one batch."""
+    nodes = [Node(1, "LoadImage", (0, 0), (320, 330), {"image": "example.png"})]
+    step, glue = step_nodes(10, 360, 0, (1, 0), generate_tile("local"), direction="y_ttb", positions=True,
+                            session="grown down")
+    nodes += step
+    nodes.append(Node(20, "SaveImage", (1060, 0), (420, 420), {"filename_prefix": "exquisite/down"},
+                      {"images": (glue, 0)}))
+    notes = [note(30, (0, 380), (320, 600), "## Grow a full-resolution photo downwards\n\n"
+                  "No scaling: the picture keeps every pixel. Its bottom edge is covered by as many 1024 px "
+                  "tiles as it takes (neighbours share 256 px), so **Band Extract** gives a *batch* of bands "
+                  "and a **positions** output; Reference Mask, Generate Tile and Feather Glue take the "
+                  "positions and handle the whole edge in one queue. Feather Glue puts the tiles back and "
+                  "blends the joints between neighbours. The canvas grows 512 px down per step.\n\n"
+                  "Generate Tile uses the offline **local** backend (no model, no key). With a sampler "
+                  "instead, the batch is sampled tile by tile *independently*: neighbours do not see each "
+                  "other, so their shared rows are cross-faded (the CLI generates them in order, each "
+                  "continuing the one before; see Feather Glue's help).\n\n"
+                  "Feather Glue's **session** is set to *grown down*: every run is journaled under "
+                  "output/exquisite-sessions and shown step by step in the **exquisite** sidebar tab. "
+                  "Clear it to turn that off.", "About this workflow")]
+    return build(nodes, notes)
+
+
 WORKFLOWS = {  # file name = the title ComfyUI's template browser shows (its cards fit about 25 characters)
     "Extend 1 step offline": workflow_offline,
     "Extend 3 steps with SDXL": workflow_checkpoint,
     "Extend 1 step with OpenAI": workflow_openai,
+    "Grow a full photo down": workflow_grow_down,
 }
-OFFLINE, CHECKPOINT, OPENAI = WORKFLOWS
+OFFLINE, CHECKPOINT, OPENAI, GROW_DOWN = WORKFLOWS
 
 
 # ---- thumbnails: real renders of our nodes --------------------------------------------------------
@@ -235,7 +269,7 @@ def thumbnails():
     source = torch.from_numpy(landscape()[None].astype(np.float32) / 255)
 
     def step(canvas, seed):
-        band, _, _ = run_node("ExquisiteBandExtract", canvas=canvas)
+        band, _, _, _ = run_node("ExquisiteBandExtract", canvas=canvas)
         reference, mask = run_node("ExquisiteReferenceMask", band=band, fill="edge")
         (tile,) = run_node("ExquisiteGenerateTile", reference=reference, mask=mask, backend="local", seed=seed)
         grown, _seam_report = run_node("ExquisiteFeatherGlue", canvas=canvas, tile=tile)
@@ -264,7 +298,30 @@ def thumbnails():
     checker = np.where(((yy // 64 + xx // 64) % 2)[..., None] == 0, 200, 150).astype(np.float32)
     edit = (mask[0].numpy() >= 0.5)[..., None]
     save(np.where(edit, checker, ref).astype(np.uint8), OPENAI)
+    save(mark_rows(u8(grow_down(torch, landscape(1536, 1024, seed=4))), [1024]), GROW_DOWN)
     return u8(canvas)
+
+
+def grow_down(torch, photo: np.ndarray):
+    """One step down of a photo wider than a tile (two tiles on its bottom edge), local backend."""
+    canvas = torch.from_numpy(photo[None].astype(np.float32) / 255)
+    band, _, _, positions = run_node("ExquisiteBandExtract", canvas=canvas, direction="y_ttb")
+    reference, mask = run_node("ExquisiteReferenceMask", band=band, direction="y_ttb", fill="edge",
+                               positions=positions)
+    (tiles,) = run_node("ExquisiteGenerateTile", reference=reference, mask=mask, backend="local",
+                        direction="y_ttb", positions=positions)
+    grown, _ = run_node("ExquisiteFeatherGlue", canvas=canvas, tile=tiles, direction="y_ttb", mask=mask,
+                        positions=positions)
+    return grown
+
+
+def mark_rows(image: np.ndarray, rows) -> np.ndarray:
+    """Small ticks left and right where the new rows begin."""
+    out = image.copy()
+    for r in rows:
+        out[r - 2:r + 2, :24] = [255, 60, 60]
+        out[r - 2:r + 2, -24:] = [255, 60, 60]
+    return out
 
 
 def mark_seams(image: np.ndarray, columns) -> np.ndarray:
