@@ -51,12 +51,13 @@ def stale_temp_files(folder: Path, name: str | None = None) -> list[Path]:
     found = folder.glob(f".{name}.*{TEMP_SUFFIX}") if name else folder.rglob(f".*{TEMP_SUFFIX}")
     for tmp in found:
         pid = tmp.name[:-len(TEMP_SUFFIX)].rsplit(".", 1)[-1]
-        if not pid.isdigit() or not _alive(int(pid)):
+        if not pid.isdigit() or not process_alive(int(pid)):
             stale.append(tmp)
     return stale
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` runs (ours always does; another user's counts as running)."""
     if pid == os.getpid():
         return True
     try:

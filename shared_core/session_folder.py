@@ -17,7 +17,7 @@ import shutil
 import threading
 from pathlib import Path
 
-from .atomic import stale_temp_files
+from .atomic import process_alive, stale_temp_files
 from .errors import ExquisiteError, SessionError
 from .journal import SOURCE_FILE
 from .pngio import png_size
@@ -78,20 +78,11 @@ def remove_stale_creations(parent: Path) -> int:
     removed = 0
     for old in parent.glob(".*.creating"):  # .NAME.PID.THREAD.creating
         pid = old.name.rsplit(".", 3)[-3]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not process_alive(int(pid)):
             shutil.rmtree(old, ignore_errors=True)
             removed += 1
     return removed
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class CreatedMeanwhile(SessionError):

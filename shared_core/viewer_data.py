@@ -16,7 +16,6 @@ left or up move it), or null for a step whose tile is not part of the current ca
 
 from __future__ import annotations
 
-import json
 import os
 import struct
 from pathlib import Path
@@ -24,6 +23,7 @@ from urllib.parse import quote
 
 from .errors import InputError
 from .pngio import png_size
+from .session_folder import json_object
 
 SESSION_FILE = "session.json"
 SOURCE_FILE = "source.png"
@@ -96,13 +96,6 @@ def stamp(folder: Path) -> str:
     return "_".join(parts)
 
 
-def _read_json(path: Path) -> dict | None:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
 
 def _read_text(path: Path) -> str | None:
     try:
@@ -146,7 +139,7 @@ def _tiles(folder: Path, url_prefix: str) -> list[dict]:
             continue
         info = {}
         for path in sorted(sub.glob("*.json")):
-            data = _read_json(path)
+            data = json_object(path)
             if data is not None:
                 info[path.stem] = data
         entries.append({"index": sub.name, "images": _images(sub, f"{url_prefix}/tiles/{sub.name}"), **info})
@@ -217,7 +210,7 @@ def _duration(timings) -> float | None:
 
 def read_step(folder: Path, url_prefix: str, contract: dict) -> dict | None:
     """One step folder as JSON, or None when it has no step.json yet (a step being created)."""
-    record = _read_json(folder / "step.json")
+    record = json_object(folder / "step.json")
     if record is None:
         return None
     status, reason = _status(folder, record)
@@ -249,7 +242,7 @@ def read_session(folder: Path, session_id: str, url_root: str = "files") -> dict
     """The whole session as the viewer's JSON (see docs/viewer.md for the fields)."""
     folder = Path(folder)
     token = stamp(folder)  # before reading: a change while reading makes the next poll read again
-    meta = _read_json(folder / SESSION_FILE) or {}
+    meta = json_object(folder / SESSION_FILE) or {}
     contract = meta.get("contract") or {}
     base = f"{url_root}/{quote(session_id, safe='')}"
     steps = []
@@ -290,7 +283,7 @@ def steps_by_number(steps: list[dict]) -> dict[int, dict]:
 
 def summary(folder: Path, session_id: str) -> dict:
     """One line of the session list: cheap (the index, not every step)."""
-    meta = _read_json(folder / SESSION_FILE) or {}
+    meta = json_object(folder / SESSION_FILE) or {}
     records = meta.get("steps") or []
     return {
         "id": session_id,

@@ -109,19 +109,10 @@ def find_nodes(workflow: dict) -> WorkflowNodes:
         for name, value in node.get("inputs", {}).items():
             if name in feeding and _is_link(value):
                 feeding[name].add(str(value[0]))
-    prompt = _one(
-        workflow,
-        "prompt",
-        lambda i, n: n["class_type"] == "CLIPTextEncode" and i in feeding["positive"],
-        "a CLIPTextEncode feeding `positive`",
-        required=False,
-    )
-    negative = _one(
-        workflow,
-        "negative",
-        lambda i, n: n["class_type"] == "CLIPTextEncode" and i in feeding["negative"],
-        "a CLIPTextEncode feeding `negative`",
-        required=False,
+    prompt, negative = (
+        _one(workflow, role, lambda i, n, fed=fed: n["class_type"] == "CLIPTextEncode" and i in fed,
+             f"a CLIPTextEncode feeding `{feed}`", required=False)
+        for role, feed, fed in (("prompt", "positive", feeding["positive"]), ("negative", "negative", feeding["negative"]))
     )
     seeds = _titled(workflow, "seed") or [
         i for i, n in workflow.items() if any(isinstance(n.get("inputs", {}).get(k), int) for k in SEED_INPUTS)
