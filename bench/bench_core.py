@@ -95,8 +95,17 @@ def memory_peak(length: int) -> None:
         canvas_bytes = canvas.nbytes
         del canvas
         before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        command = [sys.executable, "-m", "exquisite.shared_core.cli", "extend", str(Path(tmp) / "s"), "-b", "mock",
-                   "--out", str(Path(tmp) / "out.png")]
+        command = [
+            sys.executable,
+            "-m",
+            "exquisite.shared_core.cli",
+            "extend",
+            str(Path(tmp) / "s"),
+            "-b",
+            "mock",
+            "--out",
+            str(Path(tmp) / "out.png"),
+        ]
         subprocess.run(command, check=True, capture_output=True)
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024  # kB on Linux
         if before * 1024 >= peak:

@@ -98,12 +98,20 @@ def run_parallel(kills: int, seed: int, work: Path, workers: int = 2) -> Tally:
 
     shares = [kills // workers + (i < kills % workers) for i in range(workers)]
     with ThreadPoolExecutor(workers) as pool:
-        tallies = list(pool.map(lambda i: run_faults(shares[i], seed * 1000 + i, work / f"worker{i}"),
-                                range(workers)))
+        tallies = list(pool.map(lambda i: run_faults(shares[i], seed * 1000 + i, work / f"worker{i}"), range(workers)))
     total = Tally()
     for tally in tallies:
-        for name in ("kills", "runs", "checks", "sessions", "steps_committed", "steps_lost", "leftovers",
-                     "mismatches", "repairs"):
+        for name in (
+            "kills",
+            "runs",
+            "checks",
+            "sessions",
+            "steps_committed",
+            "steps_lost",
+            "leftovers",
+            "mismatches",
+            "repairs",
+        ):
             setattr(total, name, getattr(total, name) + getattr(tally, name))
         total.problems += tally.problems
         for op, count in tally.ops.items():
@@ -113,13 +121,34 @@ def run_parallel(kills: int, seed: int, work: Path, workers: int = 2) -> Tally:
 
 def _pick(rng, sessions_dir: Path, image: Path, work: Path, known: dict, created: int):
     existing = [root for root in known if root.exists()]
-    op = "create" if not existing or (rng.random() < 0.2 and created < 8) else rng.choice(
-        ["extend", "extend", "extend", "undo", "export", "repair"])
+    op = (
+        "create"
+        if not existing or (rng.random() < 0.2 and created < 8)
+        else rng.choice(["extend", "extend", "extend", "undo", "export", "repair"])
+    )
     out = ["--out", str(work / "out.png"), "--force"]
     if op == "create":
         root = sessions_dir / f"s{created:02d}"
-        return op, ["extend", str(image), "--fit", "-b", "mock", "-d", rng.choice(DIRECTIONS), "-n", "1",
-                    "--overlap", str(rng.choice(OVERLAPS)), "--session", str(root)] + out, root
+        return (
+            op,
+            [
+                "extend",
+                str(image),
+                "--fit",
+                "-b",
+                "mock",
+                "-d",
+                rng.choice(DIRECTIONS),
+                "-n",
+                "1",
+                "--overlap",
+                str(rng.choice(OVERLAPS)),
+                "--session",
+                str(root),
+            ]
+            + out,
+            root,
+        )
     root = rng.choice(existing)
     if op == "extend":  # no --backend: a mock session must stay mock
         return op, ["extend", str(root), "-n", str(rng.randint(1, 3))] + out, root
@@ -202,8 +231,9 @@ def _photo(path: Path) -> Path:
 def fast_folder() -> Path:
     """A folder on tmpfs when there is one (fsync costs nothing there), else the system temp folder."""
     shm = Path("/dev/shm")
-    return Path(tempfile.mkdtemp(prefix="exquisite-faults-", dir=shm if shm.is_dir() and os.access(shm, os.W_OK)
-                                 else None))
+    return Path(
+        tempfile.mkdtemp(prefix="exquisite-faults-", dir=shm if shm.is_dir() and os.access(shm, os.W_OK) else None)
+    )
 
 
 def main() -> int:
@@ -220,13 +250,19 @@ def main() -> int:
     finally:
         if args.dir is None:
             shutil.rmtree(work, ignore_errors=True)
-    print(f"kills {tally.kills} of {tally.runs} runs (create/extend/undo/export/repair, 4 directions, overlaps 512 and "
-          f"256) in {time.perf_counter() - started:.0f} s")
+    print(
+        f"kills {tally.kills} of {tally.runs} runs (create/extend/undo/export/repair, 4 directions, overlaps 512 and "
+        f"256) in {time.perf_counter() - started:.0f} s"
+    )
     print(f"runs by kind: {tally.ops}")
-    print(f"sessions checked {tally.sessions} ({tally.checks} checks, {tally.repairs} repairs made on open), "
-          f"committed steps kept {tally.steps_committed}")
-    print(f"steps lost {tally.steps_lost}, canvases differing from their replay {tally.mismatches}, "
-          f"leftovers {tally.leftovers}")
+    print(
+        f"sessions checked {tally.sessions} ({tally.checks} checks, {tally.repairs} repairs made on open), "
+        f"committed steps kept {tally.steps_committed}"
+    )
+    print(
+        f"steps lost {tally.steps_lost}, canvases differing from their replay {tally.mismatches}, "
+        f"leftovers {tally.leftovers}"
+    )
     for problem in tally.problems:
         print(f"  {problem}")
     return 0 if not tally.problems else 1

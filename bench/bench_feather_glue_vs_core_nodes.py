@@ -48,12 +48,14 @@ def import_core_nodes():
     argv, sys.argv = sys.argv, [sys.argv[0], "--cpu"]
     try:
         import comfy.options
+
         comfy.options.enable_args_parsing()
         from comfy_extras.nodes_mask import ImageCompositeMasked
 
         import nodes as comfy_nodes
+
         return (comfy_nodes.ImagePadForOutpaint, ImageCompositeMasked), None
-    except Exception as error:  # noqa: BLE001 - a Python without ComfyUI's requirements: say why
+    except Exception as error:
         return None, f"ComfyUI could not be imported with {sys.executable}: {type(error).__name__}: {error}"
     finally:
         sys.argv = argv

@@ -75,10 +75,16 @@ async def preview_sizes(client: Client) -> list[tuple]:
         size = f"{opened.structured_content['width']}x{opened.structured_content['height']}"
         row(f"open ({size})", opened)
         for fmt in ("auto", "png", "jpeg"):
-            row(f"view canvas {fmt} ({size})", await client.call_tool("view_canvas", {"session_id": sid, "format": fmt}))
-        row(f"view region 512x512 ({size})", await client.call_tool(
-            "view_canvas", {"session_id": sid, "what": "region",
-                            "region": {"x": 0, "y": 0, "width": 512, "height": 512}}))
+            row(
+                f"view canvas {fmt} ({size})", await client.call_tool("view_canvas", {"session_id": sid, "format": fmt})
+            )
+        row(
+            f"view region 512x512 ({size})",
+            await client.call_tool(
+                "view_canvas",
+                {"session_id": sid, "what": "region", "region": {"x": 0, "y": 0, "width": 512, "height": 512}},
+            ),
+        )
         extended = await client.call_tool("extend_canvas", {"session_id": sid, "direction": direction})
         row(f"extend changed region ({size})", extended)
         row(f"view last_step ({size})", await client.call_tool("view_canvas", {"session_id": sid, "what": "last_step"}))
@@ -98,8 +104,12 @@ def main() -> int:
             (root / name).mkdir()
         Image.fromarray(photo_like(1024, 1024)).save(root / "inputs" / "photo.png")
         Image.fromarray(photo_like(8192, 1024, seed=1)).save(root / "inputs" / "tall.png", compress_level=1)
-        settings = ServerSettings(sessions_dir=root / "sessions", input_dirs=[root / "inputs"],
-                                  export_dirs=[root / "exports"], backend=args.backend)
+        settings = ServerSettings(
+            sessions_dir=root / "sessions",
+            input_dirs=[root / "inputs"],
+            export_dirs=[root / "exports"],
+            backend=args.backend,
+        )
 
         core = core_step_seconds(root, photo_like(1024, 1024), args.backend, args.repeats)
 
@@ -108,18 +118,26 @@ def main() -> int:
         async def in_process():
             async with Client(app.mcp) as client:
                 return await mcp_step_seconds(client, args.repeats), await preview_sizes(client)
+
         try:
             inproc, rows = anyio.run(in_process)
         finally:
             app.close()
 
-        params = StdioServerParameters(command=script, env={
-            "EXQUISITE_SESSIONS": str(root / "sessions-stdio"), "EXQUISITE_INPUT_DIRS": str(root / "inputs"),
-            "EXQUISITE_EXPORT_DIRS": str(root / "exports"), "EXQUISITE_BACKEND": args.backend})
+        params = StdioServerParameters(
+            command=script,
+            env={
+                "EXQUISITE_SESSIONS": str(root / "sessions-stdio"),
+                "EXQUISITE_INPUT_DIRS": str(root / "inputs"),
+                "EXQUISITE_EXPORT_DIRS": str(root / "exports"),
+                "EXQUISITE_BACKEND": args.backend,
+            },
+        )
 
         async def over_stdio():
             async with Client(params) as client:
                 return await mcp_step_seconds(client, args.repeats)
+
         stdio = anyio.run(over_stdio)
 
     print(f"one extend step, backend {args.backend}, median of {args.repeats} (1024 px tile)")

@@ -29,14 +29,17 @@ def import_exquisite_nodes():
     """exquisite.nodes, also from a Python (ComfyUI's) where the package is not installed."""
     try:
         from exquisite import nodes
+
         return nodes
     except ImportError:
-        spec = importlib.util.spec_from_file_location("exquisite", REPO / "__init__.py",
-                                                      submodule_search_locations=[str(REPO)])
+        spec = importlib.util.spec_from_file_location(
+            "exquisite", REPO / "__init__.py", submodule_search_locations=[str(REPO)]
+        )
         package = importlib.util.module_from_spec(spec)
         sys.modules["exquisite"] = package
         spec.loader.exec_module(package)
         from exquisite import nodes
+
         return nodes
 
 
@@ -49,10 +52,12 @@ def import_image_pad_for_outpaint():
     argv, sys.argv = sys.argv, [sys.argv[0], "--cpu"]
     try:
         import comfy.options
+
         comfy.options.enable_args_parsing()
         import nodes as comfy_nodes
+
         return comfy_nodes.ImagePadForOutpaint, None
-    except Exception as error:  # noqa: BLE001 - a Python without ComfyUI's requirements: say why
+    except Exception as error:
         return None, f"ComfyUI could not be imported with {sys.executable}: {type(error).__name__}: {error}"
     finally:
         sys.argv = argv

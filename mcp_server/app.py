@@ -67,8 +67,7 @@ class ExquisiteServer(MCPServer):
 
     def __init__(self, state: AppState, **kwargs: Any) -> None:
         self.state = state
-        super().__init__("exquisite", instructions=INSTRUCTIONS, version=package_version(), lifespan=lifespan,
-                         **kwargs)
+        super().__init__("exquisite", instructions=INSTRUCTIONS, version=package_version(), lifespan=lifespan, **kwargs)
 
     async def list_resources(self) -> list[Resource]:
         return await super().list_resources() + await canvas_listing(self.state)
@@ -133,13 +132,20 @@ class App:
         self.store.close_all()
 
 
-def create_app(settings: ServerSettings, *, extensions: Sequence[Any] = (),
-               tool_meta: Mapping[str, dict] | None = None, extra_secrets: Sequence[str] = ()) -> App:
+def create_app(
+    settings: ServerSettings,
+    *,
+    extensions: Sequence[Any] = (),
+    tool_meta: Mapping[str, dict] | None = None,
+    extra_secrets: Sequence[str] = (),
+) -> App:
     """The server for `settings`; refuses an unavailable default backend before anything is served."""
     backends = backend_names()
     if settings.backend not in backends:
-        raise InputError(f"the default backend {settings.backend!r} is not available: choose one of "
-                         f"{', '.join(backends)} (EXQUISITE_BACKEND or --backend)")
+        raise InputError(
+            f"the default backend {settings.backend!r} is not available: choose one of "
+            f"{', '.join(backends)} (EXQUISITE_BACKEND or --backend)"
+        )
     tool_meta = {name: viewer_app.TOOL_META for name in VIEWER_TOOLS} | dict(tool_meta or {})
     unknown = set(tool_meta) - {spec.fn.__name__ for spec in TOOLS}
     if unknown:
@@ -150,8 +156,13 @@ def create_app(settings: ServerSettings, *, extensions: Sequence[Any] = (),
     server = ExquisiteServer(AppState(settings, store, redact), extensions=list(extensions) or None)
     domains = server_domains(settings.max_steps, backends)
     for spec in TOOLS:
-        server.add_tool(_guarded(spec, domains), name=spec.fn.__name__, title=spec.title,
-                        annotations=spec.annotations, meta=tool_meta.get(spec.fn.__name__))
+        server.add_tool(
+            _guarded(spec, domains),
+            name=spec.fn.__name__,
+            title=spec.title,
+            annotations=spec.annotations,
+            meta=tool_meta.get(spec.fn.__name__),
+        )
     for resource in RESOURCES:
         server.resource(resource.uri, mime_type=resource.mime_type, description=resource.description)(resource.fn)
     viewer_app.register(server)

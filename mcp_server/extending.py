@@ -72,15 +72,30 @@ def tiles_across(session: Session, direction: str) -> int:
     return len(frontier_tiles(frontier_right_shape((height, width), direction)[0], session.contract))
 
 
-def extend(state: AppState, session_id: str, chosen: dict, backend: str, steps: int,
-           progress: ProgressRelay, preview_format: str) -> Extended:
+def extend(
+    state: AppState,
+    session_id: str,
+    chosen: dict,
+    backend: str,
+    steps: int,
+    progress: ProgressRelay,
+    preview_format: str,
+) -> Extended:
     """Plan and run the steps under the session's lock (the store's), then answer from the session
     as the call's last step left it."""
     store = state.store
     session = store.session(session_id)
-    plan = plan_steps(session.contract, session.meta.get("last_settings"), chosen, backend,
-                      state.settings.settings_for(backend), steps, state.settings.max_steps, CONTINUE_ADVICE,
-                      size=session.size)
+    plan = plan_steps(
+        session.contract,
+        session.meta.get("last_settings"),
+        chosen,
+        backend,
+        state.settings.settings_for(backend),
+        steps,
+        state.settings.max_steps,
+        CONTINUE_ADVICE,
+        size=session.size,
+    )
     plan = replace(plan, generator=TileStarts(plan.generator))
     progress.start(tiles_across(session, plan.settings.direction))
     outcomes: list[StepResult] = []
@@ -103,30 +118,41 @@ def extend(state: AppState, session_id: str, chosen: dict, backend: str, steps: 
         store.forget(session_id)  # the handle may be half-way through the failed step
         session = store.session(session_id)  # the session as its files say (the failed step: rejected)
         outcomes.append(_failed_step(session, outcomes, error))
-    return _answer(state, session_id, session, plan.settings.direction, plan.backend, steps, outcomes,
-                   preview_format)
+    return _answer(state, session_id, session, plan.settings.direction, plan.backend, steps, outcomes, preview_format)
 
 
 def _failed_step(session: Session, outcomes: list[StepResult], error: Exception) -> StepResult:
     """A step that raised instead of being rejected, reported as the rejected step it is on disk."""
     reason = str(error) if isinstance(error, ExquisiteError) else f"{type(error).__name__}: {error}"
     last = max(o.number for o in outcomes)
-    number = max([last + 1] + [r["number"] for r in session.history()
-                               if r["number"] > last and r["status"] == REJECTED])
-    return StepResult(number, REJECTED, f"{reason} (this step changed nothing; the steps before it are kept)",
-                      session.size)
+    number = max(
+        [last + 1] + [r["number"] for r in session.history() if r["number"] > last and r["status"] == REJECTED]
+    )
+    return StepResult(
+        number, REJECTED, f"{reason} (this step changed nothing; the steps before it are kept)", session.size
+    )
 
 
-def _answer(state: AppState, session_id: str, session: Session, direction: str, backend: str, steps: int,
-            outcomes: list[StepResult], preview_format: str) -> Extended:
+def _answer(
+    state: AppState,
+    session_id: str,
+    session: Session,
+    direction: str,
+    backend: str,
+    steps: int,
+    outcomes: list[StepResult],
+    preview_format: str,
+) -> Extended:
     committed = [o.number for o in outcomes if o.committed]
     box = steps_region(session.contract, session.history(), session.head, committed) if committed else None
     statuses = {r["number"]: r["status"] for r in session.history()}
     undone = [n for n in committed if statuses.get(n) != COMMITTED]
     note = ""
     if undone:
-        note = (f"another client has since undone step(s) {', '.join(map(str, undone))} of this call: the canvas "
-                f"no longer shows {'them' if len(undone) > 1 else 'it'}")
+        note = (
+            f"another client has since undone step(s) {', '.join(map(str, undone))} of this call: the canvas "
+            f"no longer shows {'them' if len(undone) > 1 else 'it'}"
+        )
     preview = None
     if box is not None:
         try:
@@ -135,10 +161,18 @@ def _answer(state: AppState, session_id: str, session: Session, direction: str, 
             log.error("preview failed:\n%s", state.redact(traceback.format_exc()))
             note = f"no preview: {state.redact(str(error))} (view_canvas shows the canvas)"
     model = ExtendResult(
-        session_id=session_id, direction=direction, backend=backend, requested_steps=steps,
-        committed_steps=len(committed), steps=[_outcome(state, o) for o in outcomes],
-        width=session.size[0], height=session.size[1], changed_region=_region(box),
-        preview=preview_info(preview) if preview else None, **files(session_id, session))
+        session_id=session_id,
+        direction=direction,
+        backend=backend,
+        requested_steps=steps,
+        committed_steps=len(committed),
+        steps=[_outcome(state, o) for o in outcomes],
+        width=session.size[0],
+        height=session.size[1],
+        changed_region=_region(box),
+        preview=preview_info(preview) if preview else None,
+        **files(session_id, session),
+    )
     return Extended(model, preview, note)
 
 
@@ -146,11 +180,17 @@ def _outcome(state: AppState, result: StepResult) -> StepOutcome:
     record = _step_record(result)
     frontier = record.get("frontier")
     calls = record.get("generator_calls")
-    return StepOutcome(number=result.number, status=result.status, reason=state.redact(result.reason),
-                       width=result.size[0], height=result.size[1], seam=result.seam or None,
-                       tiles=len(frontier) if isinstance(frontier, list) else None,
-                       generator_calls=calls if isinstance(calls, int) else None,
-                       seconds=round(result.timings.get("generate_s", 0.0) + result.timings.get("overhead_s", 0.0), 3))
+    return StepOutcome(
+        number=result.number,
+        status=result.status,
+        reason=state.redact(result.reason),
+        width=result.size[0],
+        height=result.size[1],
+        seam=result.seam or None,
+        tiles=len(frontier) if isinstance(frontier, list) else None,
+        generator_calls=calls if isinstance(calls, int) else None,
+        seconds=round(result.timings.get("generate_s", 0.0) + result.timings.get("overhead_s", 0.0), 3),
+    )
 
 
 def _step_record(result: StepResult) -> dict:

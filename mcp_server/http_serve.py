@@ -33,16 +33,22 @@ def is_loopback(host: str) -> bool:
 def check_bind(host: str, token: str | None, allow_remote: bool) -> None:
     """Refuse, before anything listens, a bind the operator did not secure and ask for."""
     if token is not None and len(token) < MIN_TOKEN_CHARS:
-        raise InputError(f"the bearer token is too short: use at least {MIN_TOKEN_CHARS} random characters "
-                         f"(e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')")
+        raise InputError(
+            f"the bearer token is too short: use at least {MIN_TOKEN_CHARS} random characters "
+            f"(e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
     if is_loopback(host):
         return
     if not token:
-        raise InputError(f"--host {host} would serve other machines without authentication: set {ENV_TOKEN} "
-                         f"(or --token) and pass --allow-remote, or bind 127.0.0.1")
+        raise InputError(
+            f"--host {host} would serve other machines without authentication: set {ENV_TOKEN} "
+            f"(or --token) and pass --allow-remote, or bind 127.0.0.1"
+        )
     if not allow_remote:
-        raise InputError(f"--host {host} serves other machines: pass --allow-remote to confirm (the bearer "
-                         f"token is checked on every request), or bind 127.0.0.1")
+        raise InputError(
+            f"--host {host} serves other machines: pass --allow-remote to confirm (the bearer "
+            f"token is checked on every request), or bind 127.0.0.1"
+        )
 
 
 class BearerGate:
@@ -67,9 +73,17 @@ class BearerGate:
             await send({"type": "websocket.close", "code": 1008})
             return
         body = b'{"error": "unauthorized: send Authorization: Bearer <the server\'s token>"}'
-        await send({"type": "http.response.start", "status": 401, "headers": [
-            (b"content-type", b"application/json"), (b"www-authenticate", b'Bearer realm="exquisite-mcp"'),
-            (b"content-length", str(len(body)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 401,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"www-authenticate", b'Bearer realm="exquisite-mcp"'),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 
@@ -84,13 +98,19 @@ def serve_http(server, host: str, port: int, path: str, token: str | None, allow
     security = None
     if is_loopback(host):  # Host/Origin checks (DNS rebinding) for every loopback name, not only the SDK's three
         names = {host if ":" not in host.strip("[]") else f"[{host.strip('[]')}]", "127.0.0.1", "localhost", "[::1]"}
-        security = TransportSecuritySettings(allowed_hosts=[f"{n}:*" for n in sorted(names)],
-                                             allowed_origins=[f"http://{n}:*" for n in sorted(names)])
+        security = TransportSecuritySettings(
+            allowed_hosts=[f"{n}:*" for n in sorted(names)], allowed_origins=[f"http://{n}:*" for n in sorted(names)]
+        )
     app = server.streamable_http_app(streamable_http_path=path, host=host, transport_security=security)
     if token:
         app = BearerGate(app, token)
-    log.info("serving streamable HTTP on http://%s:%s%s (%s; %s)", host, port, path,
-             "loopback only" if is_loopback(host) else "remote clients allowed",
-             "bearer token required on every request" if token else "no token")
+    log.info(
+        "serving streamable HTTP on http://%s:%s%s (%s; %s)",
+        host,
+        port,
+        path,
+        "loopback only" if is_loopback(host) else "remote clients allowed",
+        "bearer token required on every request" if token else "no token",
+    )
     config = uvicorn.Config(app, host=host, port=port, log_level="info")
     anyio.run(uvicorn.Server(config).serve)

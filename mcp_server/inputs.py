@@ -23,8 +23,10 @@ def decode_base64(text: str, max_bytes: int) -> np.ndarray:
         if not sep or ";base64" not in header:
             raise InputError("a data: URL must be base64 (data:image/png;base64,...)")
     if len(text) * 3 // 4 > max_bytes:
-        raise InputError(f"the base64 image is about {len(text) * 3 // 4} bytes, over the {max_bytes}-byte limit "
-                         f"for inline images: put the file in an input folder and pass image_path")
+        raise InputError(
+            f"the base64 image is about {len(text) * 3 // 4} bytes, over the {max_bytes}-byte limit "
+            f"for inline images: put the file in an input folder and pass image_path"
+        )
     try:
         data = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):

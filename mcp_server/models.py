@@ -50,15 +50,25 @@ class StepOutcome(BaseModel):
     width: int
     height: int
     seconds: float
-    tiles: int | None = Field(default=None, description=(
-        "tiles across the edge this step grew (k): a committed step made one generator call per tile"))
-    generator_calls: int | None = Field(default=None, description=(
-        "generator calls the step made (committed steps; fewer than tiles when tiles of an earlier "
-        "rejected try were reused)"))
-    seam: dict | None = Field(default=None, description=(
-        "how well the tile fits (committed steps): seam_step = largest colour jump across the seam not "
-        "already in the picture, drift = remaining colour cast of the new region, gradient_discontinuity; "
-        "all in Lab ΔE (about 2 is barely visible). A high value is a reason to undo and retry"))
+    tiles: int | None = Field(
+        default=None,
+        description=("tiles across the edge this step grew (k): a committed step made one generator call per tile"),
+    )
+    generator_calls: int | None = Field(
+        default=None,
+        description=(
+            "generator calls the step made (committed steps; fewer than tiles when tiles of an earlier "
+            "rejected try were reused)"
+        ),
+    )
+    seam: dict | None = Field(
+        default=None,
+        description=(
+            "how well the tile fits (committed steps): seam_step = largest colour jump across the seam not "
+            "already in the picture, drift = remaining colour cast of the new region, gradient_discontinuity; "
+            "all in Lab ΔE (about 2 is barely visible). A high value is a reason to undo and retry"
+        ),
+    )
 
 
 class ExtendResult(CanvasFiles):

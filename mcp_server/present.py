@@ -46,28 +46,47 @@ def files(session_id: str, session: Session) -> dict:
     return {"canvas_uri": canvas_uri(session_id), "canvas_path": str(session.canvas_path())}
 
 
-def preview_for(settings: ServerSettings, session: Session, box: Box | None, fmt: str = "auto",
-                max_side: int | None = None) -> Preview:
+def preview_for(
+    settings: ServerSettings, session: Session, box: Box | None, fmt: str = "auto", max_side: int | None = None
+) -> Preview:
     side = settings.preview_max_side if max_side is None else min(max_side, settings.preview_max_side)
     return render_preview(session.canvas_view(), box, max_side=side, max_bytes=settings.preview_max_bytes, fmt=fmt)
 
 
 def preview_info(preview: Preview) -> PreviewInfo:
-    return PreviewInfo(format=preview.format, width=preview.width, height=preview.height,
-                       bytes=len(preview.data), scale=round(preview.scale, 6),
-                       region=Region(**preview.box.to_dict()))
+    return PreviewInfo(
+        format=preview.format,
+        width=preview.width,
+        height=preview.height,
+        bytes=len(preview.data),
+        scale=round(preview.scale, 6),
+        region=Region(**preview.box.to_dict()),
+    )
 
 
-def result(model: BaseModel, summary: str, preview: Preview | None = None, session_id: str | None = None,
-           is_error: bool = False) -> CallToolResult:
+def result(
+    model: BaseModel,
+    summary: str,
+    preview: Preview | None = None,
+    session_id: str | None = None,
+    is_error: bool = False,
+) -> CallToolResult:
     structured = model.model_dump(mode="json")
     content: list = [TextContent(type="text", text=f"{summary}\n{json.dumps(structured)}")]
     if preview is not None:
-        content.append(ImageContent(type="image", data=base64.b64encode(preview.data).decode(),
-                                    mime_type=preview.mime_type))
+        content.append(
+            ImageContent(type="image", data=base64.b64encode(preview.data).decode(), mime_type=preview.mime_type)
+        )
     if session_id is not None:
-        content.append(ResourceLink(type="resource_link", uri=canvas_uri(session_id), name="canvas.png",
-                                    mime_type="image/png", description="the full-resolution canvas"))
+        content.append(
+            ResourceLink(
+                type="resource_link",
+                uri=canvas_uri(session_id),
+                name="canvas.png",
+                mime_type="image/png",
+                description="the full-resolution canvas",
+            )
+        )
     return CallToolResult(content=content, structured_content=structured, is_error=is_error)
 
 

@@ -39,6 +39,7 @@ async def _read(ctx: Context, session_id: str, relative: str) -> bytes:
         if not path.is_file():
             raise ResourceError(f"session {session_id} has no {relative}")
         return path.read_bytes()
+
     try:
         return await state.store.run(session_id, work)
     except ExquisiteError as error:
@@ -73,14 +74,30 @@ async def step_record_resource(session_id: str, number: str, ctx: Context) -> st
 
 
 RESOURCES = (
-    ResourceSpec(canvas_resource, f"{URI_ROOT}/{{session_id}}/canvas.png", "image/png",
-                 "a session's current canvas at full resolution"),
-    ResourceSpec(session_resource, f"{URI_ROOT}/{{session_id}}/session.json", "application/json",
-                 "a session's index: contract, source and steps"),
-    ResourceSpec(step_image_resource, f"{URI_ROOT}/{{session_id}}/steps/{{number}}/{{artifact}}.png", "image/png",
-                 "a step's image: " + ", ".join(STEP_IMAGES)),
-    ResourceSpec(step_record_resource, f"{URI_ROOT}/{{session_id}}/steps/{{number}}/step.json", "application/json",
-                 "a step's record: settings, status, reason, timings"),
+    ResourceSpec(
+        canvas_resource,
+        f"{URI_ROOT}/{{session_id}}/canvas.png",
+        "image/png",
+        "a session's current canvas at full resolution",
+    ),
+    ResourceSpec(
+        session_resource,
+        f"{URI_ROOT}/{{session_id}}/session.json",
+        "application/json",
+        "a session's index: contract, source and steps",
+    ),
+    ResourceSpec(
+        step_image_resource,
+        f"{URI_ROOT}/{{session_id}}/steps/{{number}}/{{artifact}}.png",
+        "image/png",
+        "a step's image: " + ", ".join(STEP_IMAGES),
+    ),
+    ResourceSpec(
+        step_record_resource,
+        f"{URI_ROOT}/{{session_id}}/steps/{{number}}/step.json",
+        "application/json",
+        "a step's record: settings, status, reason, timings",
+    ),
 )
 
 
@@ -88,6 +105,12 @@ async def canvas_listing(state: AppState) -> list[Resource]:
     """Each session's canvas as a concrete resource, for clients that browse only resources/list
     (the canvases are served through a URI template, which resources/list does not show)."""
     summaries, _ = await anyio.to_thread.run_sync(state.store.summaries)
-    return [Resource(uri=canvas_uri(s["session_id"]), name=f"{s['session_id']}/canvas.png", mime_type="image/png",
-                     description=f"canvas of session {s['session_id']}: {s['width']}x{s['height']} at step {s['head']}")
-            for s in summaries]
+    return [
+        Resource(
+            uri=canvas_uri(s["session_id"]),
+            name=f"{s['session_id']}/canvas.png",
+            mime_type="image/png",
+            description=f"canvas of session {s['session_id']}: {s['width']}x{s['height']} at step {s['head']}",
+        )
+        for s in summaries
+    ]

@@ -53,9 +53,12 @@ class ServerSettings:
         self.export_dirs = [Path(p).expanduser().absolute() for p in self.export_dirs]
         self.backend = self.backend or default_backend()
         if not isinstance(self.backend_settings, dict) or not all(
-                isinstance(v, dict) for v in self.backend_settings.values()):
-            raise InputError(f"{ENV_BACKEND_SETTINGS} must be a JSON object of objects keyed by backend "
-                             f'name, e.g. {{"openai": {{"model": "gpt-image-1.5"}}}}')
+            isinstance(v, dict) for v in self.backend_settings.values()
+        ):
+            raise InputError(
+                f"{ENV_BACKEND_SETTINGS} must be a JSON object of objects keyed by backend "
+                f'name, e.g. {{"openai": {{"model": "gpt-image-1.5"}}}}'
+            )
         for name in ("preview_max_bytes", "preview_max_side", "max_steps", "max_upload_bytes"):
             if int(getattr(self, name)) < 1:
                 raise InputError(f"{name} must be a positive number")
@@ -65,8 +68,10 @@ class ServerSettings:
 
     def describe(self) -> str:
         """A one-line summary for the log: names and folders only, never backend settings."""
-        return (f"sessions {self.sessions_dir}; inputs {[str(p) for p in self.input_dirs] or 'none'}; "
-                f"exports {[str(p) for p in self.export_dirs]}; backend {self.backend}")
+        return (
+            f"sessions {self.sessions_dir}; inputs {[str(p) for p in self.input_dirs] or 'none'}; "
+            f"exports {[str(p) for p in self.export_dirs]}; backend {self.backend}"
+        )
 
 
 def _dirs(value: str | None) -> list[Path] | None:
@@ -87,29 +92,45 @@ def _json_object(text: str, what: str) -> dict:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="exquisite-mcp",
-        description="MCP tool server for step-wise image outpainting (stdio by default).")
+        prog="exquisite-mcp", description="MCP tool server for step-wise image outpainting (stdio by default)."
+    )
     p.add_argument("--sessions", help=f"folder for sessions (env {ENV_SESSIONS})")
-    p.add_argument("--input-dir", action="append", default=None,
-                   help=f"a folder images may be read from; repeatable (env {ENV_INPUT_DIRS}, {os.pathsep}-separated)")
-    p.add_argument("--export-dir", action="append", default=None,
-                   help=f"a folder exports may be written to; repeatable (env {ENV_EXPORT_DIRS})")
+    p.add_argument(
+        "--input-dir",
+        action="append",
+        default=None,
+        help=f"a folder images may be read from; repeatable (env {ENV_INPUT_DIRS}, {os.pathsep}-separated)",
+    )
+    p.add_argument(
+        "--export-dir",
+        action="append",
+        default=None,
+        help=f"a folder exports may be written to; repeatable (env {ENV_EXPORT_DIRS})",
+    )
     p.add_argument("--backend", help=f"default generator backend (env {ENV_BACKEND})")
-    p.add_argument("--backend-settings", metavar="JSON",
-                   help=f'backend settings keyed by backend name (env {ENV_BACKEND_SETTINGS}), '
-                        f'e.g. \'{{"openai": {{"model": "gpt-image-1.5"}}}}\'')
-    p.add_argument("--max-steps", type=int, help=f"most steps one extend call may run (env {ENV_MAX_STEPS}, default {DEFAULT_MAX_STEPS})")
+    p.add_argument(
+        "--backend-settings",
+        metavar="JSON",
+        help=f'backend settings keyed by backend name (env {ENV_BACKEND_SETTINGS}), '
+        f'e.g. \'{{"openai": {{"model": "gpt-image-1.5"}}}}\'',
+    )
+    p.add_argument(
+        "--max-steps",
+        type=int,
+        help=f"most steps one extend call may run (env {ENV_MAX_STEPS}, default {DEFAULT_MAX_STEPS})",
+    )
     p.add_argument("--preview-max-bytes", type=int, help=f"env {ENV_PREVIEW_MAX_BYTES}, default {DEFAULT_MAX_BYTES}")
     p.add_argument("--preview-max-side", type=int, help=f"env {ENV_PREVIEW_MAX_SIDE}, default {DEFAULT_MAX_SIDE}")
-    p.add_argument("--transport", choices=("stdio", "http"), default="stdio",
-                   help="stdio (default) or streamable HTTP")
+    p.add_argument("--transport", choices=("stdio", "http"), default="stdio", help="stdio (default) or streamable HTTP")
     p.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
     p.add_argument("--path", default="/mcp", help="HTTP endpoint path (default /mcp)")
-    p.add_argument("--token", help="HTTP bearer token every request must carry (env EXQUISITE_MCP_TOKEN, "
-                                   "preferred: a flag shows in the process list); at least 16 characters")
-    p.add_argument("--allow-remote", action="store_true",
-                   help="allow a non-loopback --host (needs a token)")
+    p.add_argument(
+        "--token",
+        help="HTTP bearer token every request must carry (env EXQUISITE_MCP_TOKEN, "
+        "preferred: a flag shows in the process list); at least 16 characters",
+    )
+    p.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host (needs a token)")
     return p
 
 
@@ -131,10 +152,12 @@ def from_env_and_args(args: argparse.Namespace, env: Mapping[str, str] | None = 
     settings_text = args.backend_settings or env.get(ENV_BACKEND_SETTINGS)
     if settings_text:
         kwargs["backend_settings"] = _json_object(settings_text, "the backend settings")
-    for name, flag, key in (("max_steps", args.max_steps, ENV_MAX_STEPS),
-                            ("preview_max_bytes", args.preview_max_bytes, ENV_PREVIEW_MAX_BYTES),
-                            ("preview_max_side", args.preview_max_side, ENV_PREVIEW_MAX_SIDE),
-                            ("max_upload_bytes", None, ENV_MAX_UPLOAD_BYTES)):
+    for name, flag, key in (
+        ("max_steps", args.max_steps, ENV_MAX_STEPS),
+        ("preview_max_bytes", args.preview_max_bytes, ENV_PREVIEW_MAX_BYTES),
+        ("preview_max_side", args.preview_max_side, ENV_PREVIEW_MAX_SIDE),
+        ("max_upload_bytes", None, ENV_MAX_UPLOAD_BYTES),
+    ):
         value = flag if flag is not None else env.get(key)
         if value is not None:
             try:

@@ -43,12 +43,16 @@ class SessionStore:
     def folder(self, session_id: str) -> Path:
         """The folder of an existing session, or an error that says how to find the right id."""
         if not isinstance(session_id, str) or not ID_PATTERN.match(session_id):
-            raise InputError(f"{session_id!r} is not a session id (lower-case letters, digits, - and _): "
-                             f"use an id that open_canvas or list_sessions returned")
+            raise InputError(
+                f"{session_id!r} is not a session id (lower-case letters, digits, - and _): "
+                f"use an id that open_canvas or list_sessions returned"
+            )
         root = self.root / session_id
         if not (root / SESSION_FILE).is_file() and not (root / ORIGIN_FILE).is_file():  # the index is rebuilt
-            raise SessionError(f"unknown session {session_id!r}: list_sessions shows the sessions there are, "
-                               f"open_canvas starts a new one")
+            raise SessionError(
+                f"unknown session {session_id!r}: list_sessions shows the sessions there are, "
+                f"open_canvas starts a new one"
+            )
         return root
 
     def new_id(self, stem: str) -> str:
@@ -122,18 +126,20 @@ class SessionStore:
             except (OSError, json.JSONDecodeError):
                 continue
             steps = meta.get("steps", [])
-            found.append({
-                "session_id": folder.name,
-                "width": int(meta["size"][0]), "height": int(meta["size"][1]),
-                "head": int(meta.get("head", 0)),
-                "committed_steps": sum(1 for s in steps if s.get("status") == "committed"),
-                "steps_tried": len(steps),
-                "created": meta.get("created", ""),
-                "source": public_source(meta.get("source") or {}).get("input", ""),
-                "_mtime": index.stat().st_mtime_ns,
-            })
+            found.append(
+                {
+                    "session_id": folder.name,
+                    "width": int(meta["size"][0]),
+                    "height": int(meta["size"][1]),
+                    "head": int(meta.get("head", 0)),
+                    "committed_steps": sum(1 for s in steps if s.get("status") == "committed"),
+                    "steps_tried": len(steps),
+                    "created": meta.get("created", ""),
+                    "source": public_source(meta.get("source") or {}).get("input", ""),
+                    "_mtime": index.stat().st_mtime_ns,
+                }
+            )
         found.sort(key=lambda s: s["_mtime"], reverse=True)
         for summary in found:
             del summary["_mtime"]
         return found[:limit], len(found)
-

@@ -41,8 +41,13 @@ def viewer_html() -> str:
 def register(mcp: MCPServer) -> None:
     """Serve the app as a resource of `mcp` (link tools to it with `meta=TOOL_META`)."""
 
-    @mcp.resource(VIEWER_URI, name="exquisite-viewer", title="exquisite session viewer",
-                  description="timeline of a session's steps (rejection reasons in full), seam chart and preview",
-                  mime_type=MIME_TYPE, meta=RESOURCE_META)
+    @mcp.resource(
+        VIEWER_URI,
+        name="exquisite-viewer",
+        title="exquisite session viewer",
+        description="timeline of a session's steps (rejection reasons in full), seam chart and preview",
+        mime_type=MIME_TYPE,
+        meta=RESOURCE_META,
+    )
     def viewer_resource() -> str:
         return viewer_html()

@@ -41,7 +41,8 @@ def band_extract(canvas, direction, band_px, tile_px, cross_overlap="quarter til
     elif len(norms) > 1:
         raise InputError(
             f"a batch of {len(norms)} canvases that are not {contract.tile} px across the growth axis: their "
-            f"frontiers are several tiles (or shorter than one), so give one canvas at a time")
+            f"frontiers are several tiles (or shorter than one), so give one canvas at a time"
+        )
     else:
         bands = [extract_band(norms[0], contract, t.cross_start) for t in tiles]
     bands = [np.ascontiguousarray(from_frontier_right(b, direction)) for b in bands]
@@ -52,28 +53,55 @@ SPEC = NodeSpec(
     node_id="ExquisiteBandExtract",
     display_name="Band Extract (exquisite)",
     description="Cuts the bands at the canvas's frontier that the next tiles continue: one per tile of "
-                "the edge (any canvas size), with their positions for Reference Mask and Feather Glue.",
+    "the edge (any canvas size), with their positions for Reference Mask and Feather Glue.",
     run=band_extract,
     inputs=(
-        image("canvas", "The canvas to grow, any size (a batch of canvases tile_px across gives a batch of "
-                        "bands)."),
+        image("canvas", "The canvas to grow, any size (a batch of canvases tile_px across gives a batch of bands)."),
         DIRECTION,
         band_px("Band in px cut at the frontier; the canvas grows by tile_px - band_px per step."),
-        Param("tile_px", "INT", "Tile size in px; an edge longer than this is covered by several tiles, a "
-                                "shorter one by one tile cropped to it.", default=1024, min=2, max=16384, step=1),
-        Param("cross_overlap", "COMBO", "How much neighbouring tiles of a long edge share at least (their joint "
-                                        "is blended): a quarter tile, or cross_overlap_px.",
-              default="quarter tile", options=CROSS_OVERLAP_MODES),
-        Param("cross_overlap_px", "INT", "custom cross overlap: px neighbouring tiles share at least.",
-              default=256, min=0, max=16383, step=1),
+        Param(
+            "tile_px",
+            "INT",
+            "Tile size in px; an edge longer than this is covered by several tiles, a "
+            "shorter one by one tile cropped to it.",
+            default=1024,
+            min=2,
+            max=16384,
+            step=1,
+        ),
+        Param(
+            "cross_overlap",
+            "COMBO",
+            "How much neighbouring tiles of a long edge share at least (their joint "
+            "is blended): a quarter tile, or cross_overlap_px.",
+            default="quarter tile",
+            options=CROSS_OVERLAP_MODES,
+        ),
+        Param(
+            "cross_overlap_px",
+            "INT",
+            "custom cross overlap: px neighbouring tiles share at least.",
+            default=256,
+            min=0,
+            max=16383,
+            step=1,
+        ),
     ),
     outputs=(
-        Out("IMAGE", "band", "The bands, one per tile of the frontier in order, in the canvas's orientation "
-                             "(512x1024 each growing right)."),
+        Out(
+            "IMAGE",
+            "band",
+            "The bands, one per tile of the frontier in order, in the canvas's orientation "
+            "(512x1024 each growing right).",
+        ),
         Out("INT", "width", "Width of the input canvas in px."),
         Out("INT", "height", "Height of the input canvas in px."),
-        Out(POSITIONS_TYPE, "positions", "Where each tile of the frontier lies (JSON): connect it to Reference Mask, "
-                                   "Generate Tile and Feather Glue."),
+        Out(
+            POSITIONS_TYPE,
+            "positions",
+            "Where each tile of the frontier lies (JSON): connect it to Reference Mask, "
+            "Generate Tile and Feather Glue.",
+        ),
     ),
 )
 
@@ -89,7 +117,14 @@ def _extraction_contract(tile_px: int, band_px: int, cross_overlap: str, cross_o
     if cross_overlap == "quarter tile":
         cross_overlap_px = int(tile_px) // 4
     if not 0 <= cross_overlap_px < tile_px:
-        raise ContractError(f"cross_overlap_px ({cross_overlap_px}) must be from 0 to tile_px - 1 "
-                            f"({tile_px - 1}) so that neighbouring tiles move on")
-    return Contract(tile=int(tile_px), band=int(band_px), overlap=int(band_px),
-                    advance=int(tile_px) - int(band_px), cross_overlap=int(cross_overlap_px))
+        raise ContractError(
+            f"cross_overlap_px ({cross_overlap_px}) must be from 0 to tile_px - 1 "
+            f"({tile_px - 1}) so that neighbouring tiles move on"
+        )
+    return Contract(
+        tile=int(tile_px),
+        band=int(band_px),
+        overlap=int(band_px),
+        advance=int(tile_px) - int(band_px),
+        cross_overlap=int(cross_overlap_px),
+    )

@@ -18,8 +18,15 @@ from comfy_api.latest import ComfyExtension, io
 from .spec import CATEGORY, NodeSpec, Param
 from .widgets import POSITIONS_TYPE
 
-_SOCKETS = {"IMAGE": io.Image, "MASK": io.Mask, "INT": io.Int, "FLOAT": io.Float, "STRING": io.String,
-            "BOOLEAN": io.Boolean, POSITIONS_TYPE: io.Custom(POSITIONS_TYPE)}
+_SOCKETS = {
+    "IMAGE": io.Image,
+    "MASK": io.Mask,
+    "INT": io.Int,
+    "FLOAT": io.Float,
+    "STRING": io.String,
+    "BOOLEAN": io.Boolean,
+    POSITIONS_TYPE: io.Custom(POSITIONS_TYPE),
+}
 
 
 def _input(p: Param):
@@ -28,8 +35,15 @@ def _input(p: Param):
     if p.kind == "COMBO":
         return io.Combo.Input(p.name, options=list(p.options), default=p.default, **common)
     if p.kind == "INT":
-        return io.Int.Input(p.name, default=p.default, min=p.min, max=p.max, step=p.step,
-                            control_after_generate=p.control_after_generate or None, **common)
+        return io.Int.Input(
+            p.name,
+            default=p.default,
+            min=p.min,
+            max=p.max,
+            step=p.step,
+            control_after_generate=p.control_after_generate or None,
+            **common,
+        )
     if p.kind == "FLOAT":
         return io.Float.Input(p.name, default=p.default, min=p.min, max=p.max, step=p.step, **common)
     if p.kind == "STRING":
@@ -44,10 +58,14 @@ def node_class(spec: NodeSpec) -> type:
 
     def define_schema(cls):
         return io.Schema(
-            node_id=spec.node_id, display_name=spec.display_name, category=CATEGORY,
-            description=spec.description, inputs=[_input(p) for p in spec.inputs],
-            outputs=[_SOCKETS[o.kind].Output(f"{o.name}_out", display_name=o.name, tooltip=o.tooltip)
-                     for o in spec.outputs],
+            node_id=spec.node_id,
+            display_name=spec.display_name,
+            category=CATEGORY,
+            description=spec.description,
+            inputs=[_input(p) for p in spec.inputs],
+            outputs=[
+                _SOCKETS[o.kind].Output(f"{o.name}_out", display_name=o.name, tooltip=o.tooltip) for o in spec.outputs
+            ],
         )
 
     def execute(cls, **inputs):
@@ -59,12 +77,23 @@ def node_class(spec: NodeSpec) -> type:
     # ComfyUI passes validate_inputs the inputs its signature names (linked ones may be absent).
     validate_inputs.__signature__ = inspect.Signature(
         [inspect.Parameter("cls", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-        + [inspect.Parameter(p.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None)
-           for p in spec.inputs if p.kind == "COMBO"])
+        + [
+            inspect.Parameter(p.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None)
+            for p in spec.inputs
+            if p.kind == "COMBO"
+        ]
+    )
     name = spec.node_id.removeprefix("Exquisite")
-    return type(name, (io.ComfyNode,), {"define_schema": classmethod(define_schema),
-                                        "execute": classmethod(execute),
-                                        "validate_inputs": classmethod(validate_inputs), "__module__": __name__})
+    return type(
+        name,
+        (io.ComfyNode,),
+        {
+            "define_schema": classmethod(define_schema),
+            "execute": classmethod(execute),
+            "validate_inputs": classmethod(validate_inputs),
+            "__module__": __name__,
+        },
+    )
 
 
 class ExquisiteExtension(ComfyExtension):

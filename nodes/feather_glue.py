@@ -43,8 +43,20 @@ FEATHER_MODES = ("overlap", "custom")
 """overlap: linear/smooth fade across the whole overlap (automatic); custom: over feather_px."""
 
 
-def feather_glue(canvas, tile, direction, band_px, overlap_px, blend, feather, feather_px, colour_match=True,
-                 mask=None, positions=None, session=""):
+def feather_glue(
+    canvas,
+    tile,
+    direction,
+    band_px,
+    overlap_px,
+    blend,
+    feather,
+    feather_px,
+    colour_match=True,
+    mask=None,
+    positions=None,
+    session="",
+):
     """The grown canvas (one per pair of the batch, or one for a frontier's tiles) and the seam
     report as JSON text; journaled as a session step when `session` names one."""
     direction = parse_direction(direction)
@@ -62,8 +74,10 @@ def feather_glue(canvas, tile, direction, band_px, overlap_px, blend, feather, f
         contract = _contract_for(canvas_hw, tiles.shape[1:3], direction, band_px, overlap_px)
         return _glue_pairs(canvases, tiles, masks, direction, contract, blend, width, colour_match)
     if len(canvases) != 1:
-        raise InputError(f"a batch of {len(canvases)} canvases: with a session name, or a canvas that is not "
-                         f"{contract.tile} px across, Feather Glue takes one canvas (and its frontier's tiles)")
+        raise InputError(
+            f"a batch of {len(canvases)} canvases: with a session name, or a canvas that is not "
+            f"{contract.tile} px across, Feather Glue takes one canvas (and its frontier's tiles)"
+        )
     settings = _settings(direction, blend, width, bool(colour_match), masks, contract)
     source = images_to_uint8(canvases, "canvas")[0]
     if name:
@@ -84,9 +98,17 @@ def _glue_pairs(canvases, tiles, masks, direction, contract, blend, width, colou
     for i in range(batch):
         source = canvases[i % len(canvases)]
         grown[i][regions.kept_in_grown] = source[regions.kept]
-        glued, report = glue(images_to_uint8(source[regions.tail], "canvas")[0], tiles[i % len(tiles)],
-                             direction, contract, blend, width, None if masks is None else masks[i % len(masks)],
-                             colour_match=bool(colour_match), report=True)
+        glued, report = glue(
+            images_to_uint8(source[regions.tail], "canvas")[0],
+            tiles[i % len(tiles)],
+            direction,
+            contract,
+            blend,
+            width,
+            None if masks is None else masks[i % len(masks)],
+            colour_match=bool(colour_match),
+            report=True,
+        )
         paste_uint8(grown[i][regions.grown_tail], glued)
         reports.append(report.to_dict())
     return grown, json.dumps(reports[0] if batch == 1 else reports, indent=2)
@@ -96,7 +118,7 @@ SPEC = NodeSpec(
     node_id="ExquisiteFeatherGlue",
     display_name="Feather Glue (exquisite)",
     description="Glues the whole tile onto the canvas with its band exactly on the canvas's band, blends "
-                "the overlap and returns the grown canvas and a seam report.",
+    "the overlap and returns the grown canvas and a seam report.",
     run=feather_glue,
     inputs=(
         image("canvas", "The canvas the band was cut from (before this step)."),
@@ -104,24 +126,54 @@ SPEC = NodeSpec(
         DIRECTION,
         band_px("The band_px of Band Extract: where the tile's band lies on the canvas."),
         overlap_px("Overlap in px that is blended; the rest of the band stays as it was."),
-        Param("blend", "COMBO", "How the overlap is blended: hard, a fade (linear, smooth), or by the mask "
-                                "(mask, multiband, seam, seam_multiband).", default="linear", options=BLENDS),
-        Param("feather", "COMBO", "linear/smooth: fade across the whole overlap (automatic), or over feather_px "
-                                  "(custom).", default="overlap", options=FEATHER_MODES),
-        Param("feather_px", "INT", "custom feather: fade width in px from the overlap's inner edge.",
-              default=256, min=0, max=16384, step=1),
-        Param("colour_match", "BOOLEAN", "Remove the tile's colour cast measured on the overlap, so colours do "
-                                         "not drift from step to step.", default=True),
+        Param(
+            "blend",
+            "COMBO",
+            "How the overlap is blended: hard, a fade (linear, smooth), or by the mask "
+            "(mask, multiband, seam, seam_multiband).",
+            default="linear",
+            options=BLENDS,
+        ),
+        Param(
+            "feather",
+            "COMBO",
+            "linear/smooth: fade across the whole overlap (automatic), or over feather_px (custom).",
+            default="overlap",
+            options=FEATHER_MODES,
+        ),
+        Param(
+            "feather_px",
+            "INT",
+            "custom feather: fade width in px from the overlap's inner edge.",
+            default=256,
+            min=0,
+            max=16384,
+            step=1,
+        ),
+        Param(
+            "colour_match",
+            "BOOLEAN",
+            "Remove the tile's colour cast measured on the overlap, so colours do not drift from step to step.",
+            default=True,
+        ),
         Param("mask", "MASK", "For the mask blends: Reference Mask's mask (1 = tile, 0 = canvas).", optional=True),
         positions("Band Extract's positions: the tile batch is the tiles of one frontier (any canvas size)."),
-        Param("session", "STRING", "Session name: each glue is journaled as a step of output/exquisite-sessions/"
-                                   "<name> (see the exquisite sidebar tab). Empty: off.", default="",
-              optional=True),
+        Param(
+            "session",
+            "STRING",
+            "Session name: each glue is journaled as a step of output/exquisite-sessions/"
+            "<name> (see the exquisite sidebar tab). Empty: off.",
+            default="",
+            optional=True,
+        ),
     ),
     outputs=(
         Out("IMAGE", "canvas", "The grown canvas: feed it to the next step or to Save Image."),
-        Out("STRING", "seam_report", "How well the tile fits, as JSON in CIE Lab ΔE (about 1 is just "
-                                     "noticeable, 10 obvious)."),
+        Out(
+            "STRING",
+            "seam_report",
+            "How well the tile fits, as JSON in CIE Lab ΔE (about 1 is just noticeable, 10 obvious).",
+        ),
     ),
 )
 
@@ -133,8 +185,10 @@ def _feather_width(blend: str, feather: str, feather_px: int) -> int | None:
     if feather == "overlap":
         return None
     if blend == "hard" or blend in MASK_BLENDS:
-        raise InputError(f"the {blend} blend has no feather: set feather to overlap, or use blend linear or "
-                         f"smooth to fade over {feather_px} px")
+        raise InputError(
+            f"the {blend} blend has no feather: set feather to overlap, or use blend linear or "
+            f"smooth to fade over {feather_px} px"
+        )
     return int(feather_px)
 
 
@@ -151,8 +205,9 @@ def _contract_for(canvas_hw, tile_hw, direction: str, band_px: int, overlap_px: 
             f"tile_px that is a multiple of 8 (e.g. 1024), and glue the tile of the same step"
         )
     if not 0 < band_px < cross:
-        raise InputError(f"band_px ({band_px}) must be between 1 and the tile size ({cross}) minus 1: "
-                         f"use the band_px of BandExtract")
+        raise InputError(
+            f"band_px ({band_px}) must be between 1 and the tile size ({cross}) minus 1: use the band_px of BandExtract"
+        )
     return Contract(tile=cross, band=int(band_px), overlap=int(overlap_px), advance=cross - int(band_px))
 
 
@@ -176,8 +231,9 @@ def _settings(direction: str, blend: str, width, colour_match: bool, masks, cont
         if masks is None:
             raise InputError(f"the {blend} blend needs Reference Mask's mask: connect it")
         ramp_shape = _automatic_ramp_shape(masks, direction, contract)
-    return StepSettings(direction=direction, blend=blend, feather_px=width, ramp_shape=ramp_shape,
-                        colour_match=colour_match).checked(contract)
+    return StepSettings(
+        direction=direction, blend=blend, feather_px=width, ramp_shape=ramp_shape, colour_match=colour_match
+    ).checked(contract)
 
 
 def _automatic_ramp_shape(masks, direction: str, contract: Contract) -> str:
@@ -186,8 +242,10 @@ def _automatic_ramp_shape(masks, direction: str, contract: Contract) -> str:
         expected = generation_mask(contract, None, None, shape)[0]
         if all(row.shape == expected.shape and np.allclose(row, expected, atol=1e-6) for row in first_rows):
             return shape
-    raise InputError("with a session name or several tiles, the mask blends use Reference Mask's automatic ramp: "
-                     "set its ramp to overlap, or use blend linear or smooth")
+    raise InputError(
+        "with a session name or several tiles, the mask blends use Reference Mask's automatic ramp: "
+        "set its ramp to overlap, or use blend linear or smooth"
+    )
 
 
 def _sessions_dir():
@@ -197,5 +255,6 @@ def _sessions_dir():
     try:
         return sessions_root()
     except ImportError:
-        raise InputError("a session name needs ComfyUI's output folder: run the node inside ComfyUI, or "
-                         "leave session empty") from None
+        raise InputError(
+            "a session name needs ComfyUI's output folder: run the node inside ComfyUI, or leave session empty"
+        ) from None

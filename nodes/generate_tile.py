@@ -31,8 +31,9 @@ FRONTIER_MODES = ("sequential", "parallel")
 parallel = each tile from its own reference only (as a stock sampler does with the batch)."""
 
 
-def generate_tile(reference, mask, prompt, backend, seed, direction, backend_settings="{}", positions=None,
-                  frontier="sequential"):
+def generate_tile(
+    reference, mask, prompt, backend, seed, direction, backend_settings="{}", positions=None, frontier="sequential"
+):
     """One tile per item of the batch, item i with seed + i. With positions, the batch is one
     frontier's tiles: tile i gets the seed a session step gives it (frontier_files.tile_seed) and,
     sequential, the reference and mask a session step gives it (sequential_batch). Checked before
@@ -56,10 +57,15 @@ def generate_tile(reference, mask, prompt, backend, seed, direction, backend_set
     def make(i: int, item_reference, item_mask):
         item_seed = int(seed) + i if positions is None else tile_seed(int(seed), i)
         if generator.paid or generator.remote:
-            log.info("exquisite GenerateTile: calling backend %r (seed %d, tile %d of %d)",
-                     backend, item_seed, i + 1, batch)
+            log.info(
+                "exquisite GenerateTile: calling backend %r (seed %d, tile %d of %d)", backend, item_seed, i + 1, batch
+            )
         request = TileRequest(
-            reference=item_reference, mask=item_mask, prompt=prompt, seed=item_seed, direction=direction,
+            reference=item_reference,
+            mask=item_mask,
+            prompt=prompt,
+            seed=item_seed,
+            direction=direction,
             progress=lambda fraction, _message: progress.set((i + fraction) / batch),
         )
         tile = check_tile(generator.generate(request), size)
@@ -78,8 +84,10 @@ def _frontier_of(positions, direction: str, batch: int, size: int):
     """(contract, tiles) of the positions, checked against the batch."""
     contract, tiles = read_positions(positions, None, direction)
     if batch != len(tiles) or size != contract.tile:
-        raise InputError(f"the positions list {len(tiles)} tiles of {contract.tile} px but {batch} references of "
-                         f"{size} px came: connect Reference Mask's outputs made from the same Band Extract")
+        raise InputError(
+            f"the positions list {len(tiles)} tiles of {contract.tile} px but {batch} references of "
+            f"{size} px came: connect Reference Mask's outputs made from the same Band Extract"
+        )
     return contract, tiles
 
 
@@ -89,8 +97,11 @@ def _in_order(references, masks, tiles, contract, direction: str, make) -> list:
     turned_masks = [np.ascontiguousarray(to_frontier_right(m, direction)) for m in masks]
 
     def make_turned(i, reference, mask):
-        tile = make(i, np.ascontiguousarray(from_frontier_right(reference, direction)),
-                    np.ascontiguousarray(from_frontier_right(mask, direction)))
+        tile = make(
+            i,
+            np.ascontiguousarray(from_frontier_right(reference, direction)),
+            np.ascontiguousarray(from_frontier_right(mask, direction)),
+        )
         return to_frontier_right(tile, direction)
 
     made = generate_in_order(turn, turned_masks, tiles, contract, StepSettings(direction=direction), make_turned)
@@ -102,31 +113,59 @@ def _default_backend() -> str:
     return default_backend() if default_backend() in names else names[0]
 
 
-BACKEND = Param("backend", "COMBO", "mock and local are offline and free; the others call a service and may "
-                                    "cost money per tile.", default=_default_backend, options=backend_names)
+BACKEND = Param(
+    "backend",
+    "COMBO",
+    "mock and local are offline and free; the others call a service and may cost money per tile.",
+    default=_default_backend,
+    options=backend_names,
+)
 
 
 SPEC = NodeSpec(
     node_id="ExquisiteGenerateTile",
     display_name="Generate Tile (exquisite)",
     description="Asks one backend for one tile from the reference and its mask. Same seed and inputs: "
-                "ComfyUI reuses the tile it has; a new seed asks again.",
+    "ComfyUI reuses the tile it has; a new seed asks again.",
     run=generate_tile,
     inputs=(
         image("reference", "The reference tile from Reference Mask."),
         Param("mask", "MASK", "Where to generate (1) and keep (0), from Reference Mask."),
-        Param("prompt", "STRING", "What the new part should show (backends that read prompts).", default="",
-              multiline=True),
+        Param(
+            "prompt",
+            "STRING",
+            "What the new part should show (backends that read prompts).",
+            default="",
+            multiline=True,
+        ),
         BACKEND,
-        Param("seed", "INT", "Same seed and inputs: the cached tile, no new call. New seed: a new tile.",
-              default=0, min=0, max=SEED_MAX, control_after_generate=True),
+        Param(
+            "seed",
+            "INT",
+            "Same seed and inputs: the cached tile, no new call. New seed: a new tile.",
+            default=0,
+            min=0,
+            max=SEED_MAX,
+            control_after_generate=True,
+        ),
         DIRECTION,
-        Param("backend_settings", "STRING", 'The backend\'s own settings as JSON, e.g. {"model": "gpt-image-1.5"};'
-                                            " {} = its defaults.", default="{}", optional=True),
+        Param(
+            "backend_settings",
+            "STRING",
+            'The backend\'s own settings as JSON, e.g. {"model": "gpt-image-1.5"}; {} = its defaults.',
+            default="{}",
+            optional=True,
+        ),
         positions("Band Extract's positions: tile i gets the seed a CLI step gives tile i of the frontier."),
-        Param("frontier", "COMBO", "With positions: sequential = each tile continues the one before (as the CLI); "
-                                   "parallel = each on its own (as a sampler).", default="sequential",
-              options=FRONTIER_MODES, optional=True),
+        Param(
+            "frontier",
+            "COMBO",
+            "With positions: sequential = each tile continues the one before (as the CLI); "
+            "parallel = each on its own (as a sampler).",
+            default="sequential",
+            options=FRONTIER_MODES,
+            optional=True,
+        ),
     ),
     outputs=(Out("IMAGE", "tile", "The tile, the size of the reference: glue it with Feather Glue."),),
 )
@@ -135,7 +174,5 @@ SPEC = NodeSpec(
 def _square_size(height_width: tuple[int, int]) -> int:
     height, width = (int(v) for v in height_width)
     if height != width:
-        raise InputError(
-            f"the reference is {width}x{height} but a tile is square: take it from ReferenceMask"
-        )
+        raise InputError(f"the reference is {width}x{height} but a tile is square: take it from ReferenceMask")
     return height

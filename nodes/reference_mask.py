@@ -44,8 +44,12 @@ def reference_mask(band, direction, overlap_px, ramp, ramp_start, ramp_end, ramp
     if positions is not None:
         return _frontier_references(bands, direction, overlap_px, start, end, ramp_shape, fill, positions)
     contract = contract_from_band(bands.shape[1:3], direction, overlap_px)
-    references = [np.ascontiguousarray(from_frontier_right(
-        pack_reference(to_frontier_right(b, direction), contract, fill), direction)) for b in bands]
+    references = [
+        np.ascontiguousarray(
+            from_frontier_right(pack_reference(to_frontier_right(b, direction), contract, fill), direction)
+        )
+        for b in bands
+    ]
     mask = np.ascontiguousarray(from_frontier_right(generation_mask(contract, start, end, ramp_shape), direction))
     return (uint8_to_images(references), float_to_masks([mask] * len(references)))
 
@@ -57,41 +61,76 @@ def _frontier_references(bands, direction, overlap_px, start, end, ramp_shape, f
     if not 0 <= contract.overlap <= contract.band:
         raise InputError(f"overlap_px ({overlap_px}) must be from 0 to the band ({contract.band} px)")
     if len(bands) != len(tiles):
-        raise InputError(f"the positions list {len(tiles)} tiles but {len(bands)} bands came: connect the band "
-                         f"and positions outputs of the same Band Extract")
+        raise InputError(
+            f"the positions list {len(tiles)} tiles but {len(bands)} bands came: connect the band "
+            f"and positions outputs of the same Band Extract"
+        )
     references, masks = [], []
     for b, tile in zip(bands, tiles):
         norm = to_frontier_right(b, direction)
         if norm.shape[:2] != (tile.rows, contract.band):
-            raise InputError(f"a band is {b.shape[1]}x{b.shape[0]} but the positions expect bands of "
-                             f"{contract.band} px by {tile.rows} px across: connect the same Band Extract's "
-                             f"outputs")
+            raise InputError(
+                f"a band is {b.shape[1]}x{b.shape[0]} but the positions expect bands of "
+                f"{contract.band} px by {tile.rows} px across: connect the same Band Extract's "
+                f"outputs"
+            )
         references.append(from_frontier_right(pack_reference(norm, contract, fill), direction))
         masks.append(from_frontier_right(frontier_mask(contract, 0, tile.rows, start, end, ramp_shape), direction))
-    return (uint8_to_images([np.ascontiguousarray(r) for r in references]),
-            float_to_masks([np.ascontiguousarray(m) for m in masks]))
+    return (
+        uint8_to_images([np.ascontiguousarray(r) for r in references]),
+        float_to_masks([np.ascontiguousarray(m) for m in masks]),
+    )
 
 
 SPEC = NodeSpec(
     node_id="ExquisiteReferenceMask",
     display_name="Reference Mask (exquisite)",
     description="Packs the band into a square reference tile and makes its soft mask "
-                "(1 = generate, 0 = keep, a ramp across the overlap).",
+    "(1 = generate, 0 = keep, a ramp across the overlap).",
     run=reference_mask,
     inputs=(
         image("band", "The band from Band Extract (same direction)."),
         DIRECTION,
         overlap_px("Overlap in px at the frontier that Feather Glue blends (at most the band)."),
-        Param("ramp", "COMBO", "overlap: the mask ramps across the overlap (automatic). "
-                               "custom: from ramp_start to ramp_end.", default="overlap", options=RAMP_MODES),
-        Param("ramp_start", "FLOAT", "custom ramp: where the mask leaves 0, in px from the band's inner edge.",
-              default=0.0, min=0.0, max=16384.0, step=1.0),
-        Param("ramp_end", "FLOAT", "custom ramp: where the mask reaches 1, in px from the band's inner edge.",
-              default=512.0, min=0.0, max=16384.0, step=1.0),
-        Param("ramp_shape", "COMBO", "linear, or smooth (no kink where the ramp begins and ends).",
-              default="linear", options=tuple(SHAPES)),
-        Param("fill", "COMBO", "What fills the new half before generation (gray is what ComfyUI pads with).",
-              default="gray", options=tuple(FILLS)),
+        Param(
+            "ramp",
+            "COMBO",
+            "overlap: the mask ramps across the overlap (automatic). custom: from ramp_start to ramp_end.",
+            default="overlap",
+            options=RAMP_MODES,
+        ),
+        Param(
+            "ramp_start",
+            "FLOAT",
+            "custom ramp: where the mask leaves 0, in px from the band's inner edge.",
+            default=0.0,
+            min=0.0,
+            max=16384.0,
+            step=1.0,
+        ),
+        Param(
+            "ramp_end",
+            "FLOAT",
+            "custom ramp: where the mask reaches 1, in px from the band's inner edge.",
+            default=512.0,
+            min=0.0,
+            max=16384.0,
+            step=1.0,
+        ),
+        Param(
+            "ramp_shape",
+            "COMBO",
+            "linear, or smooth (no kink where the ramp begins and ends).",
+            default="linear",
+            options=tuple(SHAPES),
+        ),
+        Param(
+            "fill",
+            "COMBO",
+            "What fills the new half before generation (gray is what ComfyUI pads with).",
+            default="gray",
+            options=tuple(FILLS),
+        ),
         positions("Band Extract's positions: the bands are the tiles of one frontier (any canvas size)."),
     ),
     outputs=(

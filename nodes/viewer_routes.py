@@ -38,7 +38,7 @@ def register(routes=None, root: Path | None = None) -> ViewerApi:
 
     async def page(request: web.Request) -> web.Response:
         raw = request.rel_url.raw_path  # still percent-encoded: ViewerApi decodes each part once
-        tail = raw[raw.find(PREFIX + "/") + len(PREFIX) + 1:]  # ComfyUI also mounts every route under /api
+        tail = raw[raw.find(PREFIX + "/") + len(PREFIX) + 1 :]  # ComfyUI also mounts every route under /api
         reply = await asyncio.to_thread(api.handle, tail, dict(request.query))
         headers = {**SECURITY_HEADERS, **reply.headers, "Content-Type": reply.content_type}
         return web.Response(status=reply.status, body=reply.body, headers=headers)

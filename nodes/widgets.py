@@ -6,9 +6,13 @@ from ..shared_core.geometry import DIRECTION_WORDS, DIRECTIONS
 from .spec import Param
 
 DIRECTION = Param(
-    "direction", "COMBO", default="x_ltr", options=tuple(DIRECTIONS),
-    tooltip="Where the canvas grows (" + ", ".join(f"{d} = {DIRECTION_WORDS[d]}" for d in DIRECTIONS)
-            + "). The same on every node of a step.",
+    "direction",
+    "COMBO",
+    default="x_ltr",
+    options=tuple(DIRECTIONS),
+    tooltip="Where the canvas grows ("
+    + ", ".join(f"{d} = {DIRECTION_WORDS[d]}" for d in DIRECTIONS)
+    + "). The same on every node of a step.",
 )
 
 

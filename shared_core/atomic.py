@@ -50,7 +50,7 @@ def stale_temp_files(folder: Path, name: str | None = None) -> list[Path]:
     stale = []
     found = folder.glob(f".{name}.*{TEMP_SUFFIX}") if name else folder.rglob(f".*{TEMP_SUFFIX}")
     for tmp in found:
-        pid = tmp.name[:-len(TEMP_SUFFIX)].rsplit(".", 1)[-1]
+        pid = tmp.name[: -len(TEMP_SUFFIX)].rsplit(".", 1)[-1]
         if not pid.isdigit() or not process_alive(int(pid)):
             stale.append(tmp)
     return stale

@@ -23,8 +23,15 @@ from .mask import SHAPES
 from .progress_line import ProgressLine
 from .seam_report import brief
 from .service import (
-    SESSION_ID, backend_settings_from_pairs, check_export_target, check_fits, default_sessions_dir, find_session,
-    plan_session_steps, plan_steps, run_steps,
+    SESSION_ID,
+    backend_settings_from_pairs,
+    check_export_target,
+    check_fits,
+    default_sessions_dir,
+    find_session,
+    plan_session_steps,
+    plan_steps,
+    run_steps,
 )
 from .journal import damaged_tiles, replay_canvas
 from .pngio import write_png
@@ -34,44 +41,90 @@ from .session_folder import CreatedMeanwhile
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="exquisite", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="exquisite", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     extend = commands.add_parser("extend", help="extend an image (a new session) or a session by N steps")
     extend.add_argument("input", help="an image file (starts a session) or a session directory (continues it)")
     directions = list(DIRECTIONS) + list(DIRECTION_ALIASES)
-    extend.add_argument("--direction", "-d", default=None, choices=directions,
-                        help="growth direction (default: right, or the session's last)")
+    extend.add_argument(
+        "--direction",
+        "-d",
+        default=None,
+        choices=directions,
+        help="growth direction (default: right, or the session's last)",
+    )
     extend.add_argument("--steps", "-n", type=int, default=1, help="how many steps (default 1)")
     extend.add_argument("--prompt", "-p", default=None, help="what the new region should show")
     extend.add_argument("--backend", "-b", default=None, help="generator backend (default: local offline)")
-    extend.add_argument("--backend-opt", action="append", default=[], metavar="KEY=VALUE",
-                        help="a backend setting, e.g. model=gpt-image-1.5 (repeatable)")
-    extend.add_argument("--blend", choices=BLENDS, default=None, help="seam blend (default: the backend's own, e.g. mask for openai; else the session's last; else linear)")
-    extend.add_argument("--feather", type=int, default=None, help="fade width in px for linear/smooth (default: the overlap)")
-    extend.add_argument("--overlap", type=int, default=None, help="overlap in px (512: whole tile pasted; 256: legacy contract)")
-    extend.add_argument("--ramp-start", type=float, default=None, help="where the mask ramp starts in the conditioning half")
-    extend.add_argument("--ramp-end", type=float, default=None, help="where the mask ramp ends (the frontier by default)")
-    extend.add_argument("--colour-match", action=argparse.BooleanOptionalAction, default=None,
-                        help="map the tile's colours onto the canvas's on the overlap before blending, so colours "
-                             "do not drift (default on; --no-colour-match turns it off)")
-    extend.add_argument("--colour-space", choices=COLOUR_SPACES, default=None,
-                        help="where colour matching matches mean and spread per channel (default rgb: removes a "
-                             "per-channel gain and offset exactly; lab: lightness and chroma)")
-    extend.add_argument("--blend-ramp-start", type=float, default=None,
-                        help="compositing ramp start for the mask/multiband/seam blends, if it should differ "
-                             "from the generation ramp (same units as --ramp-start)")
-    extend.add_argument("--blend-ramp-end", type=float, default=None,
-                        help="compositing ramp end (default: the generation ramp's)")
+    extend.add_argument(
+        "--backend-opt",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a backend setting, e.g. model=gpt-image-1.5 (repeatable)",
+    )
+    extend.add_argument(
+        "--blend",
+        choices=BLENDS,
+        default=None,
+        help="seam blend (default: the backend's own, e.g. mask for openai; else the session's last; else linear)",
+    )
+    extend.add_argument(
+        "--feather", type=int, default=None, help="fade width in px for linear/smooth (default: the overlap)"
+    )
+    extend.add_argument(
+        "--overlap", type=int, default=None, help="overlap in px (512: whole tile pasted; 256: legacy contract)"
+    )
+    extend.add_argument(
+        "--ramp-start", type=float, default=None, help="where the mask ramp starts in the conditioning half"
+    )
+    extend.add_argument(
+        "--ramp-end", type=float, default=None, help="where the mask ramp ends (the frontier by default)"
+    )
+    extend.add_argument(
+        "--colour-match",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="map the tile's colours onto the canvas's on the overlap before blending, so colours "
+        "do not drift (default on; --no-colour-match turns it off)",
+    )
+    extend.add_argument(
+        "--colour-space",
+        choices=COLOUR_SPACES,
+        default=None,
+        help="where colour matching matches mean and spread per channel (default rgb: removes a "
+        "per-channel gain and offset exactly; lab: lightness and chroma)",
+    )
+    extend.add_argument(
+        "--blend-ramp-start",
+        type=float,
+        default=None,
+        help="compositing ramp start for the mask/multiband/seam blends, if it should differ "
+        "from the generation ramp (same units as --ramp-start)",
+    )
+    extend.add_argument(
+        "--blend-ramp-end", type=float, default=None, help="compositing ramp end (default: the generation ramp's)"
+    )
     extend.add_argument("--ramp-shape", choices=SHAPES, default=None, help="ramp shape (default linear)")
-    extend.add_argument("--fill", choices=FILLS, default=None, help="what fills the new half of the reference (default gray)")
-    extend.add_argument("--seed", type=int, default=None, help="seed of the first step; step i uses seed + i (default 0)")
-    extend.add_argument("--session", default=None, help="where to create the session (default: a new folder under ./exquisite-sessions)")
-    extend.add_argument("--fit", action="store_true",
-                        help="optional: scale the image so its side across the growth direction is one tile "
-                             "(1024 px, aspect kept). Without it the full resolution is kept: a longer edge is "
-                             "grown by several overlapping tiles, a shorter one by one tile without upscaling")
+    extend.add_argument(
+        "--fill", choices=FILLS, default=None, help="what fills the new half of the reference (default gray)"
+    )
+    extend.add_argument(
+        "--seed", type=int, default=None, help="seed of the first step; step i uses seed + i (default 0)"
+    )
+    extend.add_argument(
+        "--session", default=None, help="where to create the session (default: a new folder under ./exquisite-sessions)"
+    )
+    extend.add_argument(
+        "--fit",
+        action="store_true",
+        help="optional: scale the image so its side across the growth direction is one tile "
+        "(1024 px, aspect kept). Without it the full resolution is kept: a longer edge is "
+        "grown by several overlapping tiles, a shorter one by one tile without upscaling",
+    )
     extend.add_argument("--out", "-o", required=True, help="PNG file for the final canvas")
     extend.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     extend.add_argument("--wait", action="store_true", help=WAIT_HELP)
@@ -84,18 +137,26 @@ def _parser() -> argparse.ArgumentParser:
     undo.add_argument("session", help="a session folder or id")
     undo.add_argument("--wait", action="store_true", help=WAIT_HELP)
 
-    export = commands.add_parser("export", help="write a session's current canvas (or any step's) to a PNG file "
-                                                "(writes nothing into the session)")
+    export = commands.add_parser(
+        "export",
+        help="write a session's current canvas (or any step's) to a PNG file (writes nothing into the session)",
+    )
     export.add_argument("session", help="a session folder or id")
     export.add_argument("--out", "-o", required=True)
-    export.add_argument("--step", type=int, default=None,
-                        help="the canvas after step N (0: the source), rebuilt from the session's files; "
-                             "default: the current canvas")
+    export.add_argument(
+        "--step",
+        type=int,
+        default=None,
+        help="the canvas after step N (0: the source), rebuilt from the session's files; default: the current canvas",
+    )
     export.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     cli_view.add_parser(commands)
 
-    repair = commands.add_parser("repair", help="finish what a killed or failed run left and rebuild what is "
-                                                "damaged (extend and undo do this too when they open a session)")
+    repair = commands.add_parser(
+        "repair",
+        help="finish what a killed or failed run left and rebuild what is "
+        "damaged (extend and undo do this too when they open a session)",
+    )
     repair.add_argument("session", help="a session folder or id")
     repair.add_argument("--wait", action="store_true", help=WAIT_HELP)
     return parser
@@ -106,8 +167,14 @@ WAIT_HELP = "if another process is changing the session, wait for it instead of 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    commands = {"extend": _extend, "show": _show, "undo": _undo, "export": _export, "repair": _repair,
-                "view": cli_view.run}
+    commands = {
+        "extend": _extend,
+        "show": _show,
+        "undo": _undo,
+        "export": _export,
+        "repair": _repair,
+        "view": cli_view.run,
+    }
     try:
         return commands[args.command](args)
     except StorageError as error:  # the disk refused a write: not the user's input
@@ -128,16 +195,25 @@ def main(argv: list[str] | None = None) -> int:
 def _chosen_settings(args) -> dict:
     """The StepSettings fields given on the command line (None = not given)."""
     return {
-        "direction": args.direction, "prompt": args.prompt, "seed": args.seed, "blend": args.blend,
-        "feather_px": args.feather, "ramp_start": args.ramp_start, "ramp_end": args.ramp_end,
-        "ramp_shape": args.ramp_shape, "fill": args.fill, "colour_match": args.colour_match,
+        "direction": args.direction,
+        "prompt": args.prompt,
+        "seed": args.seed,
+        "blend": args.blend,
+        "feather_px": args.feather,
+        "ramp_start": args.ramp_start,
+        "ramp_end": args.ramp_end,
+        "ramp_shape": args.ramp_shape,
+        "fill": args.fill,
+        "colour_match": args.colour_match,
         "colour_space": args.colour_space,
-        "blend_ramp_start": args.blend_ramp_start, "blend_ramp_end": args.blend_ramp_end,
+        "blend_ramp_start": args.blend_ramp_start,
+        "blend_ramp_end": args.blend_ramp_end,
     }
 
 
 def _open_for_writing(name: str, wait: bool) -> Session:
     """A session opened to change it: repairs are reported; another writer is waited for or refused."""
+
     def waiting(pid) -> None:
         print(f"exquisite: waiting for process {pid or '?'}, which is changing the session", file=sys.stderr)
 
@@ -188,23 +264,31 @@ def _extend(args) -> int:
     session = _open_existing(args)
     if session is not None:
         with session, session.writing():
-            plan = plan_session_steps(session, _chosen_settings(args), args.backend,
-                                      backend_settings_from_pairs(args.backend_opt), args.steps)
+            plan = plan_session_steps(
+                session, _chosen_settings(args), args.backend, backend_settings_from_pairs(args.backend_opt), args.steps
+            )
             check_export_target(out, args.force, session.root)
             return _run_and_export(session, plan, out, args.steps)
     contract = Contract() if args.overlap is None else Contract(overlap=args.overlap)
-    plan = plan_steps(contract, None, _chosen_settings(args), args.backend,
-                      backend_settings_from_pairs(args.backend_opt), args.steps)
+    plan = plan_steps(
+        contract, None, _chosen_settings(args), args.backend, backend_settings_from_pairs(args.backend_opt), args.steps
+    )
     root = Path(args.session) if args.session else _new_session_dir(Path(args.input))
     if root.is_file():
         raise InputError(f"--session {root} is a file: give a folder for the new session")
     check_export_target(out, args.force, root)
     for attempt in range(5):  # a default folder name another run took at the same moment: take the next
         try:
-            session = Session.create(root, Path(args.input), contract, fit=args.fit,
-                                     direction=plan.settings.direction, settings=plan.settings, backend=plan.backend,
-                                     check_size=lambda size: check_fits(plan.settings.direction, size, contract,
-                                                                        plan.steps))
+            session = Session.create(
+                root,
+                Path(args.input),
+                contract,
+                fit=args.fit,
+                direction=plan.settings.direction,
+                settings=plan.settings,
+                backend=plan.backend,
+                check_size=lambda size: check_fits(plan.settings.direction, size, contract, plan.steps),
+            )
             break
         except CreatedMeanwhile:
             if args.session or attempt == 4:
@@ -223,8 +307,11 @@ def _run_and_export(session: Session, plan, out: Path, requested: int) -> int:
         line.clear()
         timing = result.timings.get("generate_s", 0.0)
         if result.committed:
-            print(f"step {result.number:04d} committed: canvas {result.size[0]}x{result.size[1]} "
-                  f"(tile in {timing:.1f} s)  {result.directory}", flush=True)
+            print(
+                f"step {result.number:04d} committed: canvas {result.size[0]}x{result.size[1]} "
+                f"(tile in {timing:.1f} s)  {result.directory}",
+                flush=True,
+            )
             if result.seam:
                 print(f"           {brief(result.seam)}", flush=True)
         else:
@@ -246,9 +333,15 @@ def _run_and_export(session: Session, plan, out: Path, requested: int) -> int:
 
 def _show(args) -> int:
     with Session.open(find_session(args.session), write=False) as session:
-        info: dict = {"session": str(session.root), "size": list(session.size), "head": session.head,
-                "canvas": str(session.canvas_path()), "contract": session.contract.to_dict(),
-                "steps": session.history(), "notes": list(session.repairs)}
+        info: dict = {
+            "session": str(session.root),
+            "size": list(session.size),
+            "head": session.head,
+            "canvas": str(session.canvas_path()),
+            "contract": session.contract.to_dict(),
+            "steps": session.history(),
+            "notes": list(session.repairs),
+        }
         _report_repairs(session)
     if args.json:
         print(json.dumps(info, indent=1))
@@ -257,8 +350,10 @@ def _show(args) -> int:
     print(f"canvas file: {info['canvas']}")
     for step in info["steps"]:
         size = step.get("size_after") or step.get("size_before") or ["?", "?"]
-        line = (f"  {step['number']:04d} {step['status']:<9} {step['direction'] or '?':<5} {size[0]}x{size[1]}  "
-                f"seed {step['seed']}")
+        line = (
+            f"  {step['number']:04d} {step['status']:<9} {step['direction'] or '?':<5} {size[0]}x{size[1]}  "
+            f"seed {step['seed']}"
+        )
         if step["prompt"]:
             line += f"  {step['prompt']!r}"
         if step["status"] in ("rejected", "running"):
@@ -272,7 +367,9 @@ def _show(args) -> int:
 def _undo(args) -> int:
     with _open_for_writing(args.session, args.wait) as session:
         record = session.undo()
-        print(f"undid step {record['number']:04d}; canvas is {session.size[0]}x{session.size[1]} at step {session.head}")
+        print(
+            f"undid step {record['number']:04d}; canvas is {session.size[0]}x{session.size[1]} at step {session.head}"
+        )
     return 0
 
 
@@ -299,10 +396,12 @@ def _step_canvas(session: Session, number: int):
     if number != 0 and records.get(number, {}).get("status") not in ("committed", "undone"):
         made = ", ".join(str(n) for n, r in records.items() if r["status"] in ("committed", "undone")) or "none"
         status = records[number]["status"] if number in records else "not a step of this session"
-        raise InputError(f"step {number} has no canvas ({status}): give 0 (the source) or a committed or "
-                         f"undone step ({made})")
-    return replay_canvas(session.root, session.history(), number, session.contract,
-                         session.meta["source"].get("size"), write=False).user()
+        raise InputError(
+            f"step {number} has no canvas ({status}): give 0 (the source) or a committed or undone step ({made})"
+        )
+    return replay_canvas(
+        session.root, session.history(), number, session.contract, session.meta["source"].get("size"), write=False
+    ).user()
 
 
 def _repair(args) -> int:
@@ -316,8 +415,11 @@ def _repair(args) -> int:
         committed = sum(1 for s in session.history() if s["status"] == "committed")
         print(f"canvas {session.size[0]}x{session.size[1]} at step {session.head} ({committed} committed steps)")
     for tile in damaged:
-        print(f"exquisite: {tile} is damaged (it differs from what its step committed): restore it from a "
-              f"backup; rebuilding a canvas from it is refused", file=sys.stderr)
+        print(
+            f"exquisite: {tile} is damaged (it differs from what its step committed): restore it from a "
+            f"backup; rebuilding a canvas from it is refused",
+            file=sys.stderr,
+        )
     return 2 if damaged else 0
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -42,17 +42,16 @@ TileSource = Callable[[FrontierTile, np.ndarray, np.ndarray], np.ndarray]
 class FrontierStep:
     """The patch of one step being composed tile by tile (see the module docstring)."""
 
-    def __init__(self, canvas: GrowingCanvas, contract: Contract, settings: StepSettings,
-                 report: bool = False) -> None:
+    def __init__(self, canvas: GrowingCanvas, contract: Contract, settings: StepSettings, report: bool = False) -> None:
         norm = canvas.norm
         self.report = report
         check_canvas(norm.shape, contract)
         self.canvas, self.contract, self.settings = canvas, contract, settings
         self.length = length = canvas.length
         self.tiles = frontier_tiles(norm.shape[0], contract)
-        self.band = np.array(norm[:, length - contract.band:length])  # as before the step, every row
+        self.band = np.array(norm[:, length - contract.band : length])  # as before the step, every row
         self.patch = np.zeros((norm.shape[0], contract.overlap + contract.advance, 3), np.uint8)
-        self.patch[:, :contract.overlap] = norm[:, length - contract.overlap:length]
+        self.patch[:, : contract.overlap] = norm[:, length - contract.overlap : length]
         self.alpha = alpha_for(settings, contract)
         self.blend = overlap_blend(settings.blend)
         self.joints: list[dict] = []
@@ -66,7 +65,7 @@ class FrontierStep:
         reference = pack_reference(self.band[self.rows(tile)], c, s.fill)
         if tile.joint:
             start = tile.cross_start
-            reference[:tile.joint, c.band:] = self.patch[start:start + tile.joint, c.overlap:]
+            reference[: tile.joint, c.band :] = self.patch[start : start + tile.joint, c.overlap :]
         mask = frontier_mask(c, tile.joint, tile.rows, s.ramp_start, s.ramp_end, s.ramp_shape)
         return reference, mask
 
@@ -81,14 +80,13 @@ class FrontierStep:
         if tile.rows < c.tile:  # an edge shorter than a tile: the real rows repeated, so only they count
             repeat = np.arange(c.tile) % tile.rows
             glued = np.array(raw)
-            glued[:tile.rows] = match_colour(band[repeat], raw[repeat], c, s.colour_space)[:tile.rows]
+            glued[: tile.rows] = match_colour(band[repeat], raw[repeat], c, s.colour_space)[: tile.rows]
             return glued
         glued = match_colour(band, raw, c, s.colour_space)
         if tile.joint:
             j = tile.joint
             across = Contract(tile=c.tile, band=j, overlap=j, advance=c.tile - j, cross_overlap=0)
-            turned = match_colour(reference[:j].transpose(1, 0, 2), glued.transpose(1, 0, 2), across,
-                                  s.colour_space)
+            turned = match_colour(reference[:j].transpose(1, 0, 2), glued.transpose(1, 0, 2), across, s.colour_space)
             glued = np.ascontiguousarray(turned.transpose(1, 0, 2))
         return glued
 
@@ -98,15 +96,16 @@ class FrontierStep:
         rows = self.rows(tile)
         first = c.patch_start
         wanted = np.empty((n, c.overlap + c.advance, 3), np.uint8)
-        wanted[:, :c.overlap] = self.blend(self.band[rows, c.band - c.overlap:], glued[:n, first:c.band],
-                                           self.alpha[:n, first:c.band])
-        wanted[:, c.overlap:] = glued[:n, c.band:]
+        wanted[:, : c.overlap] = self.blend(
+            self.band[rows, c.band - c.overlap :], glued[:n, first : c.band], self.alpha[:n, first : c.band]
+        )
+        wanted[:, c.overlap :] = glued[:n, c.band :]
         if not tile.joint:
             self.patch[rows] = wanted
             return
         j, start = tile.joint, tile.cross_start
         alpha = joint_alpha(j, self.settings.blend, self.settings.ramp_shape)
-        blended = blend_joint(self.patch[start:start + j], wanted[:j], alpha, self.blend)
+        blended = blend_joint(self.patch[start : start + j], wanted[:j], alpha, self.blend)
         if self.report:
             self._report_joint(tile, wanted, blended)
         wanted[:j] = blended
@@ -117,16 +116,16 @@ class FrontierStep:
         went in, the tile's own patch and the joint as blended."""
         j, start, k2 = tile.joint, tile.cross_start, 2 * SEAM_WINDOW
         margin = min(k2, start)
-        before = self.patch[start - margin:start + j]
-        after = np.concatenate([self.patch[start - margin:start], blended, wanted[j:j + k2]])
-        numbers = joint_report(before, after, wanted[:j + k2], margin, j, self.contract)
+        before = self.patch[start - margin : start + j]
+        after = np.concatenate([self.patch[start - margin : start], blended, wanted[j : j + k2]])
+        numbers = joint_report(before, after, wanted[: j + k2], margin, j, self.contract)
         self.joints.append({"between": [tile.index, tile.index + 1], "at_row": start, "rows": j, **numbers})
 
     def commit(self) -> None:
         """Write the composed patch into the canvas and grow it by one advance."""
         c = self.contract
         buffer = self.canvas.buffer_for_step(c)
-        buffer[:, self.length - c.overlap:self.length + c.advance] = self.patch
+        buffer[:, self.length - c.overlap : self.length + c.advance] = self.patch
         self.canvas.length = self.length + c.advance
 
 
@@ -140,8 +139,14 @@ class AppliedStep:
     seam: dict | None = None
 
 
-def apply_step(canvas: GrowingCanvas, settings: StepSettings, contract: Contract, tile_for: TileSource,
-               report: bool = False, timings: dict | None = None) -> AppliedStep:
+def apply_step(
+    canvas: GrowingCanvas,
+    settings: StepSettings,
+    contract: Contract,
+    tile_for: TileSource,
+    report: bool = False,
+    timings: dict | None = None,
+) -> AppliedStep:
     """Apply one step to a canvas turned to its direction: every tile from `tile_for`, in order, then
     one change of the canvas. If `tile_for` raises, the canvas is untouched. With `report`, the
     seam report (the single-tile report for one tile; else the worst tile's numbers at the top, every

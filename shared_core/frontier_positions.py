@@ -42,12 +42,15 @@ def frontier_positions(canvas_hw: tuple[int, int], direction: str, contract: Con
         norm_box = (tile.cross_start, tile.cross_start + tile.rows, length - contract.band, grown[1])
         r0, r1, c0, c1 = user_box(norm_box, grown, direction)
         tiles.append({**tile.to_dict(), "box": {"x": c0, "y": r0, "width": c1 - c0, "height": r1 - r0}})
-    return {"direction": direction, "canvas": {"width": width, "height": height},
-            "contract": contract.to_dict(), "tiles": tiles}
+    return {
+        "direction": direction,
+        "canvas": {"width": width, "height": height},
+        "contract": contract.to_dict(),
+        "tiles": tiles,
+    }
 
 
-def read_positions(positions, canvas_hw: tuple[int, int] | None,
-                   direction: str) -> tuple[Contract, list[FrontierTile]]:
+def read_positions(positions, canvas_hw: tuple[int, int] | None, direction: str) -> tuple[Contract, list[FrontierTile]]:
     """(contract, tiles) from positions (a dict or its JSON text) made for this very canvas (None:
     the canvas they record, for a node that sees only the bands) and direction."""
     data = _as_dict(positions)
@@ -56,18 +59,22 @@ def read_positions(positions, canvas_hw: tuple[int, int] | None,
         contract = Contract.from_dict(data["contract"])
         made_for = (parse_direction(data["direction"]), int(data["canvas"]["width"]), int(data["canvas"]["height"]))
     except (KeyError, TypeError, ValueError, ContractError) as bad:
-        raise InputError(f"the positions are not Band Extract's positions ({bad}): connect Band Extract's "
-                         f"positions output unchanged") from None
+        raise InputError(
+            f"the positions are not Band Extract's positions ({bad}): connect Band Extract's positions output unchanged"
+        ) from None
     height, width = (made_for[2], made_for[1]) if canvas_hw is None else (int(v) for v in canvas_hw)
     if made_for != (direction, width, height):
         raise InputError(
             f"the positions were made for a {made_for[1]}x{made_for[2]} canvas growing {made_for[0]}, but this "
             f"canvas is {width}x{height} growing {direction}: connect the positions of the Band Extract that "
-            f"cut this canvas, with the same direction")
+            f"cut this canvas, with the same direction"
+        )
     expected = frontier_positions((height, width), direction, contract)
     if data.get("tiles") != expected["tiles"]:
-        raise InputError("the positions' tiles are not the ones the contract places on this canvas: connect "
-                         "Band Extract's positions output unchanged")
+        raise InputError(
+            "the positions' tiles are not the ones the contract places on this canvas: connect "
+            "Band Extract's positions output unchanged"
+        )
     cross = frontier_right_shape((height, width), direction)[0]
     return contract, frontier_tiles(cross, contract)
 

@@ -31,26 +31,32 @@ from .session import StepResult
 from .step_settings import StepSettings
 
 
-def check_given_tiles(canvas: np.ndarray, tiles: list[np.ndarray], settings: StepSettings,
-                      contract: Contract) -> list[np.ndarray]:
+def check_given_tiles(
+    canvas: np.ndarray, tiles: list[np.ndarray], settings: StepSettings, contract: Contract
+) -> list[np.ndarray]:
     """The tiles as RGB arrays, refused unless there is one T x T tile per tile of this frontier."""
     canvas = check_rgb(canvas, "canvas")
     norm_shape = frontier_right_shape(canvas.shape, settings.direction)
     check_canvas(norm_shape, contract)
     count = len(frontier_tiles(norm_shape[0], contract))
     if len(tiles) != count:
-        raise InputError(f"this canvas's frontier has {count} tiles but {len(tiles)} were given: glue the whole "
-                         f"batch that came from this canvas's references, in order")
+        raise InputError(
+            f"this canvas's frontier has {count} tiles but {len(tiles)} were given: glue the whole "
+            f"batch that came from this canvas's references, in order"
+        )
     checked = [check_rgb(t, f"tile {i + 1}") for i, t in enumerate(tiles)]
     for i, tile in enumerate(checked):
         if tile.shape[:2] != (contract.tile, contract.tile):
-            raise InputError(f"tile {i + 1} is {tile.shape[1]}x{tile.shape[0]} but this frontier's tiles are "
-                             f"{contract.tile}x{contract.tile}: glue the tiles made from its references, unresized")
+            raise InputError(
+                f"tile {i + 1} is {tile.shape[1]}x{tile.shape[0]} but this frontier's tiles are "
+                f"{contract.tile}x{contract.tile}: glue the tiles made from its references, unresized"
+            )
     return checked
 
 
-def glue_given_tiles(canvas: np.ndarray, tiles: list[np.ndarray], settings: StepSettings,
-                     contract: Contract) -> tuple[np.ndarray, dict]:
+def glue_given_tiles(
+    canvas: np.ndarray, tiles: list[np.ndarray], settings: StepSettings, contract: Contract
+) -> tuple[np.ndarray, dict]:
     """(the grown canvas in the user's frame, the step's seam report) for tiles in frontier order."""
     settings = settings.checked(contract)
     tiles = check_given_tiles(canvas, tiles, settings, contract)
@@ -80,9 +86,15 @@ class GivenTiles:
         return self._by_seed[request.seed]
 
 
-def journal_frontier_glue(sessions_dir: Path, name: str, canvas: np.ndarray, tiles: list[np.ndarray],
-                          settings: StepSettings, contract: Contract,
-                          backend_name: str = "external") -> tuple[Path, StepResult, np.ndarray]:
+def journal_frontier_glue(
+    sessions_dir: Path,
+    name: str,
+    canvas: np.ndarray,
+    tiles: list[np.ndarray],
+    settings: StepSettings,
+    contract: Contract,
+    backend_name: str = "external",
+) -> tuple[Path, StepResult, np.ndarray]:
     """Glue the frontier's tiles as a step of the named session (external_steps.session_for picks
     the session from the canvas's pixels); (session folder, result, canvas after). A one-tile
     frontier is exactly `external_steps.journal_glue`; a rejected step is raised as an InputError."""
@@ -94,6 +106,7 @@ def journal_frontier_glue(sessions_dir: Path, name: str, canvas: np.ndarray, til
         result = session.step(settings, GivenTiles(tiles, settings.seed, backend_name))
         session.flush()
         if not result.committed:
-            raise InputError(f"the glue was journaled as rejected step {result.number} of {session.root.name}: "
-                             f"{result.reason}")
+            raise InputError(
+                f"the glue was journaled as rejected step {result.number} of {session.root.name}: {result.reason}"
+            )
         return session.root, result, session.canvas()

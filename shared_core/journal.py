@@ -103,8 +103,10 @@ def _read_folder(folder: Path, writer_pid: int | None, journal: Journal) -> dict
             journal.fixes.append((what, lambda: write_json(folder / "step.json", copy)))
             record = copy
         if record is None:
-            raise SessionError(f"{folder / 'step.json'} is missing or damaged and step {number} is committed: "
-                               f"restore it from a backup (nothing else records how the step was made)")
+            raise SessionError(
+                f"{folder / 'step.json'} is missing or damaged and step {number} is committed: "
+                f"restore it from a backup (nothing else records how the step was made)"
+            )
         record["status"] = UNDONE if (folder / "undone").exists() else COMMITTED
         return record
     if (folder / "rejected.err").exists():
@@ -134,16 +136,20 @@ def _restore_lost_commits(root: Path, journal: Journal, known_committed) -> None
     by_number = {r["number"]: r for r in journal.records}
     for number in sorted(known_committed, reverse=True):
         if number not in by_number:
-            raise SessionError(f"{step_dir(root, number)} is missing but the session index lists it as a "
-                               f"committed step: restore that folder from a backup")
+            raise SessionError(
+                f"{step_dir(root, number)} is missing but the session index lists it as a "
+                f"committed step: restore that folder from a backup"
+            )
         _restore_commit(root, journal, by_number[number], "the session index lists it as committed")
     for record in sorted(journal.records, key=lambda r: -r["number"]):
         if record["status"] not in (COMMITTED, UNDONE) or not record.get("parent"):
             continue
         parent = by_number.get(record["parent"])
         if parent is None:
-            raise SessionError(f"{step_dir(root, record['parent'])} is missing but committed step "
-                               f"{record['number']} builds on it: restore that folder from a backup")
+            raise SessionError(
+                f"{step_dir(root, record['parent'])} is missing but committed step "
+                f"{record['number']} builds on it: restore that folder from a backup"
+            )
         _restore_commit(root, journal, parent, f"step {record['number']} builds on it")
 
 
@@ -152,19 +158,22 @@ def _restore_commit(root: Path, journal: Journal, record: dict, evidence: str) -
         return
     folder = step_dir(root, record["number"])
     if record.get("stored_status") != COMMITTED:
-        raise SessionError(f"{folder} is not committed but {evidence}: the session is damaged; restore "
-                           f"{folder} from a backup")
+        raise SessionError(
+            f"{folder} is not committed but {evidence}: the session is damaged; restore {folder} from a backup"
+        )
     journal.fixes = [(d, a) for d, a in journal.fixes if not d.startswith(f"{_name(folder)} was interrupted")]
     record.update(status=COMMITTED, reason="")
     record.pop("stored_status", None)
-    journal.fixes.append((f"{_name(folder)}/committed.ok was missing though {evidence}: restored",
-                          _marker_restorer(folder, record)))
+    journal.fixes.append(
+        (f"{_name(folder)}/committed.ok was missing though {evidence}: restored", _marker_restorer(folder, record))
+    )
 
 
 def _marker_restorer(folder: Path, record: dict):
     def restore() -> None:
         (folder / "rejected.err").unlink(missing_ok=True)
         touch_atomic(folder / "committed.ok", json.dumps(_clean(record)))
+
     return restore
 
 
@@ -183,15 +192,30 @@ def _record_in(path: Path, number: int) -> dict | None:
         record = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    if (not isinstance(record, dict) or record.get("number") != number or not isinstance(record.get("parent"), int)
-            or not isinstance(record.get("settings"), dict) or not isinstance(record.get("direction"), str)):
+    if (
+        not isinstance(record, dict)
+        or record.get("number") != number
+        or not isinstance(record.get("parent"), int)
+        or not isinstance(record.get("settings"), dict)
+        or not isinstance(record.get("direction"), str)
+    ):
         return None
     return record
 
 
 def _stand_in(number: int, reason: str) -> dict:
-    return {"number": number, "parent": None, "status": REJECTED, "reason": reason, "direction": "",
-            "seed": None, "prompt": "", "size_before": None, "size_after": None, "settings": {}}
+    return {
+        "number": number,
+        "parent": None,
+        "status": REJECTED,
+        "reason": reason,
+        "direction": "",
+        "seed": None,
+        "prompt": "",
+        "size_before": None,
+        "size_after": None,
+        "settings": {},
+    }
 
 
 def _name(folder: Path) -> str:
@@ -203,8 +227,15 @@ def head_of(records: list[dict]) -> int:
     return max((r["number"] for r in records if r["status"] == COMMITTED), default=0)
 
 
-def replay_canvas(root: Path, records: list[dict], number: int, contract: Contract,
-                  source_size: list | None = None, write: bool = True, notes: list | None = None) -> GrowingCanvas:
+def replay_canvas(
+    root: Path,
+    records: list[dict],
+    number: int,
+    contract: Contract,
+    source_size: list | None = None,
+    write: bool = True,
+    notes: list | None = None,
+) -> GrowingCanvas:
     """The canvas after step `number`: read from the newest canvas file on its line that matches its
     checksum, then the committed steps after it applied again. With `write`, the canvas files that
     were missing or did not match are written now (and `notes` says which)."""
@@ -227,10 +258,16 @@ def replay_canvas(root: Path, records: list[dict], number: int, contract: Contra
         canvas = apply_committed_step(canvas, folder, record, contract)
         after = folder / "canvas_after.png"
         if notes is not None:
-            why = ("was not written before the process stopped" if not after.exists() else
-                   "did not match its checksum" if checksum_file(after).exists() else "had no checksum")
-            notes.append(f"{relative(after, root)} {why}: rebuilt from the committed tiles"
-                         + ("" if write else READING_ONLY))
+            why = (
+                "was not written before the process stopped"
+                if not after.exists()
+                else "did not match its checksum"
+                if checksum_file(after).exists()
+                else "had no checksum"
+            )
+            notes.append(
+                f"{relative(after, root)} {why}: rebuilt from the committed tiles" + ("" if write else READING_ONLY)
+            )
         if write:
             _rewrite_canvas(root, folder, record, canvas)
     return canvas
@@ -267,8 +304,10 @@ def _check_source(path: Path, size: list | None) -> None:
         except (OSError, ExquisiteError):
             ok = False
     if not ok:
-        raise SessionError(f"{path} is missing or damaged and no later canvas is intact to rebuild from: "
-                           f"restore {path.name} from a backup")
+        raise SessionError(
+            f"{path} is missing or damaged and no later canvas is intact to rebuild from: "
+            f"restore {path.name} from a backup"
+        )
 
 
 def apply_committed_step(canvas: GrowingCanvas, folder: Path, record: dict, contract: Contract) -> GrowingCanvas:
@@ -284,8 +323,10 @@ def apply_committed_step(canvas: GrowingCanvas, folder: Path, record: dict, cont
     except ExquisiteError:
         tile = None
     if tile is None:
-        raise SessionError(f"{tile_path} is missing or damaged and the canvas after step {record['number']} "
-                           f"must be rebuilt from it: restore the file from a backup")
+        raise SessionError(
+            f"{tile_path} is missing or damaged and the canvas after step {record['number']} "
+            f"must be rebuilt from it: restore the file from a backup"
+        )
     replay_step(canvas, folder, settings, contract)  # the step's own tiles (all k), glued as the step glued them
     return canvas
 
@@ -316,4 +357,3 @@ def restore_before_links(root: Path, records: list[dict]) -> None:
         parent_canvas = canvas_file(root, record["parent"])
         if not before.exists() and parent_canvas.exists():
             link_job(parent_canvas, before)()
-

@@ -50,12 +50,12 @@ def encode_png(image: np.ndarray, level: int = 1, overlay=None):
     block = max(1, _BLOCK_BYTES // row_bytes)
     previous = np.zeros((1,) + image.shape[1:], dtype=np.uint8)
     for r0 in range(0, height, block):
-        rows = np.array(image[r0:r0 + block])  # a contiguous copy of one block of rows
+        rows = np.array(image[r0 : r0 + block])  # a contiguous copy of one block of rows
         if overlay is not None:
             o_r0, o_r1, o_c0, o_c1, pixels = overlay
             lo, hi = max(r0, o_r0), min(r0 + len(rows), o_r1)
             if lo < hi:
-                rows[lo - r0:hi - r0, o_c0:o_c1] = pixels[lo - o_r0:hi - o_r0]
+                rows[lo - r0 : hi - r0, o_c0:o_c1] = pixels[lo - o_r0 : hi - o_r0]
         filtered = np.empty((len(rows), 1 + row_bytes), dtype=np.uint8)
         filtered[:, 0] = 2  # Up: each row minus the row above, mod 256
         body = filtered[:, 1:].reshape(rows.shape)
@@ -141,10 +141,10 @@ def _read_png_into(path: Path, out: np.ndarray | None) -> np.ndarray:
                     rows = np.frombuffer(pending, dtype=np.uint8, count=count * (row_bytes + 1))
                     rows = rows.reshape(count, row_bytes + 1)
                     recon = _unfilter(rows, previous, channels, path)
-                    out[row:row + count] = recon.reshape((count,) + out.shape[1:])
+                    out[row : row + count] = recon.reshape((count,) + out.shape[1:])
                     previous = recon[-1]
                     row += count
-                    pending = pending[count * (row_bytes + 1):]
+                    pending = pending[count * (row_bytes + 1) :]
             elif kind == b"IEND":
                 break
         if width is None or out is None or row != height:
@@ -218,7 +218,8 @@ def decode_image_bytes(data: bytes, what: str = "image") -> np.ndarray:
                 im.load()
                 return _as_rgb8(im)
     except Image.UnidentifiedImageError:  # its message quotes a Python object, not the data
-        raise InputError(f"the {what} is not a readable image (not a format Pillow knows): give PNG, JPEG "
-                         f"or WebP bytes") from None
+        raise InputError(
+            f"the {what} is not a readable image (not a format Pillow knows): give PNG, JPEG or WebP bytes"
+        ) from None
     except Exception as bad:  # Pillow raises many kinds for broken data
         raise InputError(f"the {what} is not a readable image ({type(bad).__name__}: {bad})") from None

@@ -70,14 +70,15 @@ def check_box(box: Box, size: tuple[int, int]) -> Box:
     if box.x < 0 or box.y < 0 or box.x + box.width > width or box.y + box.height > height:
         raise InputError(
             f"the region x={box.x} y={box.y} width={box.width} height={box.height} is not inside the "
-            f"{width}x{height} canvas: keep x+width <= {width} and y+height <= {height}")
+            f"{width}x{height} canvas: keep x+width <= {width} and y+height <= {height}"
+        )
     return box
 
 
 def crop(image: np.ndarray, box: Box) -> np.ndarray:
     """A view of `image` (H, W, ...) inside `box` (no copy)."""
     check_box(box, (image.shape[1], image.shape[0]))
-    return image[box.y:box.y + box.height, box.x:box.x + box.width]
+    return image[box.y : box.y + box.height, box.x : box.x + box.width]
 
 
 def changed_box(contract: Contract, direction: str, size_before: tuple[int, int], steps: int) -> Box:
@@ -124,8 +125,11 @@ def steps_region(contract: Contract, records: list[dict], head: int, numbers) ->
             after = frontier_right_shape((ha, wa), direction)[1]
             r0, r1, c0, c1 = user_box((0, cross, max(0, before - contract.overlap), after), (cross, after), direction)
             own = (int(c0), int(r0), int(c1), int(r1))
-            box = own if box is None else (min(box[0], own[0]), min(box[1], own[1]),
-                                           max(box[2], own[2]), max(box[3], own[3]))
+            box = (
+                own
+                if box is None
+                else (min(box[0], own[0]), min(box[1], own[1]), max(box[2], own[2]), max(box[3], own[3]))
+            )
     return None if box is None else Box(box[0], box[1], box[2] - box[0], box[3] - box[1])
 
 
@@ -146,7 +150,7 @@ def downscale(image: np.ndarray, width: int, height: int) -> np.ndarray:
         rows_per_block = max(1, _BLOCK_PIXELS // (src_w * factor)) * factor
         parts = []
         for r0 in range(0, src_h, rows_per_block):
-            block = np.ascontiguousarray(image[r0:r0 + rows_per_block])
+            block = np.ascontiguousarray(image[r0 : r0 + rows_per_block])
             parts.append(np.asarray(Image.fromarray(block).reduce(factor)))
         small = np.concatenate(parts, axis=0)
     else:
@@ -173,14 +177,20 @@ def _png_surely_too_big(image: np.ndarray, max_bytes: int) -> bool:
         return False
     strip = max(1, height // 32)
     starts = [int(i * (height - strip) / 3) for i in range(4)]
-    sample = np.concatenate([image[s:s + strip] for s in starts])
+    sample = np.concatenate([image[s : s + strip] for s in starts])
     out = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(sample)).save(out, format="PNG", compress_level=1)
     return len(out.getvalue()) * height / len(sample) > 2 * max_bytes
 
 
-def render_preview(image: np.ndarray, box: Box | None = None, *, max_side: int = DEFAULT_MAX_SIDE,
-                   max_bytes: int = DEFAULT_MAX_BYTES, fmt: str = "auto") -> Preview:
+def render_preview(
+    image: np.ndarray,
+    box: Box | None = None,
+    *,
+    max_side: int = DEFAULT_MAX_SIDE,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    fmt: str = "auto",
+) -> Preview:
     """A preview of `image` (or of `box` in it) with its longer side <= max_side and <= max_bytes.
 
     fmt: "png" (lossless, smaller in pixels if it must be), "jpeg", or "auto" (PNG if it fits, else
@@ -202,7 +212,7 @@ def render_preview(image: np.ndarray, box: Box | None = None, *, max_side: int =
         for kind in formats:
             if kind == "png" and fmt == "auto" and _png_surely_too_big(small, max_bytes):
                 continue  # a photograph's PNG is several times the cap: skip its slow encode
-            for quality in (_JPEG_QUALITIES if kind == "jpeg" else (0,)):
+            for quality in _JPEG_QUALITIES if kind == "jpeg" else (0,):
                 data = encode(small, kind, quality)
                 if len(data) <= max_bytes:
                     return Preview(data, kind, width, height, box, width / box.width)

@@ -33,16 +33,23 @@ def band_of_edge(references: list[np.ndarray], tiles: list[FrontierTile], contra
     cross = tiles[-1].cross_start + tiles[-1].rows
     band = np.empty((cross, contract.band, 3), np.uint8)
     for reference, tile in zip(references, tiles):
-        band[tile.cross_start:tile.cross_start + tile.rows] = reference[:tile.rows, :contract.band]
+        band[tile.cross_start : tile.cross_start + tile.rows] = reference[: tile.rows, : contract.band]
     return band
 
 
-def generate_in_order(references: list[np.ndarray], masks: list[np.ndarray], tiles: list[FrontierTile],
-                      contract: Contract, settings: StepSettings, make: TileMaker) -> list[np.ndarray]:
+def generate_in_order(
+    references: list[np.ndarray],
+    masks: list[np.ndarray],
+    tiles: list[FrontierTile],
+    contract: Contract,
+    settings: StepSettings,
+    make: TileMaker,
+) -> list[np.ndarray]:
     """The k tiles of one frontier generated in order (see the module docstring); one `make` call each."""
     if not len(references) == len(masks) == len(tiles):
-        raise InputError(f"{len(tiles)} tiles need as many references and masks, got {len(references)} and "
-                         f"{len(masks)}")
+        raise InputError(
+            f"{len(tiles)} tiles need as many references and masks, got {len(references)} and {len(masks)}"
+        )
     settings = settings.checked(contract)
     canvas = GrowingCanvas.from_image(band_of_edge(references, tiles, contract), "x_ltr")
 
@@ -50,9 +57,9 @@ def generate_in_order(references: list[np.ndarray], masks: list[np.ndarray], til
         reference, mask = np.array(references[tile.index]), np.array(masks[tile.index], np.float32)
         if tile.joint:
             j = tile.joint
-            reference[:j, contract.band:] = core_reference[:j, contract.band:]
+            reference[:j, contract.band :] = core_reference[:j, contract.band :]
             mask *= ramp(contract.tile, 0, j, settings.ramp_shape)[:, None]
-            mask[tile.rows:] = 1.0
+            mask[tile.rows :] = 1.0
         return make(tile.index, reference, np.ascontiguousarray(mask))
 
     return apply_step(canvas, settings, contract, ask).raw

@@ -48,9 +48,11 @@ def find_session(name: str | os.PathLike) -> Path:
         return path
     if SESSION_ID.match(str(name)) and (default_sessions_dir() / str(name)).is_dir():
         return default_sessions_dir() / str(name)
-    raise SessionError(f"no session at {path}" + (f" and no session {name!r} in {default_sessions_dir()}"
-                                                  if SESSION_ID.match(str(name)) else "")
-                       + ": give a session folder or the id an MCP tool printed")
+    raise SessionError(
+        f"no session at {path}"
+        + (f" and no session {name!r} in {default_sessions_dir()}" if SESSION_ID.match(str(name)) else "")
+        + ": give a session folder or the id an MCP tool printed"
+    )
 
 
 def default_backend() -> str:
@@ -64,8 +66,9 @@ def default_backend() -> str:
 def check_steps(steps: object, maximum: int = MAX_STEPS_PER_CALL, advice: str = "") -> int:
     """A step count: a whole number from 1 to `maximum` (true/false and "2" are not numbers)."""
     if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= maximum:
-        raise InputError(f"steps must be a whole number from 1 to {maximum}, got {steps!r}"
-                         + (f": {advice}" if advice else ""))
+        raise InputError(
+            f"steps must be a whole number from 1 to {maximum}, got {steps!r}" + (f": {advice}" if advice else "")
+        )
     return steps
 
 
@@ -77,11 +80,12 @@ def parse_backend_settings(value: object, what: str = "the backend settings") ->
         try:
             value = json.loads(value)
         except json.JSONDecodeError as bad:  # the position only: the text may hold a key
-            raise InputError(f"{what} are not valid JSON (line {bad.lineno} column {bad.colno}): "
-                             f'write an object like {{"model": "gpt-image-1.5"}}') from None
+            raise InputError(
+                f"{what} are not valid JSON (line {bad.lineno} column {bad.colno}): "
+                f'write an object like {{"model": "gpt-image-1.5"}}'
+            ) from None
     if not isinstance(value, dict):
-        raise InputError(f'{what} must be a JSON object like {{"model": "gpt-image-1.5"}}, '
-                         f"got {type(value).__name__}")
+        raise InputError(f'{what} must be a JSON object like {{"model": "gpt-image-1.5"}}, got {type(value).__name__}')
     return dict(value)
 
 
@@ -112,8 +116,12 @@ def make_backend(name: str | None, settings: object = None) -> Generator:
         raise InputError(f"backend {name!r} is not configured: {error}") from None
 
 
-def check_export_target(out: str | os.PathLike, force: bool = False,
-                        session_root: str | os.PathLike | None = None, force_option: str = "--force") -> Path:
+def check_export_target(
+    out: str | os.PathLike,
+    force: bool = False,
+    session_root: str | os.PathLike | None = None,
+    force_option: str = "--force",
+) -> Path:
     """Where an export may go: a .png file, not a folder, not inside the session, not over an
     existing file unless `force` (`force_option` names it in the face's words, e.g. overwrite=true)."""
     path = Path(out)
@@ -138,9 +146,17 @@ class StepPlan:
     steps: int
 
 
-def plan_steps(contract: Contract, last_settings: dict | None, chosen: dict, backend: str | None = None,
-               backend_settings: object = None, steps: object = 1, max_steps: int = MAX_STEPS_PER_CALL,
-               steps_advice: str = "", size: tuple[int, int] | None = None) -> StepPlan:
+def plan_steps(
+    contract: Contract,
+    last_settings: dict | None,
+    chosen: dict,
+    backend: str | None = None,
+    backend_settings: object = None,
+    steps: object = 1,
+    max_steps: int = MAX_STEPS_PER_CALL,
+    steps_advice: str = "",
+    size: tuple[int, int] | None = None,
+) -> StepPlan:
     """Check everything a run of steps needs before anything is created or called.
 
     `chosen` holds the StepSettings fields the user gave (None = not chosen); the rest continues the
@@ -149,8 +165,7 @@ def plan_steps(contract: Contract, last_settings: dict | None, chosen: dict, bac
     """
     steps = check_steps(steps, max_steps, steps_advice)
     if size is not None:
-        check_fits(chosen.get("direction") or (last_settings or {}).get("direction") or "x_ltr", size, contract,
-                   steps)
+        check_fits(chosen.get("direction") or (last_settings or {}).get("direction") or "x_ltr", size, contract, steps)
     name = backend or default_backend()
     generator = make_backend(name, backend_settings)
     settings = check_step_settings(next_settings(last_settings, chosen, generator.default_blend), contract)
@@ -168,8 +183,15 @@ def check_step_settings(settings: StepSettings, contract: Contract) -> StepSetti
     return settings
 
 
-def plan_session_steps(session, chosen: dict, backend: str | None = None, backend_settings: object = None,
-                       steps: object = 1, max_steps: int = MAX_STEPS_PER_CALL, steps_advice: str = "") -> StepPlan:
+def plan_session_steps(
+    session,
+    chosen: dict,
+    backend: str | None = None,
+    backend_settings: object = None,
+    steps: object = 1,
+    max_steps: int = MAX_STEPS_PER_CALL,
+    steps_advice: str = "",
+) -> StepPlan:
     """plan_steps for an existing session, continuing what the session was doing: its last
     committed step's settings, else the settings it was created with (so a session whose first
     step never committed still grows the planned way, from the planned seed), and its backend
@@ -181,8 +203,9 @@ def plan_session_steps(session, chosen: dict, backend: str | None = None, backen
         last = {k: v for k, v in planned.items() if k != "seed"}
     known = session.meta.get("backend")
     backend = backend or (known if known in backend_names() else None)
-    return plan_steps(session.contract, last, chosen, backend, backend_settings, steps, max_steps,
-                      steps_advice, size=session.size)
+    return plan_steps(
+        session.contract, last, chosen, backend, backend_settings, steps, max_steps, steps_advice, size=session.size
+    )
 
 
 MAX_PIXELS_ENV = "EXQUISITE_MAX_CANVAS_PIXELS"
@@ -203,6 +226,7 @@ def canvas_pixel_limit() -> int:
             raise InputError(f"{MAX_PIXELS_ENV} must be a whole number of pixels, e.g. 400000000; got {value!r}")
         return limit
     from PIL import Image
+
     return 2 * int(Image.MAX_IMAGE_PIXELS or 89_478_485)
 
 
@@ -217,8 +241,11 @@ def check_fits(direction: str, size: tuple[int, int], contract: Contract, steps:
         check_canvas(frontier_right_shape((height, width), direction), contract)
     except ExquisiteError as bad:
         raise InputError(f"this {width}x{height} canvas cannot grow {word}: {bad}") from None
-    grown = (width + steps * contract.advance, height) if direction.startswith("x") else (
-        width, height + steps * contract.advance)
+    grown = (
+        (width + steps * contract.advance, height)
+        if direction.startswith("x")
+        else (width, height + steps * contract.advance)
+    )
     grown_w, grown_h = grown
     limit = canvas_pixel_limit()
     if grown_w * grown_h > limit:
@@ -228,7 +255,8 @@ def check_fits(direction: str, size: tuple[int, int], contract: Contract, steps:
             f"{steps} step(s) {word} would make this {width}x{height} canvas {grown_w}x{grown_h} "
             f"({grown_w * grown_h / 1e6:,.0f} Mpx), over the {limit / 1e6:,.0f} Mpx canvas limit: ask for at "
             f"most {most} step(s), or raise the limit with {MAX_PIXELS_ENV}=PIXELS (other programs may then "
-            f"refuse to open the PNG)")
+            f"refuse to open the PNG)"
+        )
 
 
 def run_steps(session, plan: StepPlan, on_step=None, progress=None, stop_on_reject: bool = True):
@@ -236,7 +264,8 @@ def run_steps(session, plan: StepPlan, on_step=None, progress=None, stop_on_reje
     on disk when this returns."""
     check_fits(plan.settings.direction, session.size, session.contract, plan.steps)
     try:
-        return session.extend(plan.settings, plan.generator, plan.steps, on_step=on_step, progress=progress,
-                              stop_on_reject=stop_on_reject)
+        return session.extend(
+            plan.settings, plan.generator, plan.steps, on_step=on_step, progress=progress, stop_on_reject=stop_on_reject
+        )
     finally:
         session.flush()

@@ -48,33 +48,78 @@ from .canvas import GrowingCanvas
 from .errors import ContractError, SessionError
 from .generators import Generator, ProgressCallback
 from .geometry import (
-    Contract, check_canvas, fit_canvas, from_frontier_right, frontier_right_shape,
-    frontier_tiles, parse_direction,
+    Contract,
+    check_canvas,
+    fit_canvas,
+    from_frontier_right,
+    frontier_right_shape,
+    frontier_tiles,
+    parse_direction,
 )
 from .frontier import apply_step
 from .frontier_files import GeneratedTiles, TileRejected, reusable_tiles, write_step_tiles
 from .journal import (
-    COMMITTED, READING_ONLY, REJECTED, SOURCE_FILE, UNDONE, canvas_file, commit_step, head_of, read_steps,
-    replay_canvas, restore_before_links, step_dir,
+    COMMITTED,
+    READING_ONLY,
+    REJECTED,
+    SOURCE_FILE,
+    UNDONE,
+    canvas_file,
+    commit_step,
+    head_of,
+    read_steps,
+    replay_canvas,
+    restore_before_links,
+    step_dir,
 )
 from .pngio import read_image, write_png
 from .rgb import check_rgb
 from .service import canvas_pixel_limit, check_export_target, check_step_settings, check_steps
 from .session_files import (
-    BackgroundWriter, StorageError, canvas_job, link_job, now, relative, storage_error, touch_atomic,
-    write_canvas, write_json, writer_lock, writer_pid,
+    BackgroundWriter,
+    StorageError,
+    canvas_job,
+    link_job,
+    now,
+    relative,
+    storage_error,
+    touch_atomic,
+    write_canvas,
+    write_json,
+    writer_lock,
+    writer_pid,
 )
 from .session_folder import (
-    FORMAT, ORIGIN_FILE, SESSION_FILE, check_new_root, check_session_folder, index_of, move_into_place,
-    origin_of, read_index, remove_leftovers, staging_folder,
+    FORMAT,
+    ORIGIN_FILE,
+    SESSION_FILE,
+    check_new_root,
+    check_session_folder,
+    index_of,
+    move_into_place,
+    origin_of,
+    read_index,
+    remove_leftovers,
+    staging_folder,
 )
 from .step_settings import StepSettings, next_settings
 
 RESERVE_STEPS = 16
 """Room made up front for at most this many steps (more grow the buffer by half as they come)."""
 
-__all__ = ["COMMITTED", "FORMAT", "ORIGIN_FILE", "REJECTED", "SESSION_FILE", "SOURCE_FILE", "UNDONE",
-           "Session", "StepResult", "StepSettings", "next_settings"]
+__all__ = [
+    "COMMITTED",
+    "FORMAT",
+    "ORIGIN_FILE",
+    "REJECTED",
+    "SESSION_FILE",
+    "SOURCE_FILE",
+    "UNDONE",
+    "Session",
+    "StepResult",
+    "StepSettings",
+    "next_settings",
+]
 _STALE = object()  # an index stamp that never matches: the next lock re-reads the files
 
 
@@ -126,7 +171,7 @@ class Session:
         cls,
         root: str | os.PathLike,
         image: np.ndarray | str | os.PathLike,
-        contract: Contract = Contract(),  # noqa: B008  (frozen)
+        contract: Contract = Contract(),
         fit: bool = False,
         direction: str = "x_ltr",
         settings: StepSettings | None = None,
@@ -156,9 +201,12 @@ class Session:
         if check_size is not None:
             check_size((size[0], size[1]))
         origin = {
-            "format": FORMAT, "contract": contract.to_dict(),
+            "format": FORMAT,
+            "contract": contract.to_dict(),
             "source": {"input": source_name, "original_size": list(original), "size": size, "fitted": bool(fit)},
-            "created": now(), "settings": asdict(settings) if settings else None, "backend": backend,
+            "created": now(),
+            "settings": asdict(settings) if settings else None,
+            "backend": backend,
         }
         meta = index_of(origin, [], 0, SOURCE_FILE, size, None)
         staging = staging_folder(root)
@@ -187,12 +235,15 @@ class Session:
         check_session_folder(root)
         index, problem = read_index(root)
         origin = origin_of(root, index)
-        session = cls(root, {**(index or index_of(origin, [], 0, SOURCE_FILE, None, None)), **origin},
-                      write, wait, on_wait)
+        session = cls(
+            root, {**(index or index_of(origin, [], 0, SOURCE_FILE, None, None)), **origin}, write, wait, on_wait
+        )
         session._index_problem = problem
-        session._known_committed = {int(r["number"]) for r in (index or {}).get("steps", [])
-                                    if isinstance(r, dict) and r.get("status") in (COMMITTED, UNDONE)
-                                    and isinstance(r.get("number"), int)}
+        session._known_committed = {
+            int(r["number"])
+            for r in (index or {}).get("steps", [])
+            if isinstance(r, dict) and r.get("status") in (COMMITTED, UNDONE) and isinstance(r.get("number"), int)
+        }
         if write:
             with session._exclusive(reload=False):
                 session._recover()
@@ -319,8 +370,9 @@ class Session:
             self.flush()  # the next writer finds every canvas file written
             return results
 
-    def step(self, settings: StepSettings, generator: Generator,
-             progress: ProgressCallback | None = None) -> StepResult:
+    def step(
+        self, settings: StepSettings, generator: Generator, progress: ProgressCallback | None = None
+    ) -> StepResult:
         """One step: one generator call, one tile, committed or rejected with its reason."""
         settings = check_step_settings(settings, self.contract)
         with self._exclusive():
@@ -341,11 +393,20 @@ class Session:
         folder.mkdir()
         parent = self.head
         record = {
-            "number": number, "parent": parent, "status": "running", "reason": "",
-            "direction": settings.direction, "contract": contract.to_dict(),
-            "settings": asdict(settings), "backend": getattr(generator, "name", type(generator).__name__),
-            "seed": settings.seed, "prompt": settings.prompt,
-            "size_before": list(self.size), "size_after": None, "started": now(), "timings": timings,
+            "number": number,
+            "parent": parent,
+            "status": "running",
+            "reason": "",
+            "direction": settings.direction,
+            "contract": contract.to_dict(),
+            "settings": asdict(settings),
+            "backend": getattr(generator, "name", type(generator).__name__),
+            "seed": settings.seed,
+            "prompt": settings.prompt,
+            "size_before": list(self.size),
+            "size_after": None,
+            "started": now(),
+            "timings": timings,
         }
         (folder / "prompt.txt").write_text(settings.prompt)
         self._writer.submit(link_job(self._canvas_file(parent), folder / "canvas_before.png"))
@@ -357,13 +418,14 @@ class Session:
             return self._reject(record, folder, str(bad))
         direction = settings.direction
         record["frontier"] = [t.to_dict() for t in frontier_tiles(canvas.norm.shape[0], contract)]
-        band = canvas.norm[:, canvas.length - contract.band:]  # the whole edge's band (every tile's rows)
+        band = canvas.norm[:, canvas.length - contract.band :]  # the whole edge's band (every tile's rows)
         write_png(folder / "conditioning_band.png", from_frontier_right(band, direction))
         write_json(folder / "step.json", record)
         timings["prepare_s"] = time.perf_counter() - started
 
-        source = GeneratedTiles(folder, settings, generator, progress,
-                                reusable_tiles(self.root, self.meta["steps"]), timings)
+        source = GeneratedTiles(
+            folder, settings, generator, progress, reusable_tiles(self.root, self.meta["steps"]), timings
+        )
         try:
             applied = apply_step(canvas, settings, contract, source, report=True, timings=timings)
         except TileRejected as failure:
@@ -379,8 +441,12 @@ class Session:
         timings["overhead_s"] = time.perf_counter() - started - timings["generate_s"]
         commit_step(folder, record)
         self._writer.submit(canvas_job(canvas, contract, folder / "canvas_after.png"))
-        self.meta.update(head=number, size=list(size), canvas=relative(folder / "canvas_after.png", self.root),
-                         last_settings=asdict(settings))
+        self.meta.update(
+            head=number,
+            size=list(size),
+            canvas=relative(folder / "canvas_after.png", self.root),
+            last_settings=asdict(settings),
+        )
         self.meta["steps"].append(_summary(record))
         self._save_index()
         return StepResult(number, COMMITTED, "", size, str(folder), dict(timings), seam or {})
@@ -403,8 +469,11 @@ class Session:
         if not folder.is_dir():
             return storage_error(error, f"step {number:04d} could not be started")
         if (folder / "committed.ok").exists():
-            return storage_error(error, f"step {number:04d} is committed, but the session index could not "
-                                        f"be written (it is rebuilt on the next open)")
+            return storage_error(
+                error,
+                f"step {number:04d} is committed, but the session index could not "
+                f"be written (it is rebuilt on the next open)",
+            )
         if not (folder / "step.json").exists():  # no record yet: nothing to keep
             shutil.rmtree(folder, ignore_errors=True)
         else:
@@ -440,8 +509,10 @@ class Session:
                 self._depth -= 1
             return
         if not self._lock.acquire(blocking=self._wait):
-            raise SessionError(f"{self.root} is being changed by another handle or thread of this process: "
-                               f"try again when it has finished")
+            raise SessionError(
+                f"{self.root} is being changed by another handle or thread of this process: "
+                f"try again when it has finished"
+            )
         try:
             with writer_lock(self.root, self._wait, self._on_wait):
                 self._depth = 1
@@ -479,8 +550,15 @@ class Session:
 
     def _loaded(self) -> GrowingCanvas:
         if self._canvas is None:
-            self._canvas = replay_canvas(self.root, self.meta["steps"], self.head, self.contract,
-                                         self.meta["source"].get("size"), self._writable, self.repairs)
+            self._canvas = replay_canvas(
+                self.root,
+                self.meta["steps"],
+                self.head,
+                self.contract,
+                self.meta["source"].get("size"),
+                self._writable,
+                self.repairs,
+            )
         return self._canvas
 
     def _recover(self) -> None:
@@ -489,8 +567,10 @@ class Session:
         journal = read_steps(self.root, None if self._writable else writer_pid(self.root), self._known_committed)
         notes = []
         if self._index_problem:
-            notes.append(f"{SESSION_FILE} {self._index_problem}: rebuilt from the step folders"
-                         + ("" if self._writable else READING_ONLY))
+            notes.append(
+                f"{SESSION_FILE} {self._index_problem}: rebuilt from the step folders"
+                + ("" if self._writable else READING_ONLY)
+            )
             self._index_problem = None
         if self._writable:
             (self.root / "steps").mkdir(exist_ok=True)
@@ -500,12 +580,19 @@ class Session:
         records = [_summary(r) for r in journal.records]
         head = head_of(records)
         self.meta["steps"] = records
-        canvas = replay_canvas(self.root, records, head, self.contract, self.meta["source"].get("size"),
-                               self._writable, notes)
+        canvas = replay_canvas(
+            self.root, records, head, self.contract, self.meta["source"].get("size"), self._writable, notes
+        )
         self._canvas = canvas
         last = [r for r in records if r["status"] in (COMMITTED, UNDONE)]
-        self.meta = index_of(self.meta, records, head, relative(self._canvas_file(head), self.root),
-                           list(_user_size(canvas)), last[-1]["settings"] if last else None)
+        self.meta = index_of(
+            self.meta,
+            records,
+            head,
+            relative(self._canvas_file(head), self.root),
+            list(_user_size(canvas)),
+            last[-1]["settings"] if last else None,
+        )
         if last and last[-1].get("backend"):
             self.meta["backend"] = last[-1]["backend"]
         self.repairs += notes
@@ -518,8 +605,24 @@ class Session:
 
 
 def _summary(record: dict) -> dict:
-    keys = ("number", "parent", "status", "reason", "direction", "backend", "seed", "prompt",
-            "size_before", "size_after", "settings", "timings", "started", "finished", "seam", "tile_sha256")
+    keys = (
+        "number",
+        "parent",
+        "status",
+        "reason",
+        "direction",
+        "backend",
+        "seed",
+        "prompt",
+        "size_before",
+        "size_after",
+        "settings",
+        "timings",
+        "started",
+        "finished",
+        "seam",
+        "tile_sha256",
+    )
     return {k: record.get(k) for k in keys}
 
 

@@ -88,8 +88,11 @@ class BackgroundWriter:
             error, self._error = self._error, None
             if isinstance(error, OSError):
                 name = "/".join(Path(error.filename).parts[-2:]) if error.filename else "a canvas file"
-                raise storage_error(error, f"{name} could not be written (the step itself is committed; "
-                                           f"its canvas is rebuilt on the next open)")
+                raise storage_error(
+                    error,
+                    f"{name} could not be written (the step itself is committed; "
+                    f"its canvas is rebuilt on the next open)",
+                )
             raise SessionError(f"writing a step artifact failed: {error}") from error
 
     def close(self) -> None:
@@ -107,9 +110,10 @@ def canvas_job(canvas: GrowingCanvas, contract: Contract, path: Path):
     """
     norm = canvas.norm
     view = canvas.user()
-    strip_box = user_box((0, norm.shape[0], canvas.length - contract.overlap, canvas.length),
-                         norm.shape[:2], canvas.direction)
-    strip = np.array(from_frontier_right(norm[:, canvas.length - contract.overlap:], canvas.direction))
+    strip_box = user_box(
+        (0, norm.shape[0], canvas.length - contract.overlap, canvas.length), norm.shape[:2], canvas.direction
+    )
+    strip = np.array(from_frontier_right(norm[:, canvas.length - contract.overlap :], canvas.direction))
     return lambda: write_canvas(path, view, overlay=strip_box + (strip,))
 
 
@@ -123,8 +127,7 @@ def write_canvas(path: Path, image: np.ndarray, overlay=None) -> Path:
     digest = hashlib.sha256()
     atomic_write(path, _hashed(encode_png(image, 1, overlay), digest), sync=False)  # derived: replayed if lost
     height, width = image.shape[:2]
-    atomic_write(checksum_file(path), json.dumps({"sha256": digest.hexdigest(), "size": [width, height]}),
-                 sync=False)
+    atomic_write(checksum_file(path), json.dumps({"sha256": digest.hexdigest(), "size": [width, height]}), sync=False)
     return path
 
 
@@ -165,6 +168,7 @@ def link_job(source: Path, target: Path):
             pass
         except OSError:  # file systems without hard links get a copy
             atomic_write(target, source.read_bytes())
+
     return link
 
 
@@ -198,8 +202,10 @@ def writer_lock(root: Path, wait: bool = False, on_wait=None):
         except BlockingIOError:
             pid = _holder(handle)
             if not wait:
-                raise SessionBusy(f"{root} is being changed by process {pid}: try again when it has "
-                                  f"finished (the CLI waits for it with --wait)") from None
+                raise SessionBusy(
+                    f"{root} is being changed by process {pid}: try again when it has "
+                    f"finished (the CLI waits for it with --wait)"
+                ) from None
             if on_wait is not None:
                 on_wait(pid)
             fcntl.flock(handle, fcntl.LOCK_EX)

@@ -29,10 +29,19 @@ FORMAT = 1
 
 def index_of(origin: dict, steps: list, head: int, canvas: str, size, last_settings) -> dict:
     """session.json: what the session was created with, and the index of its steps."""
-    return {"format": FORMAT, "contract": origin["contract"], "source": origin["source"],
-            "created": origin.get("created", ""), "settings": origin.get("settings"),
-            "backend": origin.get("backend"), "steps": steps, "head": head, "canvas": canvas,
-            "size": size, "last_settings": last_settings}
+    return {
+        "format": FORMAT,
+        "contract": origin["contract"],
+        "source": origin["source"],
+        "created": origin.get("created", ""),
+        "settings": origin.get("settings"),
+        "backend": origin.get("backend"),
+        "steps": steps,
+        "head": head,
+        "canvas": canvas,
+        "size": size,
+        "last_settings": last_settings,
+    }
 
 
 def check_new_root(root: Path) -> None:
@@ -84,7 +93,6 @@ def remove_stale_creations(parent: Path) -> int:
     return removed
 
 
-
 class CreatedMeanwhile(SessionError):
     """Another process created the same session folder at the same moment."""
 
@@ -95,8 +103,10 @@ def move_into_place(staging: Path, root: Path) -> None:
         os.rename(staging, root)
     except OSError as error:
         if error.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR, errno.EISDIR):
-            raise CreatedMeanwhile(f"{root} was created by another process at the same moment: continue that "
-                                   f"session or choose another folder") from None
+            raise CreatedMeanwhile(
+                f"{root} was created by another process at the same moment: continue that "
+                f"session or choose another folder"
+            ) from None
         raise
 
 
@@ -118,8 +128,9 @@ def read_index(root: Path) -> tuple[dict | None, str | None]:
     except (OSError, ValueError):
         return None, "was damaged (not JSON)"
     if isinstance(index, dict) and isinstance(index.get("format"), int) and index["format"] > FORMAT:
-        raise SessionError(f"{root} has session format {index['format']}; this version reads {FORMAT}: "
-                           f"update exquisite")
+        raise SessionError(
+            f"{root} has session format {index['format']}; this version reads {FORMAT}: update exquisite"
+        )
     keys = ("contract", "source", "steps", "head", "size", "canvas")
     if not isinstance(index, dict) or index.get("format") != FORMAT or any(k not in index for k in keys):
         return None, "was damaged (not a session index)"
@@ -139,10 +150,16 @@ def origin_of(root: Path, index: dict | None) -> dict:
                 size = list(png_size(root / SOURCE_FILE))
             except (OSError, ExquisiteError):
                 size = None
-            return {"contract": record["contract"], "created": "", "settings": None, "backend": None,
-                    "source": {"input": "", "original_size": size, "size": size, "fitted": False}}
-    raise SessionError(f"{root / SESSION_FILE} is damaged and no other file records the session's contract: "
-                       f"restore it from a backup")
+            return {
+                "contract": record["contract"],
+                "created": "",
+                "settings": None,
+                "backend": None,
+                "source": {"input": "", "original_size": size, "size": size, "fitted": False},
+            }
+    raise SessionError(
+        f"{root / SESSION_FILE} is damaged and no other file records the session's contract: restore it from a backup"
+    )
 
 
 def json_object(path: Path) -> dict | None:

@@ -96,7 +96,6 @@ def stamp(folder: Path) -> str:
     return "_".join(parts)
 
 
-
 def _read_text(path: Path) -> str | None:
     try:
         return path.read_text(errors="replace").strip()

@@ -22,8 +22,25 @@ def photo(tmp_path):
 
 def test_extend_fit_three_steps_then_show_undo_export(tmp_path, photo, capsys):
     out = tmp_path / "out.png"
-    code = main(["extend", str(photo), "--fit", "--steps", "3", "--backend", "mock", "--blend", "smooth",
-                 "--session", str(tmp_path / "s"), "--out", str(out), "--prompt", "more sea"])
+    code = main(
+        [
+            "extend",
+            str(photo),
+            "--fit",
+            "--steps",
+            "3",
+            "--backend",
+            "mock",
+            "--blend",
+            "smooth",
+            "--session",
+            str(tmp_path / "s"),
+            "--out",
+            str(out),
+            "--prompt",
+            "more sea",
+        ]
+    )
     text = capsys.readouterr().out
     assert code == 0, text
     assert "step 0003 committed" in text and str(tmp_path / "s") in text
@@ -46,8 +63,19 @@ def test_extend_fit_three_steps_then_show_undo_export(tmp_path, photo, capsys):
 
 
 def test_rejection_prints_the_reason_and_exits_non_zero(tmp_path, photo, capsys):
-    code = main(["extend", str(photo), "--fit", "--backend", "mock", "--backend-opt", "colour=red",
-                 "--out", str(tmp_path / "o.png")])
+    code = main(
+        [
+            "extend",
+            str(photo),
+            "--fit",
+            "--backend",
+            "mock",
+            "--backend-opt",
+            "colour=red",
+            "--out",
+            str(tmp_path / "o.png"),
+        ]
+    )
     assert code == 2 and "takes no settings" in capsys.readouterr().err
     # a generator failure is a rejection: exit 1, reason printed, canvas untouched
     from exquisite.shared_core import generators
@@ -60,8 +88,21 @@ def test_rejection_prints_the_reason_and_exits_non_zero(tmp_path, photo, capsys)
             raise GenerationError("the service refused: moderation_blocked")
 
     generators.register("refusing-test", lambda: Refusing())
-    code = main(["extend", str(photo), "--fit", "--backend", "refusing-test", "--steps", "2",
-                 "--session", str(tmp_path / "r"), "--out", str(tmp_path / "r.png")])
+    code = main(
+        [
+            "extend",
+            str(photo),
+            "--fit",
+            "--backend",
+            "refusing-test",
+            "--steps",
+            "2",
+            "--session",
+            str(tmp_path / "r"),
+            "--out",
+            str(tmp_path / "r.png"),
+        ]
+    )
     text = capsys.readouterr().out
     assert code == 1
     assert "REJECTED: the service refused: moderation_blocked" in text and "0 of 2 steps committed" in text
@@ -69,11 +110,14 @@ def test_rejection_prints_the_reason_and_exits_non_zero(tmp_path, photo, capsys)
     assert Image.open(tmp_path / "r.png").size == (800, 1024)  # the unchanged canvas
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--direction", "right", "--steps", "0"], "steps must be a whole number from 1"),
-    (["--backend", "nope"], "unknown backend 'nope'"),
-    ([], "shorter than the 512 px band"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--direction", "right", "--steps", "0"], "steps must be a whole number from 1"),
+        (["--backend", "nope"], "unknown backend 'nope'"),
+        ([], "shorter than the 512 px band"),
+    ],
+)
 def test_bad_input_exits_2_with_what_to_change(tmp_path, photo, capsys, args, message):
     code = main(["extend", str(photo), "--out", str(tmp_path / "o.png"), "--session", str(tmp_path / "s")] + args)
     assert code == 2 and message in capsys.readouterr().err
@@ -88,9 +132,26 @@ def test_existing_out_is_not_overwritten(tmp_path, photo, capsys):
 
 def test_console_script_runs_in_a_fresh_process(tmp_path, photo):
     script = Path(sys.executable).parent / "exquisite"
-    proc = subprocess.run([str(script), "extend", str(photo), "--fit", "-n", "2", "-b", "mock", "-d", "left",
-                           "--out", str(tmp_path / "o.png")], capture_output=True, text=True, cwd=tmp_path,
-                          timeout=120)
+    proc = subprocess.run(
+        [
+            str(script),
+            "extend",
+            str(photo),
+            "--fit",
+            "-n",
+            "2",
+            "-b",
+            "mock",
+            "-d",
+            "left",
+            "--out",
+            str(tmp_path / "o.png"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "2 of 2 steps committed" in proc.stdout
     assert Image.open(tmp_path / "o.png").size == (800 + 1024, 1024)

@@ -29,8 +29,12 @@ import pytest
 from PIL import Image
 
 REPO = Path(__file__).resolve().parent.parent
-OUR_NODES = {"ExquisiteBandExtract": "Band Extract (exquisite)", "ExquisiteReferenceMask": "Reference Mask (exquisite)",
-             "ExquisiteGenerateTile": "Generate Tile (exquisite)", "ExquisiteFeatherGlue": "Feather Glue (exquisite)"}
+OUR_NODES = {
+    "ExquisiteBandExtract": "Band Extract (exquisite)",
+    "ExquisiteReferenceMask": "Reference Mask (exquisite)",
+    "ExquisiteGenerateTile": "Generate Tile (exquisite)",
+    "ExquisiteFeatherGlue": "Feather Glue (exquisite)",
+}
 OFFLINE = "Extend 1 step offline"
 GROW_DOWN = "Grow a full photo down"
 TEMPLATES = {OFFLINE, "Extend 3 steps with SDXL", "Extend 1 step with OpenAI", GROW_DOWN}
@@ -78,11 +82,24 @@ class ComfyUI:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = base / "comfyui.log"
-        self._log = open(self.log_path, "w")  # noqa: SIM115 - the server writes to it until stop()
+        self._log = open(self.log_path, "w")
         self.process = subprocess.Popen(
-            [comfyui_python(root), "main.py", "--cpu", "--listen", "127.0.0.1", "--port", str(self.port),
-             "--base-directory", str(base), "--disable-auto-launch", *frontend_option()],
-            cwd=root, stdout=self._log, stderr=subprocess.STDOUT,
+            [
+                comfyui_python(root),
+                "main.py",
+                "--cpu",
+                "--listen",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--base-directory",
+                str(base),
+                "--disable-auto-launch",
+                *frontend_option(),
+            ],
+            cwd=root,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while True:
@@ -106,8 +123,9 @@ class ComfyUI:
             return json.loads(body) if response.headers.get_content_type() == "application/json" else body
 
     def post_json(self, path: str, data: dict):
-        request = urllib.request.Request(self.url + path, json.dumps(data).encode(),
-                                         {"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            self.url + path, json.dumps(data).encode(), {"Content-Type": "application/json"}
+        )
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
                 return response.status, json.loads(response.read())
@@ -118,12 +136,20 @@ class ComfyUI:
         buffer = io.BytesIO()
         Image.fromarray(image).save(buffer, "PNG")
         boundary = uuid.uuid4().hex
-        body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"{name}\"\r\n"
-                f"Content-Type: image/png\r\n\r\n").encode() + buffer.getvalue() + (
+        body = (
+            (
+                f"--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"{name}\"\r\n"
+                f"Content-Type: image/png\r\n\r\n"
+            ).encode()
+            + buffer.getvalue()
+            + (
                 f"\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"overwrite\"\r\n\r\ntrue\r\n"
-                f"--{boundary}--\r\n").encode()
-        request = urllib.request.Request(self.url + "/upload/image", body,
-                                         {"Content-Type": f"multipart/form-data; boundary={boundary}"})
+                f"--{boundary}--\r\n"
+            ).encode()
+        )
+        request = urllib.request.Request(
+            self.url + "/upload/image", body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+        )
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read())["name"]
 
@@ -205,7 +231,9 @@ def test_workflow_1_api_twin_runs_and_saves_the_grown_canvas(comfyui):
     assert saved.shape == (1024, 768 + 512, 3)
     new_half = saved[:, 768:].astype(np.float32)
     assert new_half.std() > 5  # generated content, not a flat fill
-    print(f"\nworkflow 1 ran in {time.monotonic() - started:.1f} s; saved {image['filename']} {saved.shape[1]}x{saved.shape[0]}")
+    print(
+        f"\nworkflow 1 ran in {time.monotonic() - started:.1f} s; saved {image['filename']} {saved.shape[1]}x{saved.shape[0]}"
+    )
 
 
 def test_workflow_1_with_the_mock_backend_saves_exactly_the_cli_sessions_canvas(comfyui, tmp_path):
@@ -226,8 +254,9 @@ def test_workflow_1_with_the_mock_backend_saves_exactly_the_cli_sessions_canvas(
     png = comfyui.get(f"/view?filename={image['filename']}&subfolder={image['subfolder']}&type={image['type']}")
     saved = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
     with Session.create(tmp_path / "session", source) as session:
-        [result] = session.extend(StepSettings(seed=tile["inputs"]["seed"], prompt=tile["inputs"]["prompt"]),
-                                  MockGenerator())
+        [result] = session.extend(
+            StepSettings(seed=tile["inputs"]["seed"], prompt=tile["inputs"]["prompt"]), MockGenerator()
+        )
         assert result.committed
         np.testing.assert_array_equal(saved, session.canvas())
 
@@ -267,14 +296,17 @@ def test_workflow_4_grows_a_full_resolution_photo_down_as_the_nodes_do_and_journ
     saved = saved_image(comfyui, comfyui.run(prompt), save_id)
     assert saved.shape == (1100 + 512, 1600, 3)
     canvas = uint8_to_images([source])
-    inputs = {n["class_type"]: {k: v for k, v in n["inputs"].items() if not isinstance(v, list)}
-              for n in prompt.values()}
+    inputs = {
+        n["class_type"]: {k: v for k, v in n["inputs"].items() if not isinstance(v, list)} for n in prompt.values()
+    }
     band, _, _, positions = SPECS["ExquisiteBandExtract"](canvas=canvas, **inputs["ExquisiteBandExtract"])
-    reference, mask = SPECS["ExquisiteReferenceMask"](band=band, positions=positions,
-                                                      **inputs["ExquisiteReferenceMask"])
+    reference, mask = SPECS["ExquisiteReferenceMask"](
+        band=band, positions=positions, **inputs["ExquisiteReferenceMask"]
+    )
     assert reference.shape[0] == 2
-    (tiles,) = SPECS["ExquisiteGenerateTile"](reference=reference, mask=mask, positions=positions,
-                                              **inputs["ExquisiteGenerateTile"])
+    (tiles,) = SPECS["ExquisiteGenerateTile"](
+        reference=reference, mask=mask, positions=positions, **inputs["ExquisiteGenerateTile"]
+    )
     glue_inputs = {**inputs["ExquisiteFeatherGlue"], "session": ""}
     grown, _ = SPECS["ExquisiteFeatherGlue"](canvas=canvas, tile=tiles, mask=mask, positions=positions, **glue_inputs)
     np.testing.assert_array_equal(saved, images_to_uint8(grown, "grown")[0])
@@ -308,8 +340,9 @@ def test_same_seed_reuses_the_tile_and_a_new_seed_calls_the_backend_again(comfyu
     tile["inputs"].update(backend="mock", seed=1234)
 
     def cached(entry) -> set:
-        return {node for event, data in entry["status"]["messages"] if event == "execution_cached"
-                for node in data["nodes"]}
+        return {
+            node for event, data in entry["status"]["messages"] if event == "execution_cached" for node in data["nodes"]
+        }
 
     comfyui.run(prompt)
     glue["inputs"].update(feather="custom", feather_px=100)  # only downstream of the tile changes
@@ -326,8 +359,10 @@ def test_post_prompt_refuses_a_bad_choice_or_number_of_our_node_before_anything_
     status, answer = comfyui.post_json("/prompt", {"prompt": prompt})
     assert status == 400
     errors = answer["node_errors"][glue_id]["errors"]
-    assert any(e["type"] == "custom_validation_failed" and "direction 'sideways' is not one of x_ltr" in e["details"]
-               for e in errors), answer
+    assert any(
+        e["type"] == "custom_validation_failed" and "direction 'sideways' is not one of x_ltr" in e["details"]
+        for e in errors
+    ), answer
     assert any(e["type"] == "value_smaller_than_min" and "feather_px" in e["details"] for e in errors), answer
 
 
@@ -357,8 +392,11 @@ def test_the_comfyui_backend_pointed_at_this_same_server_is_refused_at_once(comf
 # ---- the frontend in a real browser ---------------------------------------------------------------
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-IGNORED_CONSOLE = ("Failed to load resource", "Cannot read properties of undefined (reading 'id')",
-                   "Error fetching file size")
+IGNORED_CONSOLE = (
+    "Failed to load resource",
+    "Cannot read properties of undefined (reading 'id')",
+    "Error fetching file size",
+)
 """The frontend's own noise on a fresh user folder (user.css, settings files: 404), the same without our pack,
 and its missing-model dialog failing to reach the SDXL download address from a machine without internet."""
 
@@ -395,10 +433,12 @@ def test_the_frontend_loads_each_template_and_sends_its_api_twin(page, name):
     page.evaluate("wf => app.loadGraphData(wf)", workflow)
     page.wait_for_function("n => app.graph.nodes.length === n", arg=len(workflow["nodes"]))
     page.wait_for_timeout(1000)
-    missing = page.evaluate("""wf => { const subs = new Set((wf.definitions?.subgraphs || []).map(s => s.id));
+    missing = page.evaluate(
+        """wf => { const subs = new Set((wf.definitions?.subgraphs || []).map(s => s.id));
         const nodes = [...wf.nodes, ...(wf.definitions?.subgraphs || []).flatMap(s => s.nodes)];
         return [...new Set(nodes.map(n => n.type))].filter(t => !subs.has(t) && !LiteGraph.registered_node_types[t]); }""",
-                            workflow)
+        workflow,
+    )
     assert missing == []
     sent = json.loads(page.evaluate("async () => JSON.stringify((await app.graphToPrompt()).output)"))
     twin = json.loads((REPO / "workflows" / "api" / f"{name}.json").read_text())

@@ -22,9 +22,13 @@ def textured(cross: int, length: int, seed: int) -> np.ndarray:
 def test_glueing_the_tail_equals_glueing_the_whole_canvas(direction, blend, contract):
     canvas = np.ascontiguousarray(from_frontier_right(textured(contract.tile, 300, 1), direction))
     rng = np.random.default_rng(2)
-    tile = np.ascontiguousarray(from_frontier_right(
-        np.clip(textured(contract.tile, contract.tile, 3).astype(np.int16) + 17, 0, 255).astype(np.uint8)
-        + rng.integers(0, 2, (contract.tile, contract.tile, 3), dtype=np.uint8), direction))
+    tile = np.ascontiguousarray(
+        from_frontier_right(
+            np.clip(textured(contract.tile, contract.tile, 3).astype(np.int16) + 17, 0, 255).astype(np.uint8)
+            + rng.integers(0, 2, (contract.tile, contract.tile, 3), dtype=np.uint8),
+            direction,
+        )
+    )
     mask = from_frontier_right(generation_mask(contract), direction) if blend in ("mask", "seam") else None
     settings = {"contract": contract, "blend": blend, "mask": mask, "colour_match": True, "report": True}
     whole, whole_report = glue(canvas, tile, direction, **settings)

@@ -40,13 +40,14 @@ def test_positions_record_the_cores_tiles_and_where_each_lands(direction):
     positions = frontier_positions(canvas.shape[:2], direction, SMALL)
     tiles = frontier_tiles(150, SMALL)
     assert [{k: v for k, v in t.items() if k != "box"} for t in positions["tiles"]] == [t.to_dict() for t in tiles]
-    grown_h, grown_w = (canvas.shape[0], canvas.shape[1] + 32) if direction[0] == "x" else (
-        canvas.shape[0] + 32, canvas.shape[1])
+    grown_h, grown_w = (
+        (canvas.shape[0], canvas.shape[1] + 32) if direction[0] == "x" else (canvas.shape[0] + 32, canvas.shape[1])
+    )
     covered = np.zeros((grown_h, grown_w), bool)
     for t in positions["tiles"]:
         box = t["box"]
         assert (box["width"], box["height"]) == ((64, 64))
-        covered[box["y"]:box["y"] + box["height"], box["x"]:box["x"] + box["width"]] = True
+        covered[box["y"] : box["y"] + box["height"], box["x"] : box["x"] + box["width"]] = True
     cross_axis = 0 if direction[0] == "x" else 1
     assert covered.any(axis=1 - cross_axis).all()  # the tiles cover the whole edge
     assert read_positions(json.dumps(positions), canvas.shape[:2], direction) == (SMALL, tiles)
@@ -96,8 +97,14 @@ def test_a_wrong_number_or_size_of_tiles_is_refused_before_any_session_is_made(t
     with pytest.raises(InputError, match="has 3 tiles but 2 were given"):
         journal_frontier_glue(tmp_path, "s", canvas, random_tiles(2, SMALL), StepSettings(), SMALL)
     with pytest.raises(InputError, match="tile 2 is 32x32"):
-        journal_frontier_glue(tmp_path, "s", canvas, [random_tiles(1, SMALL)[0], np.zeros((32, 32, 3), np.uint8),
-                                                      random_tiles(1, SMALL)[0]], StepSettings(), SMALL)
+        journal_frontier_glue(
+            tmp_path,
+            "s",
+            canvas,
+            [random_tiles(1, SMALL)[0], np.zeros((32, 32, 3), np.uint8), random_tiles(1, SMALL)[0]],
+            StepSettings(),
+            SMALL,
+        )
     assert not any(tmp_path.iterdir())
 
 
@@ -119,7 +126,7 @@ def test_generate_in_order_asks_for_exactly_what_a_session_step_asks_for(tmp_pat
     requests: joint rows of later tiles carry their neighbour, their masks ramp from fixed to free."""
     canvas = world(150, 96)
     tiles = frontier_tiles(150, SMALL)
-    references = [pack_reference(canvas[t.cross_start:t.cross_start + t.rows, 64:], SMALL) for t in tiles]
+    references = [pack_reference(canvas[t.cross_start : t.cross_start + t.rows, 64:], SMALL) for t in tiles]
     masks = [frontier_mask(SMALL, 0, t.rows) for t in tiles]
     mock, asked = MockGenerator(), []
 

@@ -32,12 +32,16 @@ class Refusing:
 
     def generate(self, request):
         from exquisite.shared_core.errors import GenerationError
+
         raise GenerationError("no")
 
 
 def snapshot(root: Path) -> dict:
-    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def other_png(path: Path, size=(176, 64)) -> None:
@@ -51,27 +55,40 @@ def step(root, n):
 # (damage, what the repair note says) -- each is rebuilt at step 3 with the true canvas
 REBUILT = {
     "head canvas replaced by a PNG of another size": (
-        lambda r: other_png(step(r, 3) / "canvas_after.png", (100, 64)), "did not match its checksum"),
+        lambda r: other_png(step(r, 3) / "canvas_after.png", (100, 64)),
+        "did not match its checksum",
+    ),
     "head canvas replaced by a PNG of the same size": (
-        lambda r: other_png(step(r, 3) / "canvas_after.png", (176, 64)), "did not match its checksum"),
+        lambda r: other_png(step(r, 3) / "canvas_after.png", (176, 64)),
+        "did not match its checksum",
+    ),
     "head canvas cut to 20 bytes": (
-        lambda r: (step(r, 3) / "canvas_after.png").write_bytes(
-            (step(r, 3) / "canvas_after.png").read_bytes()[:20]), "did not match its checksum"),
+        lambda r: (step(r, 3) / "canvas_after.png").write_bytes((step(r, 3) / "canvas_after.png").read_bytes()[:20]),
+        "did not match its checksum",
+    ),
     "middle and head canvases deleted": (
-        lambda r: [(step(r, n) / "canvas_after.png").unlink() for n in (2, 3)], "was not written"),
+        lambda r: [(step(r, n) / "canvas_after.png").unlink() for n in (2, 3)],
+        "was not written",
+    ),
     "head step.json deleted": (lambda r: (step(r, 3) / "step.json").unlink(), "restored from committed.ok"),
     "head step.json garbage": (lambda r: (step(r, 3) / "step.json").write_bytes(os.urandom(64)), "restored"),
     "head step.json is []": (lambda r: (step(r, 3) / "step.json").write_text("[]"), "restored"),
     "committed.ok removed from a middle step": (
-        lambda r: (step(r, 2) / "committed.ok").unlink(), "steps/0002/committed.ok was missing"),
+        lambda r: (step(r, 2) / "committed.ok").unlink(),
+        "steps/0002/committed.ok was missing",
+    ),
     "committed.ok removed from the head step": (
-        lambda r: (step(r, 3) / "committed.ok").unlink(), "steps/0003/committed.ok was missing"),
+        lambda r: (step(r, 3) / "committed.ok").unlink(),
+        "steps/0003/committed.ok was missing",
+    ),
     "session.json random bytes": (lambda r: (r / "session.json").write_bytes(os.urandom(300)), "session.json"),
     "session.json is []": (lambda r: (r / "session.json").write_text("[]"), "session.json"),
     "session.json is {format: 1}": (lambda r: (r / "session.json").write_text('{"format": 1}'), "session.json"),
     "session.json deleted": (lambda r: (r / "session.json").unlink(), "session.json"),
     "session.json and created.json damaged": (
-        lambda r: [(r / "session.json").write_text("[]"), (r / "created.json").unlink()], "session.json"),
+        lambda r: [(r / "session.json").write_text("[]"), (r / "created.json").unlink()],
+        "session.json",
+    ),
     "source.png deleted (the head canvas is intact)": (lambda r: (r / "source.png").unlink(), None),
 }
 
@@ -103,17 +120,25 @@ def test_damage_is_rebuilt_from_the_committed_tiles(tmp_path, case):
 REFUSED = {
     "steps/ deleted": (lambda r: shutil.rmtree(r / "steps"), "steps/0003 is missing"),
     "source.png and every canvas deleted": (
-        lambda r: [p.unlink() for p in [r / "source.png", *r.glob("steps/*/canvas_after.png")]], "source.png"),
+        lambda r: [p.unlink() for p in [r / "source.png", *r.glob("steps/*/canvas_after.png")]],
+        "source.png",
+    ),
     "head tile damaged and its canvas deleted": (
-        lambda r: [(step(r, 3) / "canvas_after.png").unlink(),
-                   write_png(step(r, 3) / "tile_full.png", np.zeros((64, 64, 3), np.uint8))],
-        "steps/0003/tile_full.png is missing or damaged"),
+        lambda r: [
+            (step(r, 3) / "canvas_after.png").unlink(),
+            write_png(step(r, 3) / "tile_full.png", np.zeros((64, 64, 3), np.uint8)),
+        ],
+        "steps/0003/tile_full.png is missing or damaged",
+    ),
     "a committed step's record lost everywhere": (
         lambda r: [(step(r, 2) / "step.json").unlink(), (step(r, 2) / "committed.ok").write_text("committed\n")],
-        "steps/0002/step.json is missing or damaged"),
+        "steps/0002/step.json is missing or damaged",
+    ),
     "a middle step folder deleted": (lambda r: shutil.rmtree(step(r, 2)), "steps/0002 is missing"),
     "session.json from a newer version": (
-        lambda r: (r / "session.json").write_text('{"format": 99}'), "update exquisite"),
+        lambda r: (r / "session.json").write_text('{"format": 99}'),
+        "update exquisite",
+    ),
 }
 
 
@@ -126,8 +151,9 @@ def test_damage_that_cannot_be_rebuilt_is_refused_naming_the_file(tmp_path, case
     for write in (False, True):
         with pytest.raises(SessionError, match=named.replace("/", r"[/\\]")):
             Session.open(root, write=write)
-    assert {k: v for k, v in snapshot(root).items() if k != ".lock"} == \
-        {k: v for k, v in before.items() if k != ".lock"}  # nothing more was changed
+    assert {k: v for k, v in snapshot(root).items() if k != ".lock"} == {
+        k: v for k, v in before.items() if k != ".lock"
+    }  # nothing more was changed
 
 
 def test_a_rejected_step_with_a_damaged_record_stays_rejected(tmp_path):
@@ -198,7 +224,9 @@ def test_a_second_writer_is_refused_naming_the_holder_while_readers_still_read(t
     root = made(tmp_path, steps=1)
     with Session.open(root) as first:
         with first._exclusive():  # as during a long run of steps
-            with pytest.raises(SessionError, match=f"being changed by (process {os.getpid()}|another handle or thread)"):
+            with pytest.raises(
+                SessionError, match=f"being changed by (process {os.getpid()}|another handle or thread)"
+            ):
                 Session.open(root)
             with Session.open(root, write=False) as reader:
                 assert reader.head == 1

@@ -33,8 +33,12 @@ def photo(tmp_path):
 @pytest.fixture
 def session(tmp_path, photo):
     root = tmp_path / "s"
-    assert main(["extend", str(photo), "--fit", "-b", "mock", "--session", str(root),
-                 "--out", str(tmp_path / "first.png")]) == 0
+    assert (
+        main(
+            ["extend", str(photo), "--fit", "-b", "mock", "--session", str(root), "--out", str(tmp_path / "first.png")]
+        )
+        == 0
+    )
     return root
 
 
@@ -42,42 +46,75 @@ def temp_files(root: Path) -> list[Path]:
     return [p for p in root.rglob("*") if p.name.endswith(".tmp") or p.name.endswith(".creating")]
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--feather", "9999"], "feather"),
-    (["--seed", "-1"], "seed"),
-    (["--ramp-start", "5000"], "ramp"),
-    (["--blend", "linear", "--blend-ramp-start", "3"], "compositing ramp"),
-    (["--steps", "10001"], "steps must be a whole number"),
-    (["--backend", "nope"], "unknown backend"),
-    (["--overlap", "2000"], "overlap"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--feather", "9999"], "feather"),
+        (["--seed", "-1"], "seed"),
+        (["--ramp-start", "5000"], "ramp"),
+        (["--blend", "linear", "--blend-ramp-start", "3"], "compositing ramp"),
+        (["--steps", "10001"], "steps must be a whole number"),
+        (["--backend", "nope"], "unknown backend"),
+        (["--overlap", "2000"], "overlap"),
+    ],
+)
 def test_bad_arguments_leave_no_session_behind(tmp_path, photo, capsys, monkeypatch, args, message):
     monkeypatch.chdir(tmp_path)
-    code = main(["extend", str(photo), "--fit", "-b", "mock", "--out", str(tmp_path / "o.png")] + args
-                if "--backend" not in args else ["extend", str(photo), "--fit", "--out", str(tmp_path / "o.png")] + args)
+    code = main(
+        ["extend", str(photo), "--fit", "-b", "mock", "--out", str(tmp_path / "o.png")] + args
+        if "--backend" not in args
+        else ["extend", str(photo), "--fit", "--out", str(tmp_path / "o.png")] + args
+    )
     err = capsys.readouterr().err
     assert code == 2 and message in err and err.count("\n") == 1, err
     assert not (tmp_path / "exquisite-sessions").exists() and not (tmp_path / "o.png").exists()
 
 
 def test_out_inside_the_session_is_refused_before_any_step(tmp_path, photo, session, capsys):
-    assert main(["extend", str(photo), "--fit", "-b", "mock", "--session", str(tmp_path / "n"),
-                 "--out", str(tmp_path / "n" / "o.png")]) == 2
+    assert (
+        main(
+            [
+                "extend",
+                str(photo),
+                "--fit",
+                "-b",
+                "mock",
+                "--session",
+                str(tmp_path / "n"),
+                "--out",
+                str(tmp_path / "n" / "o.png"),
+            ]
+        )
+        == 2
+    )
     assert "outside the session" in capsys.readouterr().err and not (tmp_path / "n").exists()
     assert main(["extend", str(session), "-b", "mock", "--out", str(session / "o.png")]) == 2
     assert "outside the session" in capsys.readouterr().err
     assert not (session / "steps" / "0002").exists()
 
 
-@pytest.mark.parametrize("make_args, message", [
-    (lambda t, s: ["extend", str(s), "--out", str(t / "dir.png"), "--force"], "is a folder"),
-    (lambda t, s: ["extend", str(t / "photo.png"), "--fit", "--session", str(t / "file"), "--out", str(t / "o.png")],
-     "is a file"),
-    (lambda t, s: ["show", str(t / "file")], "is a file"),
-    (lambda t, s: ["export", str(t / "nothing-here"), "--out", str(t / "o.png")], "no session at"),
-    (lambda t, s: ["undo", str(t)], "is not a session"),
-    (lambda t, s: ["extend", str(s), "-d", "down", "-n", "9999", "--out", str(t / "o.png")], "canvas limit"),
-])
+@pytest.mark.parametrize(
+    "make_args, message",
+    [
+        (lambda t, s: ["extend", str(s), "--out", str(t / "dir.png"), "--force"], "is a folder"),
+        (
+            lambda t, s: [
+                "extend",
+                str(t / "photo.png"),
+                "--fit",
+                "--session",
+                str(t / "file"),
+                "--out",
+                str(t / "o.png"),
+            ],
+            "is a file",
+        ),
+        (lambda t, s: ["show", str(t / "file")], "is a file"),
+        (lambda t, s: ["export", str(t / "nothing-here"), "--out", str(t / "o.png")], "no session at"),
+        (lambda t, s: ["undo", str(t)], "is not a session"),
+        (lambda t, s: ["extend", str(s), "-d", "down", "-n", "9999", "--out", str(t / "o.png")], "canvas limit"),
+    ],
+)
 def test_wrong_kinds_of_path_are_one_line_errors(tmp_path, session, capsys, make_args, message):
     (tmp_path / "dir.png").mkdir()
     (tmp_path / "file").write_text("not a folder")
@@ -91,8 +128,24 @@ def test_wrong_kinds_of_path_are_one_line_errors(tmp_path, session, capsys, make
 
 def test_a_session_id_names_a_session_in_the_default_folder(tmp_path, photo, capsys, monkeypatch):
     monkeypatch.setenv("EXQUISITE_SESSIONS", str(tmp_path / "sessions"))
-    assert main(["extend", str(photo), "--fit", "-b", "mock", "-n", "2", "--session",
-                 str(tmp_path / "sessions" / "photo-1a2b3c"), "--out", str(tmp_path / "o.png")]) == 0
+    assert (
+        main(
+            [
+                "extend",
+                str(photo),
+                "--fit",
+                "-b",
+                "mock",
+                "-n",
+                "2",
+                "--session",
+                str(tmp_path / "sessions" / "photo-1a2b3c"),
+                "--out",
+                str(tmp_path / "o.png"),
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     monkeypatch.chdir(tmp_path)
     assert main(["show", "photo-1a2b3c", "--json"]) == 0
@@ -115,12 +168,36 @@ DIES_IN_FIRST_STEP = textwrap.dedent("""
 """)
 
 
-def test_settings_and_backend_given_at_creation_outlive_a_death_before_the_first_step(tmp_path, photo, capsys,
-                                                                                       monkeypatch):
+def test_settings_and_backend_given_at_creation_outlive_a_death_before_the_first_step(
+    tmp_path, photo, capsys, monkeypatch
+):
     root = tmp_path / "s"
-    proc = subprocess.run(check=False, args=[sys.executable, "-c", DIES_IN_FIRST_STEP, "extend", str(photo), "--fit", "-d", "left",
-                           "-b", "mock", "--seed", "7", "--prompt", "cliffs", "--blend", "smooth",
-                           "--session", str(root), "--out", str(tmp_path / "o.png")], capture_output=True)
+    proc = subprocess.run(
+        check=False,
+        args=[
+            sys.executable,
+            "-c",
+            DIES_IN_FIRST_STEP,
+            "extend",
+            str(photo),
+            "--fit",
+            "-d",
+            "left",
+            "-b",
+            "mock",
+            "--seed",
+            "7",
+            "--prompt",
+            "cliffs",
+            "--blend",
+            "smooth",
+            "--session",
+            str(root),
+            "--out",
+            str(tmp_path / "o.png"),
+        ],
+        capture_output=True,
+    )
     assert proc.returncode == -9
     monkeypatch.delenv("EXQUISITE_BACKEND", raising=False)
     assert main(["extend", str(root), "--out", str(tmp_path / "o.png")]) == 0, capsys.readouterr().err
@@ -147,16 +224,20 @@ HOLDER = textwrap.dedent("""
 
 def test_a_second_writer_is_refused_at_once_or_waits_when_asked(tmp_path, session, capsys):
     release = tmp_path / "release"
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(session), str(release)], stdout=subprocess.PIPE,
-                              text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(session), str(release)], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout.readline().strip() == "holding"
         assert main(["extend", str(session), "-b", "mock", "--out", str(tmp_path / "o.png")]) == 2
         err = capsys.readouterr().err
         assert f"is being changed by process {holder.pid}" in err and "--wait" in err
         assert main(["show", str(session)]) == 0  # readers are not held up
-        waiting = subprocess.Popen(EXQUISITE + ["extend", str(session), "-b", "mock", "--wait", "--out",
-                                                str(tmp_path / "o.png")], stderr=subprocess.PIPE, text=True)
+        waiting = subprocess.Popen(
+            EXQUISITE + ["extend", str(session), "-b", "mock", "--wait", "--out", str(tmp_path / "o.png")],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         assert f"waiting for process {holder.pid}" in waiting.stderr.readline()
         release.touch()
         assert waiting.wait(timeout=120) == 0
@@ -219,8 +300,22 @@ def test_a_full_disk_while_writing_a_canvas_keeps_the_committed_step(tmp_path, s
 
 def test_a_full_disk_while_creating_leaves_no_session(tmp_path, photo, capsys, monkeypatch):
     full_disk_on("source.png", monkeypatch)
-    assert main(["extend", str(photo), "--fit", "-b", "mock", "--session", str(tmp_path / "n"),
-                 "--out", str(tmp_path / "o.png")]) == 1
+    assert (
+        main(
+            [
+                "extend",
+                str(photo),
+                "--fit",
+                "-b",
+                "mock",
+                "--session",
+                str(tmp_path / "n"),
+                "--out",
+                str(tmp_path / "o.png"),
+            ]
+        )
+        == 1
+    )
     assert "could not be created" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["photo.png"]
 
@@ -230,8 +325,11 @@ def small_tmpfs(tmp_path, request):
     """A tmpfs of a few MB, so the disk fills at different moments (needs root and mount rights)."""
     mount = tmp_path / "fs"
     mount.mkdir()
-    proc = subprocess.run(check=False, capture_output=True,
-                          args=["mount", "-t", "tmpfs", "-o", f"size={request.param}", "tmpfs", str(mount)])
+    proc = subprocess.run(
+        check=False,
+        capture_output=True,
+        args=["mount", "-t", "tmpfs", "-o", f"size={request.param}", "tmpfs", str(mount)],
+    )
     if proc.returncode != 0:
         pytest.skip(f"a real full disk needs permission to mount a tmpfs ({proc.stderr.decode().strip()})")
     yield mount
@@ -240,8 +338,21 @@ def small_tmpfs(tmp_path, request):
 
 def test_a_really_full_disk_and_a_read_only_folder(tmp_path, photo, small_tmpfs, capsys):
     root = small_tmpfs / "s"
-    code = main(["extend", str(photo), "--fit", "-b", "mock", "-n", "30", "--session", str(root),
-                 "--out", str(tmp_path / "o.png")])
+    code = main(
+        [
+            "extend",
+            str(photo),
+            "--fit",
+            "-b",
+            "mock",
+            "-n",
+            "30",
+            "--session",
+            str(root),
+            "--out",
+            str(tmp_path / "o.png"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 1 and "No space left on device" in err and err.count("\n") == 1, err
     assert ("could not be created" in err) != root.exists()  # no session, or one that names the step
@@ -267,6 +378,7 @@ def test_a_long_run_reserves_only_a_few_steps_of_room(tmp_path):
 
         def generate(self, request):
             from exquisite.shared_core.errors import GenerationError
+
             raise GenerationError("no")
 
     with Session.create(tmp_path / "s", world(64, 80), SMALL) as session:
@@ -278,16 +390,35 @@ def test_two_runs_creating_one_folder_at_once_leave_one_consistent_session(tmp_p
     other = tmp_path / "other.png"
     Image.fromarray(255 - np.asarray(Image.open(photo))).save(other)
     root = tmp_path / "d"
-    runs = [subprocess.Popen(EXQUISITE + ["extend", str(image), "--fit", "-b", "mock", "--session", str(root),
-                                          "--out", str(tmp_path / f"out-{image.stem}.png")],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            for image in (photo, other)]
+    runs = [
+        subprocess.Popen(
+            EXQUISITE
+            + [
+                "extend",
+                str(image),
+                "--fit",
+                "-b",
+                "mock",
+                "--session",
+                str(root),
+                "--out",
+                str(tmp_path / f"out-{image.stem}.png"),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for image in (photo, other)
+    ]
     results = [(run.wait(timeout=120), run.stderr.read()) for run in runs]
     codes = sorted(code for code, _ in results)
     assert codes == [0, 2], results
     loser = next(err for code, err in results if code == 2)
-    assert ("created by another process at the same moment" in loser or "already holds a session" in loser
-            or "is being changed by process" in loser), loser
+    assert (
+        "created by another process at the same moment" in loser
+        or "already holds a session" in loser
+        or "is being changed by process" in loser
+    ), loser
     assert "Traceback" not in loser and loser.count("\n") == 1
     winner = (photo, other)[[code for code, _ in results].index(0)]
     with Session.open(root, write=False) as session:
@@ -306,9 +437,15 @@ def test_a_full_disk_before_a_step_has_its_record_leaves_no_folder(tmp_path, ses
 
 
 def test_two_runs_extending_one_session_with_wait_take_turns(tmp_path, session):
-    runs = [subprocess.Popen(EXQUISITE + ["extend", str(session), "-n", "2", "--wait", "--out",
-                                          str(tmp_path / f"o{i}.png")], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True) for i in range(2)]
+    runs = [
+        subprocess.Popen(
+            EXQUISITE + ["extend", str(session), "-n", "2", "--wait", "--out", str(tmp_path / f"o{i}.png")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(2)
+    ]
     assert [run.wait(timeout=300) for run in runs] == [0, 0], [run.stderr.read() for run in runs]
     records = [json.loads((session / "steps" / f"{n:04d}" / "step.json").read_text()) for n in range(1, 6)]
     assert [r["parent"] for r in records] == [0, 1, 2, 3, 4] and [r["seed"] for r in records] == [0, 1, 2, 3, 4]
@@ -346,8 +483,16 @@ def test_repair_rebuilds_reports_and_checks_every_tile(tmp_path, session, capsys
 
 
 def test_two_runs_starting_default_named_sessions_at_once_both_succeed(tmp_path, photo):
-    runs = [subprocess.Popen(EXQUISITE + ["extend", str(photo), "--fit", "-b", "mock", "--out", str(tmp_path / f"o{i}.png")],
-                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(2)]
+    runs = [
+        subprocess.Popen(
+            EXQUISITE + ["extend", str(photo), "--fit", "-b", "mock", "--out", str(tmp_path / f"o{i}.png")],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(2)
+    ]
     assert [run.wait(timeout=120) for run in runs] == [0, 0], [run.stderr.read() for run in runs]
     sessions = sorted((tmp_path / "exquisite-sessions").iterdir())
     assert len(sessions) == 2 and all((s / "steps" / "0001" / "committed.ok").exists() for s in sessions)
@@ -358,6 +503,18 @@ def test_a_new_run_past_the_canvas_limit_is_refused_before_a_session_folder_exis
 
     Image.new("RGB", (600, 600), (90, 120, 150)).save(tmp_path / "small.png")
     monkeypatch.setenv("EXQUISITE_MAX_CANVAS_PIXELS", str(600 * 1500))
-    code = main(["extend", str(tmp_path / "small.png"), "-n", "3", "-b", "mock",
-                 "--session", str(tmp_path / "s"), "--out", str(tmp_path / "o.png")])
+    code = main(
+        [
+            "extend",
+            str(tmp_path / "small.png"),
+            "-n",
+            "3",
+            "-b",
+            "mock",
+            "--session",
+            str(tmp_path / "s"),
+            "--out",
+            str(tmp_path / "o.png"),
+        ]
+    )
     assert code == 2 and not (tmp_path / "s").exists() and not (tmp_path / "o.png").exists()

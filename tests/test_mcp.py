@@ -32,14 +32,23 @@ if sys.version_info < (3, 11):  # anyio's dependency on 3.10
     from exceptiongroup import BaseExceptionGroup
 
 SECRET = "sk-test-DO-NOT-SHOW-4242"
-TOOLS = {"open_canvas", "extend_canvas", "view_canvas", "session_history", "undo_step", "export_canvas",
-         "list_sessions"}
+TOOLS = {
+    "open_canvas",
+    "extend_canvas",
+    "view_canvas",
+    "session_history",
+    "undo_step",
+    "export_canvas",
+    "list_sessions",
+}
 
 
 # ---- test backends ---------------------------------------------------------------------------
 
+
 class Refusing:
     """Always refuses, quoting its key the way a careless backend might."""
+
     name = "test-refuse"
 
     def __init__(self, api_key: str = "") -> None:
@@ -58,6 +67,7 @@ class BrokenSetup:
 
 class Flaky(MockGenerator):
     """Commits its first tile, refuses every later one."""
+
     name = "test-flaky"
     calls = 0
 
@@ -73,6 +83,7 @@ class Flaky(MockGenerator):
 
 class Recording(MockGenerator):
     """Records the prompt of every tile it makes, and takes a moment over each."""
+
     name = "test-recording"
     order: ClassVar[list] = []
 
@@ -87,6 +98,7 @@ class Recording(MockGenerator):
 
 class Meeting(MockGenerator):
     """Each tile waits until a second tile is being generated at the same time."""
+
     name = "test-meeting"
     barrier = threading.Barrier(2, timeout=20)
 
@@ -103,6 +115,7 @@ for backend in (Refusing, BrokenSetup, Flaky, Recording, Meeting):
 
 
 # ---- helpers ---------------------------------------------------------------------------------
+
 
 def ruler(height: int, width: int) -> np.ndarray:
     yy, xx = np.mgrid[0:height, 0:width]
@@ -155,8 +168,13 @@ def place(tmp_path):
 
 
 def make_app(place, **overrides):
-    settings = ServerSettings(sessions_dir=place["sessions"], input_dirs=[place["inputs"]],
-                              export_dirs=[place["exports"]], backend="mock", **overrides)
+    settings = ServerSettings(
+        sessions_dir=place["sessions"],
+        input_dirs=[place["inputs"]],
+        export_dirs=[place["exports"]],
+        backend="mock",
+        **overrides,
+    )
     return create_app(settings)
 
 
@@ -164,6 +182,7 @@ def run_with_client(app, scenario):
     async def main():
         async with Client(app.mcp) as client:
             return await scenario(client)
+
     try:
         return anyio.run(main)
     except BaseExceptionGroup as group:  # show the failed assertion, not the task group around it
@@ -180,6 +199,7 @@ def first_leaf(error: BaseException) -> BaseException:
 
 # ---- in process ------------------------------------------------------------------------------
 
+
 def test_tools_say_what_they_do_and_what_they_return(place):
     async def scenario(client):
         return (await client.list_tools()).tools, (await client.list_resource_templates()).resource_templates
@@ -190,15 +210,16 @@ def test_tools_say_what_they_do_and_what_they_return(place):
         assert len(tool.description) > 40
         assert "\n " not in tool.description, f"{tool.name}: docstring indentation leaked into the description"
         hints = tool.annotations
-        assert None not in (hints.read_only_hint, hints.destructive_hint, hints.idempotent_hint,
-                            hints.open_world_hint)
+        assert None not in (hints.read_only_hint, hints.destructive_hint, hints.idempotent_hint, hints.open_world_hint)
         assert tool.output_schema and tool.output_schema["properties"]
     by_name = {t.name: t for t in tools}
     assert by_name["view_canvas"].annotations.read_only_hint and by_name["list_sessions"].annotations.read_only_hint
     assert by_name["undo_step"].annotations.destructive_hint
     assert by_name["extend_canvas"].annotations.open_world_hint
-    assert {t.uri_template for t in templates} >= {"exquisite://sessions/{session_id}/canvas.png",
-                                                   "exquisite://sessions/{session_id}/steps/{number}/{artifact}.png"}
+    assert {t.uri_template for t in templates} >= {
+        "exquisite://sessions/{session_id}/canvas.png",
+        "exquisite://sessions/{session_id}/steps/{number}/{artifact}.png",
+    }
 
 
 def test_open_extend_view_history_undo_export_in_process(place):
@@ -215,9 +236,11 @@ def test_open_extend_view_history_undo_export_in_process(place):
         data, mime = image_of(opened)
         assert mime == "image/png" and np.array_equal(decode(data), ruler(1024, 1024))
 
-        extended = await client.call_tool("extend_canvas", {"session_id": sid, "direction": "right", "steps": 3,
-                                                            "prompt": "a stormy sky"},
-                                          progress_callback=on_progress)
+        extended = await client.call_tool(
+            "extend_canvas",
+            {"session_id": sid, "direction": "right", "steps": 3, "prompt": "a stormy sky"},
+            progress_callback=on_progress,
+        )
         assert not extended.is_error, text_of(extended)
         out = extended.structured_content
         assert [s["status"] for s in out["steps"]] == ["committed"] * 3
@@ -229,8 +252,10 @@ def test_open_extend_view_history_undo_export_in_process(place):
 
         canvas = decode(Path(out["canvas_path"]).read_bytes())
         assert canvas.shape == (1024, 2560, 3)
-        region = await client.call_tool("view_canvas", {"session_id": sid, "what": "region",
-                                                        "region": {"x": 2300, "y": 700, "width": 260, "height": 300}})
+        region = await client.call_tool(
+            "view_canvas",
+            {"session_id": sid, "what": "region", "region": {"x": 2300, "y": 700, "width": 260, "height": 300}},
+        )
         assert np.array_equal(decode(image_of(region)[0]), canvas[700:1000, 2300:2560])
         whole = await client.call_tool("view_canvas", {"session_id": sid})
         assert whole.structured_content["preview"]["region"] == {"x": 0, "y": 0, "width": 2560, "height": 1024}
@@ -240,8 +265,10 @@ def test_open_extend_view_history_undo_export_in_process(place):
 
         history = (await client.call_tool("session_history", {"session_id": sid})).structured_content
         assert [(s["number"], s["status"], s["prompt"], s["seed"]) for s in history["steps"]] == [
-            (1, "committed", "a stormy sky", 0), (2, "committed", "a stormy sky", 1),
-            (3, "committed", "a stormy sky", 2)]
+            (1, "committed", "a stormy sky", 0),
+            (2, "committed", "a stormy sky", 1),
+            (3, "committed", "a stormy sky", 2),
+        ]
         assert [s["size_after"] for s in history["steps"]] == [[1536, 1024], [2048, 1024], [2560, 1024]]
 
         undone = await client.call_tool("undo_step", {"session_id": sid})
@@ -267,9 +294,14 @@ def test_open_extend_view_history_undo_export_in_process(place):
         listed = (await client.call_tool("list_sessions", {})).structured_content
         assert [(s["session_id"], s["head"], s["committed_steps"]) for s in listed["sessions"]] == [(sid, 2, 2)]
         assert listed["input_dirs"] == [str(place["inputs"])] and "mock" in listed["backends"]
-        resources = [r for r in (await client.list_resources()).resources  # a client browsing resources/list
-                     if str(r.uri).startswith("exquisite://")]                # sees the canvas (ui:// apps aside)
-        assert [(str(r.uri), r.mime_type) for r in resources] == [(f"exquisite://sessions/{sid}/canvas.png", "image/png")]
+        resources = [
+            r
+            for r in (await client.list_resources()).resources  # a client browsing resources/list
+            if str(r.uri).startswith("exquisite://")
+        ]  # sees the canvas (ui:// apps aside)
+        assert [(str(r.uri), r.mime_type) for r in resources] == [
+            (f"exquisite://sessions/{sid}/canvas.png", "image/png")
+        ]
         assert "2048x1024 at step 2" in resources[0].description
         return sid
 
@@ -291,8 +323,10 @@ def test_open_from_base64_with_fit_and_from_blank(place):
         assert not fitted.is_error, text_of(fitted)
         out = fitted.structured_content
         assert (out["width"], out["height"], out["original_width"], out["fitted"]) == (2048, 1024, 512, True)
-        blank = await client.call_tool("open_canvas", {"blank": True, "blank_width": 1024, "blank_height": 512,
-                                                       "blank_color": "#102030", "direction": "down"})
+        blank = await client.call_tool(
+            "open_canvas",
+            {"blank": True, "blank_width": 1024, "blank_height": 512, "blank_color": "#102030", "direction": "down"},
+        )
         assert not blank.is_error, text_of(blank)
         assert np.all(decode(image_of(blank)[0]) == (16, 32, 48))
 
@@ -303,32 +337,69 @@ def test_every_bad_argument_is_a_tool_error_that_changes_nothing(place):
     Image.fromarray(ruler(600, 300)).save(place["inputs"] / "narrow.png")  # shorter than the band
     (place["exports"] / "taken.png").write_bytes(b"keep me")
     big = base64.b64encode(b"\x89PNG" + b"0" * 60_000).decode()
-    app = make_app(place, max_upload_bytes=50_000,
-                   backend_settings={"mock": {"api_key": SECRET}, "test-broken": {"api_key": SECRET}})
+    app = make_app(
+        place,
+        max_upload_bytes=50_000,
+        backend_settings={"mock": {"api_key": SECRET}, "test-broken": {"api_key": SECRET}},
+    )
 
     async def scenario(client):
         square = (await client.call_tool("open_canvas", {"image_path": "photo.png"})).structured_content["session_id"]
-        wide = (await client.call_tool("open_canvas", {"blank": True, "blank_width": 1536, "blank_height": 300})
-                ).structured_content["session_id"]
+        wide = (
+            await client.call_tool("open_canvas", {"blank": True, "blank_width": 1536, "blank_height": 300})
+        ).structured_content["session_id"]
         cases = [
             ("extend_canvas", {"session_id": "nosuch-123456", "direction": "right"}, "unknown session"),
             ("view_canvas", {"session_id": "../../etc"}, "not a session id"),
             ("extend_canvas", {"session_id": square, "direction": "sideways"}, "direction: Input should be 'right'"),
             ("extend_canvas", {"session_id": wide, "direction": "down"}, "cannot grow down"),
-            ("extend_canvas", {"session_id": square, "direction": "right", "steps": 0}, "steps: Input should be greater than or equal to 1"),
-            ("extend_canvas", {"session_id": square, "direction": "right", "steps": 99}, "steps: Input should be less than or equal to 8"),
-            ("extend_canvas", {"session_id": square, "direction": "right", "steps": True}, "steps: Input should be a valid integer"),
-            ("extend_canvas", {"session_id": square, "direction": "right", "steps": "2"}, "steps: Input should be a valid integer"),
-            ("extend_canvas", {"session_id": square, "direction": "right", "seed": "7"}, "seed: Input should be a valid integer"),
-            ("extend_canvas", {"session_id": square, "direction": "right", "prompt": "x" * 2001}, "at most 2000 characters"),
-            ("extend_canvas", {"session_id": square, "direction": "right", "backend": "nope"}, "backend: Input should be"),
+            (
+                "extend_canvas",
+                {"session_id": square, "direction": "right", "steps": 0},
+                "steps: Input should be greater than or equal to 1",
+            ),
+            (
+                "extend_canvas",
+                {"session_id": square, "direction": "right", "steps": 99},
+                "steps: Input should be less than or equal to 8",
+            ),
+            (
+                "extend_canvas",
+                {"session_id": square, "direction": "right", "steps": True},
+                "steps: Input should be a valid integer",
+            ),
+            (
+                "extend_canvas",
+                {"session_id": square, "direction": "right", "steps": "2"},
+                "steps: Input should be a valid integer",
+            ),
+            (
+                "extend_canvas",
+                {"session_id": square, "direction": "right", "seed": "7"},
+                "seed: Input should be a valid integer",
+            ),
+            (
+                "extend_canvas",
+                {"session_id": square, "direction": "right", "prompt": "x" * 2001},
+                "at most 2000 characters",
+            ),
+            (
+                "extend_canvas",
+                {"session_id": square, "direction": "right", "backend": "nope"},
+                "backend: Input should be",
+            ),
             ("extend_canvas", {"session_id": square, "direction": "right"}, "not configured"),
-            ("extend_canvas", {"session_id": square, "direction": "right", "backend": "test-broken"},
-             "not configured"),
-            ("extend_canvas", {"session_id": square, "direction": "right", "backend": "test-refuse",
-                               "blend": "wobbly"}, "blend: Input should be"),
-            ("extend_canvas", {"session_id": square, "direction": "right", "backend": "test-refuse",
-                               "fill": "plaid"}, "fill: Input should be"),
+            ("extend_canvas", {"session_id": square, "direction": "right", "backend": "test-broken"}, "not configured"),
+            (
+                "extend_canvas",
+                {"session_id": square, "direction": "right", "backend": "test-refuse", "blend": "wobbly"},
+                "blend: Input should be",
+            ),
+            (
+                "extend_canvas",
+                {"session_id": square, "direction": "right", "backend": "test-refuse", "fill": "plaid"},
+                "fill: Input should be",
+            ),
             ("open_canvas", {"image_path": "/etc/hostname"}, "outside the allowed directories"),
             ("open_canvas", {"image_path": "/etc/nonexistent.png"}, "outside the allowed directories"),
             ("open_canvas", {"image_path": "narrow.png"}, "shorter than the 512 px band"),
@@ -346,11 +417,21 @@ def test_every_bad_argument_is_a_tool_error_that_changes_nothing(place):
             ("open_canvas", {"image_path": "photo.png", "direction": "diagonal"}, "direction: Input should be"),
             ("view_canvas", {"session_id": square, "what": "last_step"}, "no step is committed"),
             ("view_canvas", {"session_id": square, "what": "region"}, "needs a region"),
-            ("view_canvas", {"session_id": square, "what": "region",
-                             "region": {"x": 1000, "y": 0, "width": 100, "height": 10}}, "not inside"),
-            ("view_canvas", {"session_id": square, "what": "region",
-                             "region": {"x": "10", "y": 0, "width": 100, "height": 10}}, "region.x: Input should be"),
-            ("view_canvas", {"session_id": square, "max_side": 8}, "max_side: Input should be greater than or equal to 16"),
+            (
+                "view_canvas",
+                {"session_id": square, "what": "region", "region": {"x": 1000, "y": 0, "width": 100, "height": 10}},
+                "not inside",
+            ),
+            (
+                "view_canvas",
+                {"session_id": square, "what": "region", "region": {"x": "10", "y": 0, "width": 100, "height": 10}},
+                "region.x: Input should be",
+            ),
+            (
+                "view_canvas",
+                {"session_id": square, "max_side": 8},
+                "max_side: Input should be greater than or equal to 16",
+            ),
             ("view_canvas", {"session_id": square, "what": "everything"}, "what"),
             ("undo_step", {"session_id": square}, "nothing to undo"),
             ("export_canvas", {"session_id": square, "path": "pano.jpg"}, "PNG"),
@@ -378,8 +459,9 @@ def test_a_call_whose_steps_were_all_rejected_is_an_error_with_its_reasons(place
 
     async def scenario(client):
         sid = (await client.call_tool("open_canvas", {"image_path": "photo.png"})).structured_content["session_id"]
-        refused = await client.call_tool("extend_canvas", {"session_id": sid, "direction": "left", "steps": 2,
-                                                           "backend": "test-refuse"})
+        refused = await client.call_tool(
+            "extend_canvas", {"session_id": sid, "direction": "left", "steps": 2, "backend": "test-refuse"}
+        )
         history = await client.call_tool("session_history", {"session_id": sid})
         return sid, refused, history
 
@@ -401,8 +483,9 @@ def test_a_partly_rejected_call_is_a_result_and_a_session_changed_elsewhere_is_r
 
     async def scenario(client):
         sid = (await client.call_tool("open_canvas", {"image_path": "photo.png"})).structured_content["session_id"]
-        partly = await client.call_tool("extend_canvas", {"session_id": sid, "direction": "up", "steps": 3,
-                                                          "backend": "test-flaky"})
+        partly = await client.call_tool(
+            "extend_canvas", {"session_id": sid, "direction": "up", "steps": 3, "backend": "test-flaky"}
+        )
         with Session.open(place["sessions"] / sid) as elsewhere:  # e.g. the CLI, in another process
             elsewhere.undo()
         history = await client.call_tool("session_history", {"session_id": sid})
@@ -429,9 +512,16 @@ def test_two_calls_on_one_session_never_interleave_their_steps(place):
         results = {}
 
         async def extend(prompt, steps):
-            results[prompt] = await client.call_tool("extend_canvas", {
-                "session_id": sid, "direction": "right", "steps": steps, "prompt": prompt,
-                "backend": "test-recording"})
+            results[prompt] = await client.call_tool(
+                "extend_canvas",
+                {
+                    "session_id": sid,
+                    "direction": "right",
+                    "steps": steps,
+                    "prompt": prompt,
+                    "backend": "test-recording",
+                },
+            )
 
         async with anyio.create_task_group() as group:
             group.start_soon(extend, "A", 2)
@@ -453,13 +543,18 @@ def test_calls_on_two_sessions_run_at_the_same_time(place):
     Meeting.barrier.reset()
 
     async def scenario(client):
-        ids = [(await client.call_tool("open_canvas", {"image_path": "photo.png"})).structured_content["session_id"]
-               for _ in range(2)]
+        ids = [
+            (await client.call_tool("open_canvas", {"image_path": "photo.png"})).structured_content["session_id"]
+            for _ in range(2)
+        ]
         results = []
 
         async def extend(sid):
-            results.append(await client.call_tool("extend_canvas", {"session_id": sid, "direction": "down",
-                                                                    "backend": "test-meeting"}))
+            results.append(
+                await client.call_tool(
+                    "extend_canvas", {"session_id": sid, "direction": "down", "backend": "test-meeting"}
+                )
+            )
 
         async with anyio.create_task_group() as group:
             for sid in ids:
@@ -478,8 +573,9 @@ def test_the_preview_of_a_1024x8192_canvas_stays_under_the_cap(place):
         opened = await client.call_tool("open_canvas", {"image_path": "tall.png", "direction": "down"})
         assert not opened.is_error, text_of(opened)
         sid = opened.structured_content["session_id"]
-        views = [opened] + [await client.call_tool("view_canvas", {"session_id": sid, "format": fmt})
-                            for fmt in ("auto", "png", "jpeg")]
+        views = [opened] + [
+            await client.call_tool("view_canvas", {"session_id": sid, "format": fmt}) for fmt in ("auto", "png", "jpeg")
+        ]
         small = await client.call_tool("view_canvas", {"session_id": sid, "max_side": 300})
         return views, small
 
@@ -497,11 +593,13 @@ def test_resources_refuse_what_is_not_a_session_artifact(place):
     async def scenario(client):
         sid = (await client.call_tool("open_canvas", {"image_path": "photo.png"})).structured_content["session_id"]
         failures = []
-        for uri in (f"exquisite://sessions/{sid}/steps/1/tile_full.png",      # no step 1 yet
-                    f"exquisite://sessions/{sid}/steps/0001/secrets.png",     # not an artifact name
-                    f"exquisite://sessions/{sid}/steps/..%2F..%2Fx/step.json",
-                    "exquisite://sessions/..%2F..%2Fetc/canvas.png",
-                    "exquisite://sessions/nosuch-000000/canvas.png"):
+        for uri in (
+            f"exquisite://sessions/{sid}/steps/1/tile_full.png",  # no step 1 yet
+            f"exquisite://sessions/{sid}/steps/0001/secrets.png",  # not an artifact name
+            f"exquisite://sessions/{sid}/steps/..%2F..%2Fx/step.json",
+            "exquisite://sessions/..%2F..%2Fetc/canvas.png",
+            "exquisite://sessions/nosuch-000000/canvas.png",
+        ):
             try:
                 await client.read_resource(uri)
             except Exception as error:  # the SDK raises MCPError for a failed read

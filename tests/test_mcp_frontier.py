@@ -51,8 +51,7 @@ def another_client(folder: Path, action) -> None:
 
 
 def grow(direction: str, seed: int = 100):
-    return lambda other: other.extend(StepSettings(direction=direction, prompt="elsewhere", seed=seed),
-                                      MockGenerator())
+    return lambda other: other.extend(StepSettings(direction=direction, prompt="elsewhere", seed=seed), MockGenerator())
 
 
 def assert_region_is_what_changed(before: np.ndarray, after: np.ndarray, shift: tuple[int, int], region: dict):
@@ -62,12 +61,12 @@ def assert_region_is_what_changed(before: np.ndarray, after: np.ndarray, shift: 
     dy, dx = shift
     height, width = before.shape[:2]
     inside = np.zeros(after.shape[:2], dtype=bool)
-    inside[region["y"]:region["y"] + region["height"], region["x"]:region["x"] + region["width"]] = True
+    inside[region["y"] : region["y"] + region["height"], region["x"] : region["x"] + region["width"]] = True
     old = np.zeros(after.shape[:2], dtype=bool)
-    old[dy:dy + height, dx:dx + width] = True
+    old[dy : dy + height, dx : dx + width] = True
     assert not (~inside & ~old).any(), "a new pixel lies outside changed_region"
     aligned = np.zeros_like(after)
-    aligned[dy:dy + height, dx:dx + width] = before
+    aligned[dy : dy + height, dx : dx + width] = before
     assert np.array_equal(after[~inside], aligned[~inside]), "a pixel outside changed_region changed"
     ys, xs = np.nonzero(inside & (~old | (after != aligned).any(-1)))
     changed = (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
@@ -89,6 +88,7 @@ def assert_preview_capped(result):
 
 # ---- any picture, any direction ------------------------------------------------------------
 
+
 def test_a_1500x1100_photo_grows_right_then_down_then_left_at_full_resolution(place):
     photo = np.random.default_rng(3).integers(0, 256, (1100, 1500, 3), dtype=np.uint8)
     Image.fromarray(photo).save(place["inputs"] / "wide.png")
@@ -104,10 +104,14 @@ def test_a_1500x1100_photo_grows_right_then_down_then_left_at_full_resolution(pl
         assert (out["width"], out["height"], out["fitted"]) == (1500, 1100, False)
         assert_preview_capped(opened)
         sid, before, results = out["session_id"], photo, []
-        for direction, shift, progress_callback in (("right", (0, 0), None), ("down", (0, 0), on_progress),
-                                                    ("left", (0, 512), None)):
-            grown = await client.call_tool("extend_canvas", {"session_id": sid, "direction": direction},
-                                           progress_callback=progress_callback)
+        for direction, shift, progress_callback in (
+            ("right", (0, 0), None),
+            ("down", (0, 0), on_progress),
+            ("left", (0, 512), None),
+        ):
+            grown = await client.call_tool(
+                "extend_canvas", {"session_id": sid, "direction": direction}, progress_callback=progress_callback
+            )
             assert not grown.is_error, text_of(grown)
             assert "tiles across the edge, one generator call each" in text_of(grown)
             assert_preview_capped(grown)
@@ -115,8 +119,10 @@ def test_a_1500x1100_photo_grows_right_then_down_then_left_at_full_resolution(pl
             assert_region_is_what_changed(before, after, shift, grown.structured_content["changed_region"])
             results.append(grown.structured_content)
             before = after
-        records = [json.loads((await client.read_resource(f"exquisite://sessions/{sid}/steps/{n}/step.json"))
-                              .contents[0].text) for n in (1, 2, 3)]
+        records = [
+            json.loads((await client.read_resource(f"exquisite://sessions/{sid}/steps/{n}/step.json")).contents[0].text)
+            for n in (1, 2, 3)
+        ]
         return results, records
 
     results, records = run_with_client(make_app(place), scenario)
@@ -124,7 +130,8 @@ def test_a_1500x1100_photo_grows_right_then_down_then_left_at_full_resolution(pl
     assert [r["changed_region"] for r in results] == [
         {"x": 988, "y": 0, "width": 1024, "height": 1100},
         {"x": 0, "y": 588, "width": 2012, "height": 1024},
-        {"x": 0, "y": 0, "width": 1024, "height": 1612}]
+        {"x": 0, "y": 0, "width": 1024, "height": 1612},
+    ]
     assert [len(r["frontier"]) for r in records] == [2, 3, 2]  # tiles across 1100, 2012 and 1612 px
     assert [(r["steps"][0]["tiles"], r["steps"][0]["generator_calls"]) for r in results] == [(2, 2), (3, 3), (2, 2)]
     assert [r["generator_calls"] for r in records] == [2, 3, 2]  # one call per tile
@@ -157,6 +164,7 @@ def test_the_descriptions_no_longer_ask_for_a_fitted_canvas(place):
 def test_the_tile_start_reporter_is_the_same_backend_to_the_session():
     class Declared(MockGenerator):
         name = "declared"
+
         def __init__(self) -> None:
             super().__init__()
             self.settings = {"model": "m-1", "quality": 0.5, "api_key": "sk-x", "retries": 3}
@@ -169,9 +177,11 @@ def test_the_tile_start_reporter_is_the_same_backend_to_the_session():
 
 # ---- other clients acting on the same session ------------------------------------------------
 
+
 class Interloper(MockGenerator):
     """A mock backend whose set-up (after the call read the session, before its first step) lets
     another client act on the session first."""
+
     name = "test-interloper"
     action = None
 
@@ -191,8 +201,9 @@ def test_changed_region_is_right_when_another_client_grew_the_session_before_the
         first = await client.call_tool("extend_canvas", {"session_id": sid, "direction": "right"})
         folder = place["sessions"] / sid
         Interloper.action = lambda: another_client(folder, grow("down"))  # 1536x1024 -> 1536x1536
-        second = await client.call_tool("extend_canvas", {"session_id": sid, "direction": "right", "steps": 2,
-                                                          "backend": "test-interloper"})
+        second = await client.call_tool(
+            "extend_canvas", {"session_id": sid, "direction": "right", "steps": 2, "backend": "test-interloper"}
+        )
         before = decode((folder / "steps" / "0002" / "canvas_after.png").read_bytes())
         assert not first.is_error, text_of(first)
         return second, before
@@ -285,8 +296,22 @@ def test_changed_region_is_right_after_the_cli_grew_the_session_in_another_proce
         first = await client.call_tool("extend_canvas", {"session_id": sid, "direction": "right"})
         assert not first.is_error, text_of(first)  # the server now holds an open handle of the session
         folder = place["sessions"] / sid
-        cli = subprocess.run([str(script), "extend", str(folder), "-d", "down", "-b", "mock", "--out",
-                              str(place["outside"] / "cli.png")], capture_output=True, text=True, timeout=120)
+        cli = subprocess.run(
+            [
+                str(script),
+                "extend",
+                str(folder),
+                "-d",
+                "down",
+                "-b",
+                "mock",
+                "--out",
+                str(place["outside"] / "cli.png"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert cli.returncode == 0, cli.stderr
         grown = await client.call_tool("extend_canvas", {"session_id": sid, "direction": "left"})
         return grown, decode((place["outside"] / "cli.png").read_bytes())

@@ -20,8 +20,18 @@ from exquisite.mcp_server.http_serve import check_bind, is_loopback
 from exquisite.shared_core.errors import InputError
 
 TOKEN = "test-token-0123456789-abcdef"
-INITIALIZE = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-    "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "probe", "version": "0"}}}).encode()
+INITIALIZE = json.dumps(
+    {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "probe", "version": "0"},
+        },
+    }
+).encode()
 
 
 @pytest.fixture
@@ -30,8 +40,12 @@ def place(tmp_path):
 
 
 def post_status(url: str, headers: dict) -> int:
-    request = urllib.request.Request(url, data=INITIALIZE, method="POST", headers={
-        "Content-Type": "application/json", "Accept": "application/json, text/event-stream", **headers})
+    request = urllib.request.Request(
+        url,
+        data=INITIALIZE,
+        method="POST",
+        headers={"Content-Type": "application/json", "Accept": "application/json, text/event-stream", **headers},
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as answer:
             return answer.status
@@ -41,13 +55,15 @@ def post_status(url: str, headers: dict) -> int:
 
 def run_server(place, *flags, env_extra=None):
     env = {**os.environ, **server_env(place), **(env_extra or {})}
-    return subprocess.Popen([console_script(), "--transport", "http", *flags], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [console_script(), "--transport", "http", *flags], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
 
 
 def wait_listening(process, port: int, host: str = "127.0.0.1") -> None:
     import socket
     import time
+
     for _ in range(200):
         try:
             socket.create_connection((host, port), timeout=0.5).close()
@@ -77,9 +93,15 @@ def test_with_a_token_every_request_needs_it_as_a_bearer_token(place):
     process = run_server(place, "--port", str(port), env_extra={"EXQUISITE_MCP_TOKEN": TOKEN})
     try:
         wait_listening(process, port)
-        statuses = [post_status(url, headers) for headers in (
-            {}, {"Authorization": "Bearer wrong-token-0123456789"}, {"Authorization": TOKEN},
-            {"Authorization": f"Basic {TOKEN}"})]
+        statuses = [
+            post_status(url, headers)
+            for headers in (
+                {},
+                {"Authorization": "Bearer wrong-token-0123456789"},
+                {"Authorization": TOKEN},
+                {"Authorization": f"Basic {TOKEN}"},
+            )
+        ]
         elsewhere = post_status(f"http://127.0.0.1:{port}/other", {})
         accepted = post_status(url, {"Authorization": f"Bearer {TOKEN}"})
         rebound = post_status(url, {"Authorization": f"Bearer {TOKEN}", "Host": f"evil.example:{port}"})
@@ -115,12 +137,19 @@ def test_every_loopback_address_keeps_the_host_check_without_a_token(place):
     assert "loopback only; no token" in log
 
 
-@pytest.mark.parametrize("flags, env_extra, expected", [
-    (["--host", "0.0.0.0"], {}, "without authentication: set EXQUISITE_MCP_TOKEN (or --token) and pass --allow-remote"),
-    (["--host", "0.0.0.0", "--allow-remote"], {}, "without authentication"),
-    (["--host", "192.0.2.1"], {"EXQUISITE_MCP_TOKEN": TOKEN}, "pass --allow-remote to confirm"),
-    (["--host", "0.0.0.0", "--allow-remote", "--token", "short"], {}, "too short"),
-])
+@pytest.mark.parametrize(
+    "flags, env_extra, expected",
+    [
+        (
+            ["--host", "0.0.0.0"],
+            {},
+            "without authentication: set EXQUISITE_MCP_TOKEN (or --token) and pass --allow-remote",
+        ),
+        (["--host", "0.0.0.0", "--allow-remote"], {}, "without authentication"),
+        (["--host", "192.0.2.1"], {"EXQUISITE_MCP_TOKEN": TOKEN}, "pass --allow-remote to confirm"),
+        (["--host", "0.0.0.0", "--allow-remote", "--token", "short"], {}, "too short"),
+    ],
+)
 def test_a_bind_to_other_machines_is_refused_unless_secured_and_confirmed(place, flags, env_extra, expected):
     port = _free_port()
     process = run_server(place, "--port", str(port), *flags, env_extra=env_extra)

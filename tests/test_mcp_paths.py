@@ -46,14 +46,20 @@ def place(tmp_path):
 
 
 def run(place, scenario, **overrides):
-    options = {"sessions_dir": place["sessions"], "input_dirs": [place["inputs"]],
-               "export_dirs": [place["exports"]], "backend": "mock", **overrides}
+    options = {
+        "sessions_dir": place["sessions"],
+        "input_dirs": [place["inputs"]],
+        "export_dirs": [place["exports"]],
+        "backend": "mock",
+        **overrides,
+    }
     settings = ServerSettings(**options)
     app = create_app(settings)
 
     async def main():
         async with Client(app.mcp) as client:
             return await scenario(client)
+
     try:
         return anyio.run(main)
     finally:
@@ -119,8 +125,9 @@ def test_export_canvas_writes_only_inside_the_export_folders(place):
             assert result.is_error, path
             assert snapshot(*place.values()) == before, path
             messages.append(result.content[0].text)
-        good = await client.call_tool("export_canvas", {"session_id": sid,
-                                                        "path": (place["exports"] / "ok.png").as_uri()})
+        good = await client.call_tool(
+            "export_canvas", {"session_id": sid, "path": (place["exports"] / "ok.png").as_uri()}
+        )
         return messages, good
 
     messages, good = run(place, scenario)
@@ -165,9 +172,11 @@ def test_home_paths_follow_one_rule_for_reading_and_writing(place, monkeypatch):
         sid = opened.structured_content["session_id"]
         exported = await client.call_tool("export_canvas", {"session_id": sid, "path": "~/exports/home.png"})
         before = snapshot(*place.values())
-        refused = [await client.call_tool("open_canvas", {"image_path": "~/outside/secret.png"}),
-                   await client.call_tool("open_canvas", {"image_path": "~/outside/nothing-here.png"}),
-                   await client.call_tool("export_canvas", {"session_id": sid, "path": "~/outside/home.png"})]
+        refused = [
+            await client.call_tool("open_canvas", {"image_path": "~/outside/secret.png"}),
+            await client.call_tool("open_canvas", {"image_path": "~/outside/nothing-here.png"}),
+            await client.call_tool("export_canvas", {"session_id": sid, "path": "~/outside/home.png"}),
+        ]
         assert snapshot(*place.values()) == before
         return opened, exported, refused
 

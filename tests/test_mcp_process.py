@@ -27,18 +27,22 @@ def place(tmp_path):
 
 
 def test_settings_come_from_env_and_flags_and_never_show_secrets(tmp_path):
-    env = {"EXQUISITE_SESSIONS": str(tmp_path / "s"),
-           "EXQUISITE_INPUT_DIRS": os.pathsep.join([str(tmp_path / "a"), str(tmp_path / "b")]),
-           "EXQUISITE_EXPORT_DIRS": str(tmp_path / "e"), "EXQUISITE_BACKEND": "mock",
-           "EXQUISITE_BACKEND_SETTINGS": json.dumps({"openai": {"api_key": SECRET}}),
-           "EXQUISITE_MAX_STEPS": "4"}
+    env = {
+        "EXQUISITE_SESSIONS": str(tmp_path / "s"),
+        "EXQUISITE_INPUT_DIRS": os.pathsep.join([str(tmp_path / "a"), str(tmp_path / "b")]),
+        "EXQUISITE_EXPORT_DIRS": str(tmp_path / "e"),
+        "EXQUISITE_BACKEND": "mock",
+        "EXQUISITE_BACKEND_SETTINGS": json.dumps({"openai": {"api_key": SECRET}}),
+        "EXQUISITE_MAX_STEPS": "4",
+    }
     settings = from_env_and_args(parser().parse_args([]), env)
     assert settings.sessions_dir == tmp_path / "s" and settings.input_dirs == [tmp_path / "a", tmp_path / "b"]
     assert settings.export_dirs == [tmp_path / "e"] and settings.max_steps == 4
     assert settings.settings_for("openai") == {"api_key": SECRET}
     assert SECRET not in settings.describe() and SECRET not in repr(settings)
-    flagged = from_env_and_args(parser().parse_args(["--input-dir", str(tmp_path / "c"), "--backend", "local",
-                                                     "--max-steps", "2"]), env)
+    flagged = from_env_and_args(
+        parser().parse_args(["--input-dir", str(tmp_path / "c"), "--backend", "local", "--max-steps", "2"]), env
+    )
     assert flagged.input_dirs == [tmp_path / "c"] and flagged.backend == "local" and flagged.max_steps == 2
     with pytest.raises(InputError) as bad:
         from_env_and_args(parser().parse_args([]), {**env, "EXQUISITE_BACKEND_SETTINGS": '{"x": "' + SECRET})
@@ -51,6 +55,7 @@ def test_settings_come_from_env_and_flags_and_never_show_secrets(tmp_path):
 
 # ---- a real subprocess -----------------------------------------------------------------------
 
+
 def console_script() -> str:
     path = shutil.which("exquisite-mcp") or str(Path(sys.executable).parent / "exquisite-mcp")
     if not Path(path).exists():
@@ -59,9 +64,13 @@ def console_script() -> str:
 
 
 def server_env(place) -> dict:
-    return {"EXQUISITE_SESSIONS": str(place["sessions"]), "EXQUISITE_INPUT_DIRS": str(place["inputs"]),
-            "EXQUISITE_EXPORT_DIRS": str(place["exports"]), "EXQUISITE_BACKEND": "mock",
-            "EXQUISITE_BACKEND_SETTINGS": json.dumps({"openai": {"api_key": SECRET}})}
+    return {
+        "EXQUISITE_SESSIONS": str(place["sessions"]),
+        "EXQUISITE_INPUT_DIRS": str(place["inputs"]),
+        "EXQUISITE_EXPORT_DIRS": str(place["exports"]),
+        "EXQUISITE_BACKEND": "mock",
+        "EXQUISITE_BACKEND_SETTINGS": json.dumps({"openai": {"api_key": SECRET}}),
+    }
 
 
 def test_a_real_exquisite_mcp_over_stdio(place):
@@ -76,8 +85,11 @@ def test_a_real_exquisite_mcp_over_stdio(place):
             assert {t.name for t in (await client.list_tools()).tools} == TOOLS
             opened = await client.call_tool("open_canvas", {"image_path": str(place["inputs"] / "photo.png")})
             sid = opened.structured_content["session_id"]
-            extended = await client.call_tool("extend_canvas", {"session_id": sid, "direction": "down", "steps": 3,
-                                                                "prompt": "meadow"}, progress_callback=on_progress)
+            extended = await client.call_tool(
+                "extend_canvas",
+                {"session_id": sid, "direction": "down", "steps": 3, "prompt": "meadow"},
+                progress_callback=on_progress,
+            )
             view = await client.call_tool("view_canvas", {"session_id": sid, "what": "last_step"})
             history = await client.call_tool("session_history", {"session_id": sid})
             undone = await client.call_tool("undo_step", {"session_id": sid})
@@ -116,8 +128,12 @@ def _free_port() -> int:
 def test_streamable_http_on_localhost(place):
     port = _free_port()
     env = {**os.environ, **server_env(place)}
-    process = subprocess.Popen([console_script(), "--transport", "http", "--port", str(port)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [console_script(), "--transport", "http", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 20
         while True:

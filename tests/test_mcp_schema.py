@@ -56,8 +56,16 @@ def test_a_value_of_the_wrong_type_is_refused_before_anything_happens(place):
     async def scenario(client):
         sid = (await client.call_tool("open_canvas", {"image_path": "photo.png"})).structured_content["session_id"]
         refusals = []
-        for arguments in ({"steps": True}, {"steps": "2"}, {"steps": 2.0}, {"seed": True}, {"direction": 1},
-                          {"prompt": ["a", "b"]}, {"blend": "LINEAR"}, {"steps": 4}):
+        for arguments in (
+            {"steps": True},
+            {"steps": "2"},
+            {"steps": 2.0},
+            {"seed": True},
+            {"direction": 1},
+            {"prompt": ["a", "b"]},
+            {"blend": "LINEAR"},
+            {"steps": 4},
+        ):
             before = snapshot(*place.values())
             result = await client.call_tool("extend_canvas", {"session_id": sid, "direction": "right", **arguments})
             refusals.append((result.is_error, text_of(result)))
@@ -88,7 +96,9 @@ def test_history_is_compact_and_paged_and_shows_the_source_as_session_json_does(
     first, rest, index, record = run_with_client(make_app(place), scenario)
     page = first.structured_content
     assert [s["number"] for s in page["steps"]] == [1, 2] and page["next_offset"] == 2 and page["total_steps"] == 3
-    assert [s["number"] for s in rest.structured_content["steps"]] == [3] and rest.structured_content["next_offset"] is None
+    assert [s["number"] for s in rest.structured_content["steps"]] == [3] and rest.structured_content[
+        "next_offset"
+    ] is None
     shown = page["steps"][0]["prompt"]
     assert shown.startswith(long_prompt[:200]) and f"[{len(long_prompt) - 200} more characters" in shown
     assert len(text_of(first)) < 4000 and len(json.dumps(page)) < 4000

@@ -64,6 +64,7 @@ def small_widgets(contract: Contract) -> dict:
 
 # ---- import hygiene and the node contract ComfyUI reads ------------------------------------------
 
+
 def test_importing_the_package_imports_neither_torch_nor_comfyui():
     code = textwrap.dedent("""
         import sys
@@ -84,8 +85,12 @@ def test_importing_the_package_imports_neither_torch_nor_comfyui():
 def test_ids_names_short_descriptions_and_tooltips_and_a_help_page_each():
     """ComfyUI shows the description and each tooltip on hover: one or two lines each. The long
     help is the node's page in the node library (web/docs/<id>/en.md, served at /extensions/...)."""
-    assert set(SPECS) == {"ExquisiteBandExtract", "ExquisiteReferenceMask", "ExquisiteGenerateTile",
-                          "ExquisiteFeatherGlue"}
+    assert set(SPECS) == {
+        "ExquisiteBandExtract",
+        "ExquisiteReferenceMask",
+        "ExquisiteGenerateTile",
+        "ExquisiteFeatherGlue",
+    }
     for node_id, spec in SPECS.items():
         assert spec.node_id == node_id and node_id.startswith("Exquisite")
         assert spec.display_name.endswith(" (exquisite)")
@@ -123,12 +128,12 @@ def test_generate_tile_offers_every_registered_backend(monkeypatch):
 
 # ---- each node against the core on the same pixels -----------------------------------------------
 
+
 @pytest.mark.parametrize("direction", DIRECTIONS)
 def test_band_extract_is_the_cores_band_for_every_canvas_of_a_batch(direction):
     truth = world(64, 200)
     canvases = [user_canvas(truth, 80, direction), user_canvas(truth, 80, direction)[::-1, ::-1].copy()]
-    band, width, height, _ = run(BandExtract, canvas=as_image(*canvases), direction=direction,
-                              band_px=32, tile_px=64)
+    band, width, height, _ = run(BandExtract, canvas=as_image(*canvases), direction=direction, band_px=32, tile_px=64)
     assert band.dtype == torch.float32 and band.shape[0] == 2
     for got, canvas in zip(pixels(band), canvases):
         expected = from_frontier_right(extract_band(to_frontier_right(canvas, direction), SMALL), direction)
@@ -153,8 +158,14 @@ def test_band_extract_refuses_what_cannot_grow_and_says_what_to_change():
 def test_reference_mask_is_the_cores_reference_and_soft_mask(direction, fill):
     truth = world(64, 200)
     band_user = from_frontier_right(truth[:, 48:80], direction)
-    reference, mask = run(ReferenceMask, band=as_image(band_user, band_user), direction=direction,
-                          overlap_px=16, fill=fill, ramp_shape="smooth")
+    reference, mask = run(
+        ReferenceMask,
+        band=as_image(band_user, band_user),
+        direction=direction,
+        overlap_px=16,
+        fill=fill,
+        ramp_shape="smooth",
+    )
     expected = from_frontier_right(pack_reference(truth[:, 48:80], SMALL_LEGACY, fill), direction)
     assert reference.shape == (2, 64, 64, 3) and mask.shape == (2, 64, 64)
     np.testing.assert_array_equal(pixels(reference)[1], expected)
@@ -184,8 +195,15 @@ def test_generate_tile_mock_is_the_mock_generator_and_item_i_uses_seed_plus_i():
     rng = np.random.default_rng(3)
     reference = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
     mask = generation_mask_for("y_btt", SMALL)
-    (tile,) = run(GenerateTile, reference=as_image(reference, reference), mask=torch.from_numpy(mask[None]),
-                  prompt="rulers", backend="mock", seed=41, direction="y_btt")
+    (tile,) = run(
+        GenerateTile,
+        reference=as_image(reference, reference),
+        mask=torch.from_numpy(mask[None]),
+        prompt="rulers",
+        backend="mock",
+        seed=41,
+        direction="y_btt",
+    )
     assert tile.shape == (2, 64, 64, 3) and tile.dtype == torch.float32
     for i in range(2):
         expected = MockGenerator().generate(TileRequest(reference, mask, "rulers", 41 + i, "y_btt"))
@@ -198,8 +216,9 @@ def test_generate_tile_local_is_the_local_backend():
     truth = world(64, 200)
     reference = pack_reference(truth[:, 48:80], SMALL, "gray")
     mask = generation_mask_for("x_ltr", SMALL)
-    (tile,) = run(GenerateTile, reference=as_image(reference), mask=torch.from_numpy(mask[None]),
-                  backend="local", seed=5)
+    (tile,) = run(
+        GenerateTile, reference=as_image(reference), mask=torch.from_numpy(mask[None]), backend="local", seed=5
+    )
     expected = LocalGenerator().generate(TileRequest(reference, mask, "", 5, "x_ltr"))
     np.testing.assert_array_equal(pixels(tile)[0], expected)
 
@@ -219,6 +238,7 @@ class _Backend:
 @pytest.fixture
 def stand_in(monkeypatch):
     """Register backends under test names; the registry is restored afterwards."""
+
     def add(name, answer):
         made = []
 
@@ -228,6 +248,7 @@ def stand_in(monkeypatch):
 
         monkeypatch.setitem(generators._REGISTRY, name, factory)
         return made
+
     return add
 
 
@@ -237,6 +258,7 @@ def test_generate_tile_failures_name_their_cause_and_never_give_a_blank_tile(sta
 
     def refuse(request):
         raise GenerationError("refused by the service: moderation_blocked")
+
     stand_in("refuses", refuse)
     stand_in("too-small", lambda request: np.zeros((56, 56, 3), np.uint8))
     with pytest.raises(GenerationError, match="moderation_blocked"):
@@ -258,14 +280,23 @@ def test_generate_tile_failures_name_their_cause_and_never_give_a_blank_tile(sta
     with pytest.raises(InputError, match="mask values must lie in 0..1"):
         run(GenerateTile, reference=reference, mask=torch.full((1, 64, 64), 2.0), backend="mock")
     with pytest.raises(InputError, match="reference 2, mask 3 cannot be paired"):
-        run(GenerateTile, reference=as_image(*[np.zeros((64, 64, 3), np.uint8)] * 2),
-            mask=torch.ones(3, 64, 64), backend="mock")
+        run(
+            GenerateTile,
+            reference=as_image(*[np.zeros((64, 64, 3), np.uint8)] * 2),
+            mask=torch.ones(3, 64, 64),
+            backend="mock",
+        )
 
 
 def test_backend_settings_reach_the_backend(stand_in):
     made = stand_in("settings", lambda request: np.asarray(request.reference))
-    run(GenerateTile, reference=as_image(np.zeros((64, 64, 3), np.uint8)), mask=torch.ones(1, 64, 64),
-        backend="settings", backend_settings='{"model": "m-1", "quality": "high"}')
+    run(
+        GenerateTile,
+        reference=as_image(np.zeros((64, 64, 3), np.uint8)),
+        mask=torch.ones(1, 64, 64),
+        backend="settings",
+        backend_settings='{"model": "m-1", "quality": "high"}',
+    )
     assert made == [{"model": "m-1", "quality": "high"}]
 
 
@@ -273,19 +304,31 @@ def test_inside_comfyui_the_comfyui_backend_on_this_server_is_refused_before_any
     monkeypatch.delenv("COMFYUI_URL", raising=False)
     monkeypatch.setattr(comfy_hooks, "own_server", lambda: (["127.0.0.1"], 8188))
     from exquisite.nodes import generate_tile
+
     monkeypatch.setattr(generate_tile, "own_server", comfy_hooks.own_server)
     with pytest.raises(InputError, match="http://127.0.0.1:8188, which is this ComfyUI server itself"):
-        run(GenerateTile, reference=as_image(np.zeros((64, 64, 3), np.uint8)), mask=torch.ones(1, 64, 64),
-            backend="comfyui")
+        run(
+            GenerateTile,
+            reference=as_image(np.zeros((64, 64, 3), np.uint8)),
+            mask=torch.ones(1, 64, 64),
+            backend="comfyui",
+        )
 
 
 def test_the_no_key_error_says_where_the_key_goes_in_comfyui(monkeypatch):
     pytest.importorskip("openai")
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    with pytest.raises(InputError, match=r"set OPENAI_API_KEY in the environment of the ComfyUI server "
-                                         r"\(restart it after setting\)"):
-        run(GenerateTile, reference=as_image(np.zeros((64, 64, 3), np.uint8)), mask=torch.ones(1, 64, 64),
-            backend="openai")
+    with pytest.raises(
+        InputError,
+        match=r"set OPENAI_API_KEY in the environment of the ComfyUI server "
+        r"\(restart it after setting\)",
+    ):
+        run(
+            GenerateTile,
+            reference=as_image(np.zeros((64, 64, 3), np.uint8)),
+            mask=torch.ones(1, 64, 64),
+            backend="openai",
+        )
 
 
 def test_outside_comfyui_the_node_knows_no_server_of_its_own():
@@ -318,8 +361,11 @@ def test_progress_and_cancel_go_through_comfyuis_hooks(monkeypatch):
     monkeypatch.setitem(sys.modules, "comfy.model_management", comfy.model_management)
 
     reference = pack_reference(world(64, 200)[:, 48:80], SMALL, "gray")
-    inputs = {"reference": as_image(reference, reference),
-              "mask": torch.from_numpy(generation_mask_for("x_ltr", SMALL)[None]), "backend": "local"}
+    inputs = {
+        "reference": as_image(reference, reference),
+        "mask": torch.from_numpy(generation_mask_for("x_ltr", SMALL)[None]),
+        "backend": "local",
+    }
     run(GenerateTile, **inputs)
     assert updates[-1] == 1.0 and updates == sorted(updates) and len(updates) > 4
     assert any(0.5 < u < 1 for u in updates)  # the second item of the batch reports its own progress
@@ -336,18 +382,45 @@ def test_feather_glue_is_the_cores_glue(direction, blend, contract):
     canvas = user_canvas(truth, 90, direction)
     start = 90 - contract.band  # the true tile, with a colour cast and noise a model might add
     noise = np.random.default_rng(4).integers(-6, 7, (64, 64, 3))
-    tile = np.clip(from_frontier_right(truth[:, start:start + 64].astype(int) + 25 + noise, direction), 0, 255)
+    tile = np.clip(from_frontier_right(truth[:, start : start + 64].astype(int) + 25 + noise, direction), 0, 255)
     tile = tile.astype(np.uint8)
     mask = generation_mask_for(direction, contract, ramp_start=4.0, ramp_end=30.0)
     colour_match = blend != "linear"  # both settings, across the blends
-    grown, report = run(FeatherGlue, canvas=as_image(canvas), tile=as_image(tile), direction=direction,
-                        blend=blend, mask=torch.from_numpy(mask[None]), colour_match=colour_match,
-                        **small_widgets(contract))
-    expected, expected_report = glue(canvas, tile, direction, contract, blend, None,
-                                                 mask if blend in MASK_BLENDS else None, colour_match=colour_match, report=True)
+    grown, report = run(
+        FeatherGlue,
+        canvas=as_image(canvas),
+        tile=as_image(tile),
+        direction=direction,
+        blend=blend,
+        mask=torch.from_numpy(mask[None]),
+        colour_match=colour_match,
+        **small_widgets(contract),
+    )
+    expected, expected_report = glue(
+        canvas,
+        tile,
+        direction,
+        contract,
+        blend,
+        None,
+        mask if blend in MASK_BLENDS else None,
+        colour_match=colour_match,
+        report=True,
+    )
     np.testing.assert_array_equal(pixels(grown)[0], expected)
-    np.testing.assert_array_equal(expected, glue(canvas, tile, direction, contract, blend, None,
-                                                 mask if blend in MASK_BLENDS else None, colour_match=colour_match))
+    np.testing.assert_array_equal(
+        expected,
+        glue(
+            canvas,
+            tile,
+            direction,
+            contract,
+            blend,
+            None,
+            mask if blend in MASK_BLENDS else None,
+            colour_match=colour_match,
+        ),
+    )
     assert json.loads(report) == expected_report.to_dict()
     measured = json.loads(report)
     assert measured["drift_raw"] > 5  # the +25 cast, as the generator returned it
@@ -357,10 +430,10 @@ def test_feather_glue_is_the_cores_glue(direction, blend, contract):
 def test_feather_glue_colour_match_changes_the_tile_and_can_be_switched_off():
     canvas = np.full((64, 90, 3), 100, np.uint8)
     cast = np.full((64, 64, 3), 130, np.uint8)  # the band re-rendered 30 levels too bright
-    matched, matched_report = run(FeatherGlue, canvas=as_image(canvas), tile=as_image(cast),
-                                  **small_widgets(SMALL))
-    raw, raw_report = run(FeatherGlue, canvas=as_image(canvas), tile=as_image(cast), colour_match=False,
-                          **small_widgets(SMALL))
+    matched, matched_report = run(FeatherGlue, canvas=as_image(canvas), tile=as_image(cast), **small_widgets(SMALL))
+    raw, raw_report = run(
+        FeatherGlue, canvas=as_image(canvas), tile=as_image(cast), colour_match=False, **small_widgets(SMALL)
+    )
     assert abs(int(pixels(matched)[0, 5, -1, 0]) - 100) <= 1
     assert pixels(raw)[0, 5, -1, 0] == 130
     # the report says what colour matching removed: a 30-level cast is ~10 ΔE in L, gone when matched
@@ -373,8 +446,14 @@ def test_feather_glue_colour_match_changes_the_tile_and_can_be_switched_off():
 def test_feather_glue_batches_broadcast_a_single_canvas_or_tile():
     canvas = world(64, 90)
     tiles = [np.full((64, 64, 3), v, np.uint8) for v in (10, 200, 90)]
-    grown, reports = run(FeatherGlue, canvas=as_image(canvas), tile=as_image(*tiles), feather="custom", feather_px=8,
-                         **small_widgets(SMALL))
+    grown, reports = run(
+        FeatherGlue,
+        canvas=as_image(canvas),
+        tile=as_image(*tiles),
+        feather="custom",
+        feather_px=8,
+        **small_widgets(SMALL),
+    )
     assert grown.shape == (3, 64, 90 + 32, 3)
     reports = json.loads(reports)
     assert isinstance(reports, list) and len(reports) == 3  # a batch reports a list, in batch order
@@ -384,11 +463,13 @@ def test_feather_glue_batches_broadcast_a_single_canvas_or_tile():
         assert report == expected_report.to_dict()
     assert len({r["drift_raw"] for r in reports}) == 3
     canvases = (canvas, canvas[::-1].copy())
-    one_tile_each, reports = run(FeatherGlue, canvas=as_image(*canvases), tile=as_image(tiles[0]),
-                                 **small_widgets(SMALL))
+    one_tile_each, reports = run(
+        FeatherGlue, canvas=as_image(*canvases), tile=as_image(tiles[0]), **small_widgets(SMALL)
+    )
     assert one_tile_each.shape[0] == 2
-    assert json.loads(reports) == [glue(c, tiles[0], "x_ltr", SMALL, colour_match=True, report=True)[1].to_dict()
-                                   for c in canvases]
+    assert json.loads(reports) == [
+        glue(c, tiles[0], "x_ltr", SMALL, colour_match=True, report=True)[1].to_dict() for c in canvases
+    ]
     _, single = run(FeatherGlue, canvas=as_image(canvas), tile=as_image(tiles[0]), **small_widgets(SMALL))
     assert json.loads(single) == json.loads(reports)[0]  # one item: one object, not a list of one
     with pytest.raises(InputError, match="canvas 2, tile 3 cannot be paired"):
@@ -398,8 +479,11 @@ def test_feather_glue_batches_broadcast_a_single_canvas_or_tile():
 def test_feather_glue_refuses_what_does_not_fit_and_says_what_to_change():
     canvas = as_image(np.zeros((1024, 700, 3), np.uint8))
     off_by_vae = as_image(np.zeros((1016, 1016, 3), np.uint8))
-    with pytest.raises(InputError, match=r"1016x1016 .* must be 1024x1024\. FeatherGlue refuses it rather "
-                                         r"than resizing .* multiple of 8"):
+    with pytest.raises(
+        InputError,
+        match=r"1016x1016 .* must be 1024x1024\. FeatherGlue refuses it rather "
+        r"than resizing .* multiple of 8",
+    ):
         run(FeatherGlue, canvas=canvas, tile=off_by_vae)
     tile = as_image(np.zeros((1024, 1024, 3), np.uint8))
     with pytest.raises(InputError, match="700 px wide, so the tile must be 700x700"):
@@ -432,34 +516,61 @@ def test_float_to_uint8_rounds_and_round_trips():
 
 def test_every_error_a_node_raises_on_purpose_is_an_exquisite_error():
     with pytest.raises(ExquisiteError):
-        run(GenerateTile, reference=as_image(np.zeros((8, 8, 3), np.uint8)), mask=torch.ones(1, 8, 8),
-            backend="nope")
+        run(GenerateTile, reference=as_image(np.zeros((8, 8, 3), np.uint8)), mask=torch.ones(1, 8, 8), backend="nope")
 
 
 # ---- the graph equals the CLI's session step -----------------------------------------------------
 
-def node_graph_steps(canvas: torch.Tensor, steps: int, direction: str, settings: StepSettings,
-                     contract: Contract) -> tuple[torch.Tensor, list[dict]]:
+
+def node_graph_steps(
+    canvas: torch.Tensor, steps: int, direction: str, settings: StepSettings, contract: Contract
+) -> tuple[torch.Tensor, list[dict]]:
     """BandExtract -> ReferenceMask -> GenerateTile(mock) -> FeatherGlue, chained `steps` times;
     the grown canvas and each step's seam report."""
     reports = []
     ramp = {"ramp": "overlap"}
     if settings.ramp_start is not None or settings.ramp_end is not None:  # the session's None = automatic
         start, end = default_ramp_span(contract)
-        ramp = {"ramp": "custom", "ramp_start": start if settings.ramp_start is None else settings.ramp_start,
-                "ramp_end": end if settings.ramp_end is None else settings.ramp_end}
+        ramp = {
+            "ramp": "custom",
+            "ramp_start": start if settings.ramp_start is None else settings.ramp_start,
+            "ramp_end": end if settings.ramp_end is None else settings.ramp_end,
+        }
     for i in range(steps):
-        band, _, _, _ = run(BandExtract, canvas=canvas, direction=direction, band_px=contract.band,
-                         tile_px=contract.tile)
-        reference, mask = run(ReferenceMask, band=band, direction=direction, overlap_px=contract.overlap,
-                              ramp_shape=settings.ramp_shape, fill=settings.fill, **ramp)
-        (tile,) = run(GenerateTile, reference=reference, mask=mask, prompt=settings.prompt, backend="mock",
-                      seed=settings.seed + i, direction=direction)
-        canvas, report = run(FeatherGlue, canvas=canvas, tile=tile, direction=direction,
-                             band_px=contract.band, overlap_px=contract.overlap, blend=settings.blend,
-                             feather="overlap" if settings.feather_px is None else "custom",
-                             feather_px=settings.feather_px or 0,
-                             colour_match=settings.colour_match, mask=mask)
+        band, _, _, _ = run(
+            BandExtract, canvas=canvas, direction=direction, band_px=contract.band, tile_px=contract.tile
+        )
+        reference, mask = run(
+            ReferenceMask,
+            band=band,
+            direction=direction,
+            overlap_px=contract.overlap,
+            ramp_shape=settings.ramp_shape,
+            fill=settings.fill,
+            **ramp,
+        )
+        (tile,) = run(
+            GenerateTile,
+            reference=reference,
+            mask=mask,
+            prompt=settings.prompt,
+            backend="mock",
+            seed=settings.seed + i,
+            direction=direction,
+        )
+        canvas, report = run(
+            FeatherGlue,
+            canvas=canvas,
+            tile=tile,
+            direction=direction,
+            band_px=contract.band,
+            overlap_px=contract.overlap,
+            blend=settings.blend,
+            feather="overlap" if settings.feather_px is None else "custom",
+            feather_px=settings.feather_px or 0,
+            colour_match=settings.colour_match,
+            mask=mask,
+        )
         reports.append(json.loads(report))
     return canvas, reports
 
@@ -481,13 +592,17 @@ def test_the_graph_with_default_widgets_equals_a_cli_session_step(tmp_path):
     assert (width, height) == (700, 1024) and grown.shape == (1, 1024, 1212, 3)
 
 
-@pytest.mark.parametrize("direction, contract, settings", [
-    ("x_ltr", SMALL, StepSettings(prompt="a", seed=3, blend="linear", feather_px=20)),
-    ("x_rtl", SMALL_LEGACY, StepSettings(prompt="b", seed=9, blend="mask", ramp_start=20.0, ramp_shape="smooth")),
-    ("y_ttb", SMALL, StepSettings(seed=0, blend="smooth", fill="mirror", colour_match=False)),
-    ("y_btt", SMALL_LEGACY, StepSettings(prompt="d", seed=5, blend="hard", fill="edge", ramp_end=28.0)),
-    ("x_ltr", SMALL, StepSettings(prompt="e", seed=2, blend="seam_multiband", ramp_start=4.0)),
-], ids=DIRECTIONS + ("x_ltr-seam_multiband",))
+@pytest.mark.parametrize(
+    "direction, contract, settings",
+    [
+        ("x_ltr", SMALL, StepSettings(prompt="a", seed=3, blend="linear", feather_px=20)),
+        ("x_rtl", SMALL_LEGACY, StepSettings(prompt="b", seed=9, blend="mask", ramp_start=20.0, ramp_shape="smooth")),
+        ("y_ttb", SMALL, StepSettings(seed=0, blend="smooth", fill="mirror", colour_match=False)),
+        ("y_btt", SMALL_LEGACY, StepSettings(prompt="d", seed=5, blend="hard", fill="edge", ramp_end=28.0)),
+        ("x_ltr", SMALL, StepSettings(prompt="e", seed=2, blend="seam_multiband", ramp_start=4.0)),
+    ],
+    ids=DIRECTIONS + ("x_ltr-seam_multiband",),
+)
 def test_three_chained_graph_steps_equal_three_session_steps(tmp_path, direction, contract, settings):
     settings = StepSettings(**{**settings.__dict__, "direction": direction})
     start = user_canvas(world(64, 300), 70, direction)
@@ -503,6 +618,11 @@ def test_three_chained_graph_steps_equal_three_session_steps(tmp_path, direction
 def test_a_choice_outside_its_options_is_named_for_comfyuis_validation():
     """comfy_v3's validate_inputs returns this when a graph is queued (V3 combos are not checked otherwise)."""
     assert FeatherGlue.refused_choice(direction="x_ltr", blend="mask", feather="overlap") is None
-    assert FeatherGlue.refused_choice(direction="sideways") == "direction 'sideways' is not one of x_ltr, x_rtl, y_ttb, y_btt"
+    assert (
+        FeatherGlue.refused_choice(direction="sideways")
+        == "direction 'sideways' is not one of x_ltr, x_rtl, y_ttb, y_btt"
+    )
     assert ReferenceMask.refused_choice(direction=None, ramp="auto") == "ramp 'auto' is not one of overlap, custom"
-    assert GenerateTile.refused_choice(backend="nope") == "backend 'nope' is not one of " + ", ".join(generators.backend_names())
+    assert GenerateTile.refused_choice(backend="nope") == "backend 'nope' is not one of " + ", ".join(
+        generators.backend_names()
+    )

@@ -42,18 +42,48 @@ def user_world(cross, length, direction):
     return np.ascontiguousarray(from_frontier_right(world(cross, length), direction))
 
 
-def node_step(canvas: np.ndarray, direction: str, seed: int = 7, blend: str = "linear", colour_match=True,
-              session: str = "", frontier: str = "parallel"):
+def node_step(
+    canvas: np.ndarray,
+    direction: str,
+    seed: int = 7,
+    blend: str = "linear",
+    colour_match=True,
+    session: str = "",
+    frontier: str = "parallel",
+):
     """Band Extract -> Reference Mask -> Generate Tile (mock) -> Feather Glue with positions linked."""
     bands, _, _, positions = BandExtract(canvas=as_image(canvas), direction=direction, **WIDGETS)
     references, masks = ReferenceMask(band=bands, direction=direction, overlap_px=SMALL.overlap, positions=positions)
-    (tiles,) = GenerateTile(reference=references, mask=masks, backend="mock", seed=seed, direction=direction,
-                            positions=positions, frontier=frontier)
-    grown, report = FeatherGlue(canvas=as_image(canvas), tile=tiles, direction=direction, band_px=SMALL.band,
-                                overlap_px=SMALL.overlap, blend=blend, colour_match=colour_match, mask=masks,
-                                positions=positions, session=session)
-    return {"bands": bands, "positions": json.loads(positions), "references": pixels(references),
-            "masks": masks.numpy(), "tiles": pixels(tiles), "grown": pixels(grown)[0], "report": json.loads(report)}
+    (tiles,) = GenerateTile(
+        reference=references,
+        mask=masks,
+        backend="mock",
+        seed=seed,
+        direction=direction,
+        positions=positions,
+        frontier=frontier,
+    )
+    grown, report = FeatherGlue(
+        canvas=as_image(canvas),
+        tile=tiles,
+        direction=direction,
+        band_px=SMALL.band,
+        overlap_px=SMALL.overlap,
+        blend=blend,
+        colour_match=colour_match,
+        mask=masks,
+        positions=positions,
+        session=session,
+    )
+    return {
+        "bands": bands,
+        "positions": json.loads(positions),
+        "references": pixels(references),
+        "masks": masks.numpy(),
+        "tiles": pixels(tiles),
+        "grown": pixels(grown)[0],
+        "report": json.loads(report),
+    }
 
 
 class Recording(MockGenerator):
@@ -112,12 +142,14 @@ def test_the_batch_differs_from_the_cores_sequential_path_exactly_on_later_tiles
     tiles = frontier_tiles(150, SMALL)
     assert [t.joint for t in tiles] == [0, 21, 21]
     for tile, (ref, mask, made), node_ref, node_mask, node_tile in zip(
-            tiles, core.asked, got["references"], got["masks"], got["tiles"]):
+        tiles, core.asked, got["references"], got["masks"], got["tiles"]
+    ):
         ref, mask, made, node_ref, node_mask, node_tile = (
-            to_frontier_right(a, direction) for a in (ref, mask, made, node_ref, node_mask, node_tile))
+            to_frontier_right(a, direction) for a in (ref, mask, made, node_ref, node_mask, node_tile)
+        )
         j = tile.joint
         np.testing.assert_array_equal(node_ref[j:], ref[j:])
-        np.testing.assert_array_equal(node_ref[:j, :SMALL.band], ref[:j, :SMALL.band])
+        np.testing.assert_array_equal(node_ref[:j, : SMALL.band], ref[:j, : SMALL.band])
         np.testing.assert_array_equal(node_mask, frontier_mask(SMALL, 0, tile.rows))
         np.testing.assert_array_equal(mask, frontier_mask(SMALL, j, tile.rows))
         np.testing.assert_array_equal(node_tile[j:], made[j:])
@@ -125,7 +157,7 @@ def test_the_batch_differs_from_the_cores_sequential_path_exactly_on_later_tiles
     differs = np.any(to_frontier_right(got["grown"] != sequential, direction), axis=(1, 2))
     joint_rows = np.zeros(150, bool)
     for tile in tiles[1:]:
-        joint_rows[tile.cross_start:tile.cross_start + tile.joint] = True
+        joint_rows[tile.cross_start : tile.cross_start + tile.joint] = True
     assert differs.any() and not differs[~joint_rows].any()
 
 
@@ -150,21 +182,41 @@ def test_frontier_inputs_that_do_not_belong_together_are_refused():
     with pytest.raises(InputError, match="has 3 tiles but 2 were given"):
         FeatherGlue(canvas=as_image(canvas), tile=tiles, band_px=32, overlap_px=32, positions=positions)
     with pytest.raises(InputError, match="made for a 96x150 canvas"):
-        FeatherGlue(canvas=as_image(user_world(150, 128, "x_ltr")), tile=references, band_px=32, overlap_px=32,
-                    positions=positions)
+        FeatherGlue(
+            canvas=as_image(user_world(150, 128, "x_ltr")),
+            tile=references,
+            band_px=32,
+            overlap_px=32,
+            positions=positions,
+        )
     with pytest.raises(InputError, match="Band Extract cut 32 px bands"):
         FeatherGlue(canvas=as_image(canvas), tile=references, band_px=20, overlap_px=20, positions=positions)
     with pytest.raises(InputError, match="list 3 tiles but 2 bands"):
         ReferenceMask(band=bands[:2], overlap_px=32, positions=positions)
     _, custom_masks = ReferenceMask(band=bands, overlap_px=32, positions=positions, ramp="custom", ramp_end=20.0)
     with pytest.raises(InputError, match="automatic ramp"):
-        FeatherGlue(canvas=as_image(canvas), tile=references, band_px=32, overlap_px=32, positions=positions,
-                    blend="mask", mask=custom_masks)
-    FeatherGlue(canvas=as_image(canvas), tile=references, band_px=32, overlap_px=32, positions=positions,
-                blend="mask", mask=masks)  # the automatic ramp: accepted
+        FeatherGlue(
+            canvas=as_image(canvas),
+            tile=references,
+            band_px=32,
+            overlap_px=32,
+            positions=positions,
+            blend="mask",
+            mask=custom_masks,
+        )
+    FeatherGlue(
+        canvas=as_image(canvas),
+        tile=references,
+        band_px=32,
+        overlap_px=32,
+        positions=positions,
+        blend="mask",
+        mask=masks,
+    )  # the automatic ramp: accepted
 
 
 # ---- Feather Glue's session -------------------------------------------------------------------------
+
 
 @pytest.fixture
 def sessions(tmp_path, monkeypatch):
@@ -211,6 +263,5 @@ def test_a_session_name_that_is_a_path_or_a_batch_of_canvases_is_refused(session
     with pytest.raises(InputError, match="plain name"):
         FeatherGlue(canvas=as_image(world(64, 96)), tile=tile, band_px=32, overlap_px=32, session="../x")
     with pytest.raises(InputError, match="batch of 2 canvases"):
-        FeatherGlue(canvas=as_image(world(64, 96), world(64, 96)), tile=tile, band_px=32, overlap_px=32,
-                    session="x")
+        FeatherGlue(canvas=as_image(world(64, 96), world(64, 96)), tile=tile, band_px=32, overlap_px=32, session="x")
     assert not sessions.exists()

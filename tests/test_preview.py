@@ -165,14 +165,22 @@ def test_auto_keeps_png_when_it_fits_and_turns_to_jpeg_for_grain():
 
 
 def _record(number, parent, direction, before, after):
-    return {"number": number, "parent": parent, "status": "committed", "direction": direction,
-            "size_before": list(before), "size_after": list(after)}
+    return {
+        "number": number,
+        "parent": parent,
+        "status": "committed",
+        "direction": direction,
+        "size_before": list(before),
+        "size_after": list(after),
+    }
 
 
 def test_steps_region_follows_the_chain_through_other_clients_steps():
-    records = [_record(1, 0, "x_ltr", (96, 64), (128, 64)),     # ours
-               _record(2, 1, "x_rtl", (128, 64), (160, 64)),    # another client's: shifts ours right by 32
-               _record(3, 2, "y_btt", (160, 64), (160, 96))]    # ours again: shifts everything down by 32
+    records = [
+        _record(1, 0, "x_ltr", (96, 64), (128, 64)),  # ours
+        _record(2, 1, "x_rtl", (128, 64), (160, 64)),  # another client's: shifts ours right by 32
+        _record(3, 2, "y_btt", (160, 64), (160, 96)),
+    ]  # ours again: shifts everything down by 32
     assert steps_region(SMALL, records, 1, {1}) == changed_box(SMALL, "x_ltr", (96, 64), 1)
     assert steps_region(SMALL, records, 3, {1}) == Box(96, 32, 64, 64)
     assert steps_region(SMALL, records, 3, {3}) == Box(0, 0, 160, 64)
@@ -197,10 +205,10 @@ def test_steps_region_is_what_changed_when_another_handle_grew_the_canvas_first(
     box = steps_region(SMALL, ours.history(), ours.head, {r.number for r in results})
     assert box != changed_box(SMALL, "x_ltr", stale_size, 2)  # what a size read before the call gives
     inside = np.zeros(after.shape[:2], dtype=bool)
-    inside[box.y:box.y + box.height, box.x:box.x + box.width] = True
+    inside[box.y : box.y + box.height, box.x : box.x + box.width] = True
     old = np.zeros(after.shape[:2], dtype=bool)
-    old[:before.shape[0], :before.shape[1]] = True
+    old[: before.shape[0], : before.shape[1]] = True
     assert not (~inside & ~old).any()  # every new pixel is inside
-    assert np.array_equal(after[~inside], before[~inside[:, :before.shape[1]]])  # nothing else changed
+    assert np.array_equal(after[~inside], before[~inside[:, : before.shape[1]]])  # nothing else changed
     assert (box.y, box.height) == (0, after.shape[0])
     ours.close()

@@ -57,8 +57,21 @@ def _run_cli(tmp_path, on_terminal: bool) -> str:
     from PIL import Image
 
     Image.new("RGB", (600, 300), (60, 90, 120)).save(tmp_path / "p.png")
-    args = [sys.executable, "-m", "exquisite.shared_core.cli", "extend", str(tmp_path / "p.png"), "-n", "2",
-            "-b", "mock", "--session", str(tmp_path / "s"), "--out", str(tmp_path / "o.png")]
+    args = [
+        sys.executable,
+        "-m",
+        "exquisite.shared_core.cli",
+        "extend",
+        str(tmp_path / "p.png"),
+        "-n",
+        "2",
+        "-b",
+        "mock",
+        "--session",
+        str(tmp_path / "s"),
+        "--out",
+        str(tmp_path / "o.png"),
+    ]
     if not on_terminal:
         return subprocess.run(args, capture_output=True, text=True, timeout=120, check=True).stdout
     import pty

@@ -6,17 +6,20 @@ from exquisite.shared_core.server_context import calls_itself, check_backend_in_
 from exquisite.shared_core.service import make_backend
 
 
-@pytest.mark.parametrize("url, hosts, port, same", [
-    ("http://127.0.0.1:8188", ["127.0.0.1"], 8188, True),
-    ("http://localhost:8188/", ["127.0.0.1"], 8188, True),
-    ("http://127.0.0.1:8188", ["0.0.0.0"], 8188, True),
-    ("http://[::1]:8188", ["::"], 8188, True),
-    ("http://192.168.1.5:8188", ["192.168.1.5", "127.0.0.1"], 8188, True),
-    ("http://127.0.0.1:8189", ["127.0.0.1"], 8188, False),
-    ("http://gpu-box:8188", ["127.0.0.1"], 8188, False),
-    ("http://192.168.1.5:8188", ["127.0.0.1"], 8188, False),
-    ("http://localhost", ["127.0.0.1"], 80, True),
-])
+@pytest.mark.parametrize(
+    "url, hosts, port, same",
+    [
+        ("http://127.0.0.1:8188", ["127.0.0.1"], 8188, True),
+        ("http://localhost:8188/", ["127.0.0.1"], 8188, True),
+        ("http://127.0.0.1:8188", ["0.0.0.0"], 8188, True),
+        ("http://[::1]:8188", ["::"], 8188, True),
+        ("http://192.168.1.5:8188", ["192.168.1.5", "127.0.0.1"], 8188, True),
+        ("http://127.0.0.1:8189", ["127.0.0.1"], 8188, False),
+        ("http://gpu-box:8188", ["127.0.0.1"], 8188, False),
+        ("http://192.168.1.5:8188", ["127.0.0.1"], 8188, False),
+        ("http://localhost", ["127.0.0.1"], 80, True),
+    ],
+)
 def test_calls_itself(url, hosts, port, same):
     assert calls_itself(url, hosts, port) is same
 
@@ -37,8 +40,10 @@ def test_a_missing_key_is_named_with_where_to_set_it(monkeypatch):
     generator = make_backend("openai")
     with pytest.raises(InputError) as refused:
         check_backend_in_server("openai", generator, "ComfyUI", ["127.0.0.1"], 8188)
-    assert str(refused.value) == ("no key for the openai backend: set OPENAI_API_KEY in the environment of the "
-                                  "ComfyUI server (restart it after setting)")
+    assert str(refused.value) == (
+        "no key for the openai backend: set OPENAI_API_KEY in the environment of the "
+        "ComfyUI server (restart it after setting)"
+    )
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-key")
     check_backend_in_server("openai", generator, "ComfyUI", ["127.0.0.1"], 8188)
 

@@ -17,8 +17,18 @@ from exquisite.shared_core.pngio import read_png_into
 from exquisite.shared_core.session import Session, StepSettings
 from rulers import SMALL, SMALL_LEGACY, OracleGenerator, user_canvas, world
 
-ARTIFACTS = ["prompt.txt", "conditioning_band.png", "canvas_before.png", "tile_full.png", "new_half.png",
-             "canvas_after.png", "reference.png", "mask.png", "step.json", "committed.ok"]
+ARTIFACTS = [
+    "prompt.txt",
+    "conditioning_band.png",
+    "canvas_before.png",
+    "tile_full.png",
+    "new_half.png",
+    "canvas_after.png",
+    "reference.png",
+    "mask.png",
+    "step.json",
+    "committed.ok",
+]
 
 
 @pytest.mark.parametrize("contract", [SMALL, SMALL_LEGACY], ids=["contract2", "contract1"])
@@ -48,7 +58,7 @@ def test_seed_invariants_on_the_default_contract(tmp_path, direction):
     with Session.create(tmp_path / "s", start, direction=direction) as session:
         results = session.extend(StepSettings(direction=direction, prompt="a ruler"), MockGenerator(), steps=2)
         session.flush()
-        for i, result in enumerate(results, 1):
+        for _i, result in enumerate(results, 1):
             folder = Path(result.directory)
             for name in ARTIFACTS:
                 assert (folder / name).exists(), name
@@ -67,8 +77,10 @@ def test_seed_invariants_on_the_default_contract(tmp_path, direction):
         assert session.canvas_path() == Path(results[-1].directory) / "canvas_after.png"
         np.testing.assert_array_equal(read_png_into(session.canvas_path()), session.canvas())
         # step 2 started from step 1's canvas
-        np.testing.assert_array_equal(read_png_into(Path(results[1].directory) / "canvas_before.png"),
-                                      read_png_into(Path(results[0].directory) / "canvas_after.png"))
+        np.testing.assert_array_equal(
+            read_png_into(Path(results[1].directory) / "canvas_before.png"),
+            read_png_into(Path(results[0].directory) / "canvas_after.png"),
+        )
 
 
 class FailingGenerator:
@@ -92,11 +104,14 @@ class BuggyGenerator:
         return {}["missing"]
 
 
-@pytest.mark.parametrize("generator, reason", [
-    (FailingGenerator(), "refused the prompt"),
-    (WrongSizeGenerator(), "returned a 64x56 tile; the contract needs 64x64"),
-    (BuggyGenerator(), "the backend failed: KeyError"),
-])
+@pytest.mark.parametrize(
+    "generator, reason",
+    [
+        (FailingGenerator(), "refused the prompt"),
+        (WrongSizeGenerator(), "returned a 64x56 tile; the contract needs 64x64"),
+        (BuggyGenerator(), "the backend failed: KeyError"),
+    ],
+)
 def test_rejection_leaves_the_canvas_exactly_as_it_was(tmp_path, generator, reason):
     truth = world(64, 300)
     with Session.create(tmp_path / "s", user_canvas(truth, 80, "x_ltr"), SMALL) as session:
@@ -117,10 +132,12 @@ def test_rejection_leaves_the_canvas_exactly_as_it_was(tmp_path, generator, reas
 
 def test_bad_settings_are_refused_before_anything_is_written(tmp_path):
     with Session.create(tmp_path / "s", world(64, 80), SMALL) as session:
-        for settings, message in [(StepSettings(direction="sideways"), "unknown direction"),
-                                  (StepSettings(blend="plaid"), "unknown blend"),
-                                  (StepSettings(feather_px=99), "feather_px"),
-                                  (StepSettings(seed=-1), "seed")]:
+        for settings, message in [
+            (StepSettings(direction="sideways"), "unknown direction"),
+            (StepSettings(blend="plaid"), "unknown blend"),
+            (StepSettings(feather_px=99), "feather_px"),
+            (StepSettings(seed=-1), "seed"),
+        ]:
             with pytest.raises(Exception, match=message):
                 session.extend(settings, MockGenerator())
         assert list((tmp_path / "s" / "steps").iterdir()) == []
@@ -171,8 +188,11 @@ def test_reopen_replays_canvases_a_killed_process_did_not_write(tmp_path):
     truth = world(64, 400)
     blurred = lambda tile: (tile // 2 + 40).astype(np.uint8)  # disagreeing tiles: the blend matters
     with Session.create(tmp_path / "s", user_canvas(truth, 80, "y_ttb"), SMALL, direction="down") as session:
-        session.extend(StepSettings(direction="down", blend="smooth", feather_px=20),
-                       OracleGenerator(truth, blurred, (80, SMALL)), steps=4)
+        session.extend(
+            StepSettings(direction="down", blend="smooth", feather_px=20),
+            OracleGenerator(truth, blurred, (80, SMALL)),
+            steps=4,
+        )
         expected = session.canvas()
     for n in (2, 3, 4):  # as if the process died before the background writer got to them
         (session.step_dir(n) / "canvas_after.png").unlink()
@@ -180,8 +200,10 @@ def test_reopen_replays_canvases_a_killed_process_did_not_write(tmp_path):
     with Session.open(tmp_path / "s") as reopened:
         np.testing.assert_array_equal(reopened.canvas(), expected)
         assert (reopened.step_dir(4) / "canvas_after.png").exists()
-        np.testing.assert_array_equal(read_png_into(reopened.step_dir(4) / "canvas_before.png"),
-                                      read_png_into(reopened.step_dir(3) / "canvas_after.png"))
+        np.testing.assert_array_equal(
+            read_png_into(reopened.step_dir(4) / "canvas_before.png"),
+            read_png_into(reopened.step_dir(3) / "canvas_after.png"),
+        )
 
 
 KILLER = textwrap.dedent("""
@@ -258,10 +280,24 @@ def test_a_session_open_twice_sees_the_other_handles_steps(tmp_path):
 def test_next_settings_precedence_is_the_same_for_every_face():
     from exquisite.shared_core.session import next_settings
 
-    last = {"direction": "x_rtl", "prompt": "sea", "seed": 7, "blend": "mask", "blend_ramp_start": 4.0,
-            "fill": "edge", "not_a_field_any_more": 1}
+    last = {
+        "direction": "x_rtl",
+        "prompt": "sea",
+        "seed": 7,
+        "blend": "mask",
+        "blend_ramp_start": 4.0,
+        "fill": "edge",
+        "not_a_field_any_more": 1,
+    }
     s = next_settings(last, {"prompt": None, "seed": None})
-    assert (s.direction, s.prompt, s.seed, s.blend, s.blend_ramp_start, s.fill) == ("x_rtl", "sea", 8, "mask", 4.0, "edge")
+    assert (s.direction, s.prompt, s.seed, s.blend, s.blend_ramp_start, s.fill) == (
+        "x_rtl",
+        "sea",
+        8,
+        "mask",
+        4.0,
+        "edge",
+    )
     s = next_settings(last, {"blend": "linear", "seed": 3})
     assert (s.blend, s.blend_ramp_start, s.seed) == ("linear", None, 3)  # a new blend drops the old ramp
     assert next_settings(last, {}, backend_blend="seam").blend == "seam"  # the backend's own blend

@@ -34,9 +34,12 @@ def schema(node_type: str, subgraphs: dict | None = None) -> dict:
         return SPECS[node_type].object_info()
     if subgraphs and node_type in subgraphs:
         sub = subgraphs[node_type]
-        return {"input": {"required": {i["name"]: [i["type"], {"forceInput": True}] for i in sub["inputs"]}},
-                "input_order": {"required": [i["name"] for i in sub["inputs"]]},
-                "output": [o["type"] for o in sub["outputs"]], "output_name": [o["name"] for o in sub["outputs"]]}
+        return {
+            "input": {"required": {i["name"]: [i["type"], {"forceInput": True}] for i in sub["inputs"]}},
+            "input_order": {"required": [i["name"] for i in sub["inputs"]]},
+            "output": [o["type"] for o in sub["outputs"]],
+            "output_name": [o["name"] for o in sub["outputs"]],
+        }
     assert node_type in FIXTURE, f"{node_type} is neither ours nor in the recorded /object_info fixture"
     return FIXTURE[node_type]
 
@@ -147,8 +150,10 @@ def check_api(prompt: dict, label: str):
                 assert source is not None, f"{label} node {node_id}.{name} links to missing node {value[0]}"
                 produced = schema(source["class_type"])["output"][value[1]]
                 expected = "COMBO" if combo_options(kind, options) is not None else kind
-                assert produced == expected, (f"{label} node {node_id} {node_type}.{name}: "
-                                              f"{source['class_type']} gives {produced}, input takes {expected}")
+                assert produced == expected, (
+                    f"{label} node {node_id} {node_type}.{name}: "
+                    f"{source['class_type']} gives {produced}, input takes {expected}"
+                )
             else:
                 assert is_widget(kind, options), f"{label} node {node_id} {node_type}.{name} ({kind}) must be linked"
                 check_value(node_type, name, kind, options, value)
@@ -188,8 +193,9 @@ def test_the_workflows_ship_as_templates_with_api_twins_and_thumbnails():
 def test_every_workflow_json_is_valid_for_the_current_nodes(path):
     data = load(path)
     if not is_ui(data):
-        assert all(isinstance(n, dict) and "class_type" in n for n in data.values()), \
+        assert all(isinstance(n, dict) and "class_type" in n for n in data.values()), (
             f"{path.name} is neither a UI workflow nor an API prompt"
+        )
         check_api(data, path.name)
         return
     subgraphs = {s["id"]: s for s in data.get("definitions", {}).get("subgraphs", [])}
@@ -202,8 +208,10 @@ def test_every_workflow_json_is_valid_for_the_current_nodes(path):
 
 def link_rows(sub: dict) -> list[tuple]:
     """A subgraph's link objects as the top level's rows [id, from, from_slot, to, to_slot, type]."""
-    return [(li["id"], li["origin_id"], li["origin_slot"], li["target_id"], li["target_slot"], li["type"])
-            for li in sub["links"]]
+    return [
+        (li["id"], li["origin_id"], li["origin_slot"], li["target_id"], li["target_slot"], li["type"])
+        for li in sub["links"]
+    ]
 
 
 def check_ui_structure(nodes: list, links: list, subgraphs: dict, label: str, sub: dict | None = None):
@@ -230,11 +238,15 @@ def check_ui_structure(nodes: list, links: list, subgraphs: dict, label: str, su
     for node in nodes:
         if node["type"] in FRONTEND_ONLY:
             continue
-        sockets = [(name, kind, section) for section, name, kind, options in inputs_of(node["type"], subgraphs)
-                   if not is_widget(kind, options)]
+        sockets = [
+            (name, kind, section)
+            for section, name, kind, options in inputs_of(node["type"], subgraphs)
+            if not is_widget(kind, options)
+        ]
         listed = [(i["name"], i["type"]) for i in node["inputs"] if "widget" not in i]
-        assert listed == [(n, k) for n, k, s in sockets if s == "required" or n in dict(listed)], \
+        assert listed == [(n, k) for n, k, s in sockets if s == "required" or n in dict(listed)], (
             f"{label}: node {node['id']} {node['type']} lists inputs {listed}"
+        )
         for entry in node["inputs"]:
             assert entry["link"] is None or entry["link"] in link_ids, f"{label}: dangling link"
         s = schema(node["type"], subgraphs)
@@ -258,8 +270,7 @@ def _chain(prompt: dict, node_id: str, through: str) -> list[str]:
     while node_id is not None:
         node = prompt[node_id]
         types.append(node["class_type"])
-        link = node["inputs"].get(through) or next(
-            (v for v in node["inputs"].values() if isinstance(v, list)), None)
+        link = node["inputs"].get(through) or next((v for v in node["inputs"].values() if isinstance(v, list)), None)
         node_id = link[0] if isinstance(link, list) else None
     return types
 
@@ -276,7 +287,12 @@ def test_workflow_1_is_one_offline_step_into_save_image():
     glue = prompt[save["inputs"]["images"][0]]
     assert glue["class_type"] == "ExquisiteFeatherGlue"
     assert _chain(prompt, glue["inputs"]["tile"][0], "reference") == [
-        "ExquisiteGenerateTile", "ExquisiteReferenceMask", "ExquisiteBandExtract", "ImageScale", "LoadImage"]
+        "ExquisiteGenerateTile",
+        "ExquisiteReferenceMask",
+        "ExquisiteBandExtract",
+        "ImageScale",
+        "LoadImage",
+    ]
 
 
 def test_workflow_2_chains_three_checkpoint_steps_with_the_soft_mask():
@@ -303,9 +319,16 @@ def test_workflow_2_is_one_subgraph_used_three_times_with_a_fixed_seed_each():
     ui = load(WORKFLOWS / f"{CHECKPOINT}.json")
     [sub] = ui["definitions"]["subgraphs"]
     assert sub["name"] == "Extend one step"
-    assert sorted(n["type"] for n in sub["nodes"]) == sorted([
-        "ExquisiteBandExtract", "ExquisiteReferenceMask", "InpaintModelConditioning", "KSampler", "VAEDecode",
-        "ExquisiteFeatherGlue"])
+    assert sorted(n["type"] for n in sub["nodes"]) == sorted(
+        [
+            "ExquisiteBandExtract",
+            "ExquisiteReferenceMask",
+            "InpaintModelConditioning",
+            "KSampler",
+            "VAEDecode",
+            "ExquisiteFeatherGlue",
+        ]
+    )
     boxes = [n for n in ui["nodes"] if n["type"] == sub["id"]]
     assert len(boxes) == 3
     assert len([n for n in ui["nodes"] if n["type"] not in FRONTEND_ONLY]) <= 13  # was 26 nodes

@@ -50,10 +50,13 @@ class Subgraph:
         return str(uuid.uuid5(uuid.NAMESPACE_URL, "exquisite-subgraph:" + self.name))
 
     def schema(self) -> dict:
-        return {"input": {"required": {name: spec for name, spec in self.inputs}},
-                "input_order": {"required": [name for name, _ in self.inputs]},
-                "output": [kind for _, kind, _ in self.outputs], "output_name": [n for n, _, _ in self.outputs],
-                "display_name": self.name}
+        return {
+            "input": {"required": {name: spec for name, spec in self.inputs}},
+            "input_order": {"required": [name for name, _ in self.inputs]},
+            "output": [kind for _, kind, _ in self.outputs],
+            "output_name": [n for n, _, _ in self.outputs],
+            "display_name": self.name,
+        }
 
 
 def is_widget(kind) -> bool:
@@ -67,9 +70,22 @@ def default_of(kind, opts: dict):
 
 
 def note(id_, pos, size, text, title):
-    return {"id": id_, "type": "MarkdownNote", "pos": list(pos), "size": list(size), "flags": {}, "order": 0,
-            "mode": 0, "inputs": [], "outputs": [], "title": title, "properties": {}, "widgets_values": [text],
-            "color": "#432", "bgcolor": "#653"}
+    return {
+        "id": id_,
+        "type": "MarkdownNote",
+        "pos": list(pos),
+        "size": list(size),
+        "flags": {},
+        "order": 0,
+        "mode": 0,
+        "inputs": [],
+        "outputs": [],
+        "title": title,
+        "properties": {},
+        "widgets_values": [text],
+        "color": "#432",
+        "bgcolor": "#653",
+    }
 
 
 class Writer:
@@ -94,8 +110,9 @@ class Writer:
         links, link_of, out_links = [], {}, {}
         for n in nodes:
             for name, (src, slot) in n.links.items():
-                kind = (inner_of.inputs[slot][1][0] if src == SUBGRAPH_IN
-                        else self.schema(by_id[src].type)["output"][slot])
+                kind = (
+                    inner_of.inputs[slot][1][0] if src == SUBGRAPH_IN else self.schema(by_id[src].type)["output"][slot]
+                )
                 self.link_count += 1
                 row = [self.link_count, src, slot, n.id, None, kind]
                 links.append(row)
@@ -130,8 +147,11 @@ class Writer:
                 if not is_widget(kind) or instance or row is not None:
                     if row is not None:
                         row[4] = len(inputs)
-                    entry = {"name": name, "type": "COMBO" if isinstance(kind, list) else kind,
-                             "link": None if row is None else row[0]}
+                    entry = {
+                        "name": name,
+                        "type": "COMBO" if isinstance(kind, list) else kind,
+                        "link": None if row is None else row[0],
+                    }
                     if is_widget(kind) and not instance:
                         entry["widget"] = {"name": name}
                     if section == "optional":
@@ -139,11 +159,23 @@ class Writer:
                     inputs.append(entry)
         unknown = set(n.widgets) - set(api_inputs)
         assert not unknown, (n.type, unknown)
-        outputs = [{"name": nm, "type": t, "links": out_links.get((n.id, i), []), "slot_index": i}
-                   for i, (nm, t) in enumerate(zip(s["output_name"], s["output"]))]
-        ui = {"id": n.id, "type": n.type, "pos": list(n.pos), "size": list(n.size), "flags": {}, "order": order,
-              "mode": 0, "inputs": inputs, "outputs": outputs,
-              "properties": {"Node name for S&R": n.type, **n.properties}, "widgets_values": widgets_values}
+        outputs = [
+            {"name": nm, "type": t, "links": out_links.get((n.id, i), []), "slot_index": i}
+            for i, (nm, t) in enumerate(zip(s["output_name"], s["output"]))
+        ]
+        ui = {
+            "id": n.id,
+            "type": n.type,
+            "pos": list(n.pos),
+            "size": list(n.size),
+            "flags": {},
+            "order": order,
+            "mode": 0,
+            "inputs": inputs,
+            "outputs": outputs,
+            "properties": {"Node name for S&R": n.type, **n.properties},
+            "widgets_values": widgets_values,
+        }
         if n.title:
             ui["title"] = n.title
         if n.color:
@@ -165,21 +197,54 @@ class Writer:
                     ui["outputs"][slot]["links"].append(self.link_count)
         (in_pos, out_pos) = box
         return api, {
-            "id": sub.id, "version": 1,
-            "state": {"lastGroupId": 0, "lastNodeId": max(n.id for n in sub.nodes),
-                      "lastLinkId": self.link_count, "lastRerouteId": 0},
-            "revision": 0, "config": {}, "name": sub.name, "description": sub.description,
+            "id": sub.id,
+            "version": 1,
+            "state": {
+                "lastGroupId": 0,
+                "lastNodeId": max(n.id for n in sub.nodes),
+                "lastLinkId": self.link_count,
+                "lastRerouteId": 0,
+            },
+            "revision": 0,
+            "config": {},
+            "name": sub.name,
+            "description": sub.description,
             "inputNode": {"id": SUBGRAPH_IN, "bounding": [*in_pos, 120, 40 + 20 * len(sub.inputs)]},
             "outputNode": {"id": SUBGRAPH_OUT, "bounding": [*out_pos, 120, 60]},
-            "inputs": [{"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{sub.id}:in:{name}")), "name": name,
-                        "type": spec[0], "linkIds": out_links.get((SUBGRAPH_IN, k), []), "localized_name": name}
-                       for k, (name, spec) in enumerate(sub.inputs)],
-            "outputs": [{"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{sub.id}:out:{name}")), "name": name,
-                         "type": kind, "linkIds": [out_rows[j][0]], "localized_name": name}
-                        for j, (name, kind, _) in enumerate(sub.outputs)],
-            "widgets": [], "nodes": ui_nodes, "groups": [],
-            "links": [{"id": r[0], "origin_id": r[1], "origin_slot": r[2], "target_id": r[3], "target_slot": r[4],
-                       "type": kinds.get(r[0], r[5])} for r in links + out_rows],
+            "inputs": [
+                {
+                    "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{sub.id}:in:{name}")),
+                    "name": name,
+                    "type": spec[0],
+                    "linkIds": out_links.get((SUBGRAPH_IN, k), []),
+                    "localized_name": name,
+                }
+                for k, (name, spec) in enumerate(sub.inputs)
+            ],
+            "outputs": [
+                {
+                    "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{sub.id}:out:{name}")),
+                    "name": name,
+                    "type": kind,
+                    "linkIds": [out_rows[j][0]],
+                    "localized_name": name,
+                }
+                for j, (name, kind, _) in enumerate(sub.outputs)
+            ],
+            "widgets": [],
+            "nodes": ui_nodes,
+            "groups": [],
+            "links": [
+                {
+                    "id": r[0],
+                    "origin_id": r[1],
+                    "origin_slot": r[2],
+                    "target_id": r[3],
+                    "target_slot": r[4],
+                    "type": kinds.get(r[0], r[5]),
+                }
+                for r in links + out_rows
+            ],
             "extra": {},
         }
 

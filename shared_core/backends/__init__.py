@@ -42,6 +42,7 @@ def missing_dependency_factory(backend: str, extra: str, module: str):
 
 _PROJECT = __name__.rsplit(".shared_core.", 1)[0]  # "exquisite", or ComfyUI's name for the folder
 
+
 def _installed(package: str) -> bool:
     try:
         return importlib.util.find_spec(package) is not None

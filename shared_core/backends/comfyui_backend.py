@@ -110,9 +110,17 @@ def find_nodes(workflow: dict) -> WorkflowNodes:
             if name in feeding and _is_link(value):
                 feeding[name].add(str(value[0]))
     prompt, negative = (
-        _one(workflow, role, lambda i, n, fed=fed: n["class_type"] == "CLIPTextEncode" and i in fed,
-             f"a CLIPTextEncode feeding `{feed}`", required=False)
-        for role, feed, fed in (("prompt", "positive", feeding["positive"]), ("negative", "negative", feeding["negative"]))
+        _one(
+            workflow,
+            role,
+            lambda i, n, fed=fed: n["class_type"] == "CLIPTextEncode" and i in fed,
+            f"a CLIPTextEncode feeding `{feed}`",
+            required=False,
+        )
+        for role, feed, fed in (
+            ("prompt", "positive", feeding["positive"]),
+            ("negative", "negative", feeding["negative"]),
+        )
     )
     seeds = _titled(workflow, "seed") or [
         i for i, n in workflow.items() if any(isinstance(n.get("inputs", {}).get(k), int) for k in SEED_INPUTS)
