@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from exquisite.shared_core.colour import MAX_GAIN, lab_to_rgb, match_colour, rgb_to_lab
+from exquisite.shared_core.colour import MAX_GAIN, fit_colour_map, lab_to_rgb, match_colour, rgb_to_lab
 from exquisite.shared_core.errors import InputError
 from exquisite.shared_core.geometry import Contract
 from exquisite.shared_core.session import Session, StepSettings
@@ -23,6 +23,101 @@ def scenery(cross: int, length: int) -> np.ndarray:
 
 def gained(image: np.ndarray, gain, offset=(0, 0, 0)) -> np.ndarray:
     return np.clip(image * np.array(gain) + np.array(offset), 0, 255).round().astype(np.uint8)
+
+
+def contrasty(cross: int, length: int) -> np.ndarray:
+    """scenery with 1.5x the contrast: a few percent of its values sit at 0 or 255 already."""
+    return gained(scenery(cross, length).astype(np.float64) - 128, (1.5, 1.5, 1.5), (128, 128, 128))
+
+
+def _clipped_case(gain, offset, shift=(0, 0)):
+    """band, tile's overlap, the tile, and the true tile, for a tile with a known gain and offset
+    (and a whole-tile shift of `shift` px), clipped to 0..255 like any 8-bit answer."""
+    dy, dx = shift
+    truth = contrasty(BIG.tile + 4, 400)
+    band = truth[2:2 + BIG.tile, 200 - BIG.band:200]
+    true_tile = truth[2:2 + BIG.tile, 200 - BIG.band:200 - BIG.band + BIG.tile]
+    moved = truth[2 + dy:2 + dy + BIG.tile, 200 - BIG.band + dx:200 - BIG.band + dx + BIG.tile]
+    tile = gained(moved, gain, offset)
+    return band, tile[:, :BIG.band], tile, true_tile
+
+
+@pytest.mark.parametrize(("gain", "offset"), [
+    pytest.param((0.9, 0.92, 0.9), (-12, -10, -12), id="dark-clipped"),
+    pytest.param((1.1, 1.08, 1.1), (12, 10, 8), id="bright-clipped"),
+])
+def test_a_gain_is_recovered_when_a_fifth_of_the_values_clip(gain, offset):
+    """Clipped values say only "at most 0" / "at least 255": the gain comes from the blocks no clip
+    touched, so it is exact; fitted as if exact (the fit before issue 12) they bend it."""
+    band, overlap, tile, true_tile = _clipped_case(gain, offset)
+    clipped = ((overlap == 0) | (overlap == 255)).mean(axis=(0, 1))
+    assert 0.15 < clipped.max() < 0.35, clipped  # the case is what its name says
+    fit = fit_colour_map(band, overlap)
+    np.testing.assert_allclose(fit.gain, 1 / np.array(gain), atol=0.002)
+    np.testing.assert_allclose(fit.offset, -np.array(offset) / np.array(gain), atol=0.3)
+    unclipped = (tile > 0) & (tile < 255) & (true_tile > 0) & (true_tile < 255)
+    assert np.abs(fit.apply(tile).astype(int) - true_tile)[unclipped].mean() < 0.1
+    if gain[0] < 1:  # dark clip: the old fit's blue gain is off by 3%, its colours by most of a level
+        old = fit_colour_map(band, overlap, clipping=False)
+        assert np.abs(old.gain - 1 / np.array(gain)).max() > 0.02, old.gain
+        assert np.abs(old.apply(tile).astype(int) - true_tile)[unclipped].mean() > 0.5
+
+
+def texture(cross: int, length: int, amplitude: float = 45.0) -> np.ndarray:
+    """Seeded noise smoothed over 8 px, mean 128: detail at every place, so a window's statistics
+    hardly depend on where exactly it is (unlike scenery's slow waves across a 64 px overlap)."""
+    noise = np.random.default_rng(7).uniform(0, 1, (cross + 8, length + 8, 3)).cumsum(0).cumsum(1)
+    box = (noise[8:, 8:] - noise[:-8, 8:] - noise[8:, :-8] + noise[:-8, :-8])[:cross, :length]
+    box = (box - box.mean((0, 1))) / box.std((0, 1))
+    return np.clip(128 + amplitude * box, 0, 255).round().astype(np.uint8)
+
+
+def _shifted_case(gain, offset, shift, amplitude=45.0):
+    """band, the tile (content moved by `shift` px, then the gain and offset), and the tile's true
+    content (moved, without the colour error)."""
+    dy, dx = shift
+    truth = texture(BIG.tile + 4, 400, amplitude)
+    band = truth[2:2 + BIG.tile, 200 - BIG.band:200]
+    moved = truth[2 + dy:2 + dy + BIG.tile, 200 - BIG.band + dx:200 - BIG.band + dx + BIG.tile]
+    return band, gained(moved, gain, offset), moved
+
+
+@pytest.mark.parametrize("shift", [(2, -2), (0, 2), (-2, 1)])
+def test_a_shifted_tile_is_corrected_as_well_as_an_aligned_one(shift):
+    """A tile up to 2 px off: block statistics barely move, so the gain and the new half's colour are
+    as right as the overlap's own sampling allows (a 2 px shift renews 3% of a 64 px overlap)."""
+    band, tile, moved = _shifted_case((0.88, 0.95, 1.08), (6, -9, 4), shift)
+    fit = fit_colour_map(band, tile[:, :BIG.band])
+    np.testing.assert_allclose(fit.gain, 1 / np.array([0.88, 0.95, 1.08]), atol=0.025)
+    new_half = slice(BIG.band, None)
+    error = rgb_to_lab(fit.apply(tile)[:, new_half]).mean((0, 1)) - rgb_to_lab(moved[:, new_half]).mean((0, 1))
+    assert np.linalg.norm(error) < 1.0, error
+
+
+@pytest.mark.parametrize("shift", [(1, 2), (-2, -2)])
+def test_clipping_a_shift_and_a_repainted_patch_together(shift):
+    """A 512 tile, 18% of its blue overlap clipped at 0, shifted, with a repainted patch: the gain
+    stays within 2% and the offset within 2.5 levels (the fit before issue 12: 4% and 5 levels)."""
+    error_gain, error_offset, (dy, dx) = np.array([0.9, 0.92, 0.9]), np.array([-12, -10, -12]), shift
+    gain, offset = 1 / error_gain, -error_offset / error_gain  # the map that undoes the error
+    truth = contrasty(516, 1536)
+    band = truth[2:514, 768:1024]
+    moved = truth[2 + dy:514 + dy, 768 + dx:1280 + dx]
+    tile = gained(moved, error_gain, error_offset)
+    tile[160:240, 60:140] = (235, 40, 60)
+    assert ((tile[:, :256] == 0).mean(axis=(0, 1)) > 0.15).any()
+    fit = fit_colour_map(band, tile[:, :256])
+    np.testing.assert_allclose(fit.gain, gain, atol=0.02)
+    np.testing.assert_allclose(fit.offset, offset, atol=2.5)
+    old = fit_colour_map(band, tile[:, :256], clipping=False)
+    assert np.abs(old.gain - gain).max() > 0.03 and np.abs(old.offset - offset).max() > 4, (old.gain, old.offset)
+
+
+def test_a_colour_fit_needs_two_aligned_regions():
+    with pytest.raises(InputError, match="two aligned uint8 RGB regions"):
+        fit_colour_map(np.zeros((8, 8, 3), np.uint8), np.zeros((8, 9, 3), np.uint8))
+    with pytest.raises(InputError, match="two aligned uint8 RGB regions"):
+        fit_colour_map(np.zeros((8, 8, 3), np.float32), np.zeros((8, 8, 3), np.float32))
 
 
 def test_lab_reference_values_and_exact_round_trip():
