@@ -6,18 +6,25 @@ seam but keeps the cast, and because the next step is conditioned on this one, t
 into bands across a panorama. The cure is to measure the cast where the tile and the canvas show the
 same place (the overlap) and remove it from the whole tile.
 
-Method (Reinhard et al. 2001): per channel, the tile's mean and standard deviation on the overlap
-are mapped onto the canvas's on the same pixels, and that one affine map is applied to every pixel of
-the tile. Robustly (robust_fit): parts of the overlap where the tile's content disagrees with the
-canvas (a repainted or blurred patch) are left out of the statistics, because they would otherwise
-skew the map for the whole tile and the skew would be carried on by the next step; on the bench this
-took drift after 8 steps from 4.6 / 7.2 to 1.2 / 0.1 ΔE (tile 256 / 1024). The channels are sRGB's by default: the errors generators make (a VAE's or a model's gain
-and offset per channel) are affine in RGB but not in Lab, and on the ground-truth bench RGB left less
-drift than Lab in every row (docs/seams.md); `space="lab"` (Reinhard's own choice, perceptual and
-nearly decorrelated) stays available. Mean/std rather than histogram matching or MKL because the two
-regions are pixel-aligned views of the same place: what differs is a global gain and offset, which
-two moments describe; a histogram or a full covariance map would also fit the tile's legitimately
-different detail (and noise) and carry that fit into the new half.
+Method (after Reinhard et al. 2001): per channel, an affine map (gain, offset) that gives the tile's
+overlap the canvas's statistics on the same pixels, applied to every pixel of the tile. The fit
+(fit_colour_map, on any two aligned regions: a tile's overlap and the canvas under it, or later the
+strip two neighbouring tiles share) is robust three ways (robust_fit):
+* content: blocks of the overlap where the tile disagrees with the canvas (a repainted or blurred
+  patch) are left out, because they would skew the map for the whole tile and the next step would
+  carry the skew on;
+* shifts: everything is measured on block statistics, which a shift of a few pixels barely moves;
+* clipping: values at 0 or 255 say only "at most 0" / "at least 255" and, fitted as if exact, flatten
+  the measured contrast; the gain is measured on the blocks neither image has clipped, and the
+  offset is the one that keeps the overlap's mean colour (the clipped regions still weigh in the
+  colour the tile ends up with, instead of an extrapolated gain deciding it).
+The channels are sRGB's by default: the errors generators make (a VAE's or a model's gain and
+offset per channel) are affine in RGB but not in Lab, and on the ground-truth bench RGB left less
+drift than Lab (docs/seams.md); `space="lab"` (Reinhard's own choice) stays available, without the
+clipping rule (Lab mixes the channels). Moments rather than histogram matching or MKL because the two
+regions are pixel-aligned views of the same place: what differs is a gain and offset; a histogram or
+a full covariance map would also fit the tile's legitimately different detail (and noise) and carry
+that fit into the new half. Which fit, and why, is measured in docs/seams.md (bench/seams/colour_fit.py).
 
 Anchored to the canvas: the target statistics are always read from the canvas as it is now, never
 from a chain of earlier corrections, so a residual error does not accumulate over steps. The std
