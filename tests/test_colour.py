@@ -2,8 +2,13 @@
 
 import numpy as np
 import pytest
-
-from exquisite.shared_core.colour import MAX_GAIN, fit_colour_map, lab_to_rgb, match_colour, rgb_to_lab
+from exquisite.shared_core.colour import (
+    MAX_GAIN,
+    fit_colour_map,
+    lab_to_rgb,
+    match_colour,
+    rgb_to_lab,
+)
 from exquisite.shared_core.errors import InputError
 from exquisite.shared_core.geometry import Contract
 from exquisite.shared_core.session import Session, StepSettings
@@ -47,12 +52,12 @@ def _clipped_case(gain, offset, shift=(0, 0)):
     pytest.param((1.1, 1.08, 1.1), (12, 10, 8), id="bright-clipped"),
 ])
 def test_a_gain_is_recovered_when_a_fifth_of_the_values_clip(gain, offset):
-    """Clipped values say only "at most 0" / "at least 255": the gain comes from the blocks no clip
-    touched, so it is exact; fitted as if exact (the fit before issue 12) they bend it."""
+    """Clipped values say only "at most 0" / "at least 255": with clipping=True the gain comes from
+    the blocks no clip touched, so it is exact; fitted as if exact (the default fit) they bend it."""
     band, overlap, tile, true_tile = _clipped_case(gain, offset)
     clipped = ((overlap == 0) | (overlap == 255)).mean(axis=(0, 1))
     assert 0.15 < clipped.max() < 0.35, clipped  # the case is what its name says
-    fit = fit_colour_map(band, overlap)
+    fit = fit_colour_map(band, overlap, clipping=True)
     np.testing.assert_allclose(fit.gain, 1 / np.array(gain), atol=0.002)
     np.testing.assert_allclose(fit.offset, -np.array(offset) / np.array(gain), atol=0.3)
     unclipped = (tile > 0) & (tile < 255) & (true_tile > 0) & (true_tile < 255)
@@ -97,7 +102,7 @@ def test_a_shifted_tile_is_corrected_as_well_as_an_aligned_one(shift):
 @pytest.mark.parametrize("shift", [(1, 2), (-2, -2)])
 def test_clipping_a_shift_and_a_repainted_patch_together(shift):
     """A 512 tile, 18% of its blue overlap clipped at 0, shifted, with a repainted patch: the gain
-    stays within 2% and the offset within 2.5 levels (the fit before issue 12: 4% and 5 levels)."""
+    stays within 2% and the offset within 2.5 levels with clipping=True (the default fit: 4% and 5)."""
     error_gain, error_offset, (dy, dx) = np.array([0.9, 0.92, 0.9]), np.array([-12, -10, -12]), shift
     gain, offset = 1 / error_gain, -error_offset / error_gain  # the map that undoes the error
     truth = contrasty(516, 1536)
@@ -106,7 +111,7 @@ def test_clipping_a_shift_and_a_repainted_patch_together(shift):
     tile = gained(moved, error_gain, error_offset)
     tile[160:240, 60:140] = (235, 40, 60)
     assert ((tile[:, :256] == 0).mean(axis=(0, 1)) > 0.15).any()
-    fit = fit_colour_map(band, tile[:, :256])
+    fit = fit_colour_map(band, tile[:, :256], clipping=True)
     np.testing.assert_allclose(fit.gain, gain, atol=0.02)
     np.testing.assert_allclose(fit.offset, offset, atol=2.5)
     old = fit_colour_map(band, tile[:, :256], clipping=False)

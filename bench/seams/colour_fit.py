@@ -8,9 +8,9 @@ default-fit rows equal run.py's drift columns (the same oracle, seeds and band).
 
 Candidates (colour.fit_colour_map options):
   plain            mean/std over the whole overlap, every value
-  robust           blocks that disagree in content trimmed (the default before issue 12)
+  robust           blocks that disagree in content trimmed (the default)
   robust+clipping  ... and the gain measured on the blocks no clip has touched, the offset keeping the
-                   overlap's mean (the default since issue 12)
+                   overlap's mean (opt-in: more drift than robust at tile 1024, docs/seams.md)
   lab              the default fit's moments in CIE Lab (no clipping rule: Lab mixes the channels)
 
 Printed per candidate: median and worst (max over photos x seeds x patches) of the drift after step
