@@ -19,8 +19,10 @@ Printed per blend and colour matching: the median and the worst (max; min for PS
 Run: python bench/seams/run.py [--tile 1024] [--steps 8] [--seeds 3] [--photos astronaut,coffee]
      [--patches none,repaint] [--blends linear,seam] [--colour rgb] [--jobs 2]
 Defaults: tile 1024 (band = overlap = advance = 512), 6 photos x 3 seeds x 2 patch variants, every
-blend with rgb matching plus the linear-off baseline: about 15 minutes on 2 cores; --tile 256 takes
-about 1 minute. --seeds 1 --photos retina --blends linear runs in about 20 s.
+blend with rgb matching plus the linear-off baseline: 288 sessions, about an hour on 2 cores.
+Measured on a shared 2-core machine (load 8-12): --tile 1024 --seeds 1 --photos retina,astronaut
+--patches repaint (16 sessions) 220 s; --tile 256 (288 sessions) 1294 s. The drift alone over the
+full set at tile 1024 is faster with colour_fit.py (the same drift, no blending or PNGs).
 """
 
 from __future__ import annotations
