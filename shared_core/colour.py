@@ -6,18 +6,25 @@ seam but keeps the cast, and because the next step is conditioned on this one, t
 into bands across a panorama. The cure is to measure the cast where the tile and the canvas show the
 same place (the overlap) and remove it from the whole tile.
 
-Method (Reinhard et al. 2001): per channel, the tile's mean and standard deviation on the overlap
-are mapped onto the canvas's on the same pixels, and that one affine map is applied to every pixel of
-the tile. Robustly (robust_fit): parts of the overlap where the tile's content disagrees with the
-canvas (a repainted or blurred patch) are left out of the statistics, because they would otherwise
-skew the map for the whole tile and the skew would be carried on by the next step; on the bench this
-took drift after 8 steps from 4.6 / 7.2 to 1.2 / 0.1 ΔE (tile 256 / 1024). The channels are sRGB's by default: the errors generators make (a VAE's or a model's gain
-and offset per channel) are affine in RGB but not in Lab, and on the ground-truth bench RGB left less
-drift than Lab in every row (docs/seams.md); `space="lab"` (Reinhard's own choice, perceptual and
-nearly decorrelated) stays available. Mean/std rather than histogram matching or MKL because the two
-regions are pixel-aligned views of the same place: what differs is a global gain and offset, which
-two moments describe; a histogram or a full covariance map would also fit the tile's legitimately
-different detail (and noise) and carry that fit into the new half.
+Method (after Reinhard et al. 2001): per channel, an affine map (gain, offset) that gives the tile's
+overlap the canvas's statistics on the same pixels, applied to every pixel of the tile. The fit
+(fit_colour_map, on any two aligned regions: a tile's overlap and the canvas under it, or later the
+strip two neighbouring tiles share) is robust three ways (robust_fit):
+* content: blocks of the overlap where the tile disagrees with the canvas (a repainted or blurred
+  patch) are left out, because they would skew the map for the whole tile and the next step would
+  carry the skew on;
+* shifts: everything is measured on block statistics, which a shift of a few pixels barely moves;
+* clipping (opt-in, `fit_colour_map(..., clipping=True)`): values at 0 or 255 say only "at most 0" /
+  "at least 255"; the gain is then measured on the blocks neither image has clipped and the offset
+  keeps the overlap's mean colour. Exact on synthetic clipped tiles, but on the photo bench at tile
+  1024 it drifted more than the plain robust fit, so matching does not use it (docs/seams.md).
+The channels are sRGB's by default: the errors generators make (a VAE's or a model's gain and
+offset per channel) are affine in RGB but not in Lab, and on the ground-truth bench RGB left less
+drift than Lab (docs/seams.md); `space="lab"` (Reinhard's own choice) stays available, without the
+clipping rule (Lab mixes the channels). Moments rather than histogram matching or MKL because the two
+regions are pixel-aligned views of the same place: what differs is a gain and offset; a histogram or
+a full covariance map would also fit the tile's legitimately different detail (and noise) and carry
+that fit into the new half. Which fit, and why, is measured in docs/seams.md (bench/seams/colour_fit.py).
 
 Anchored to the canvas: the target statistics are always read from the canvas as it is now, never
 from a chain of earlier corrections, so a residual error does not accumulate over steps. The std
@@ -40,9 +47,10 @@ MAX_GAIN = 1.5
 _MIN_STD = 1e-3
 
 # sRGB (D65) <-> CIE XYZ <-> CIE Lab, the standard constants (IEC 61966-2-1, CIE 15).
-_RGB_TO_XYZ = np.array([[0.4124564, 0.3575761, 0.1804375],
-                        [0.2126729, 0.7151522, 0.0721750],
-                        [0.0193339, 0.1191920, 0.9503041]], dtype=np.float64)
+_RGB_TO_XYZ = np.array(
+    [[0.4124564, 0.3575761, 0.1804375], [0.2126729, 0.7151522, 0.0721750], [0.0193339, 0.1191920, 0.9503041]],
+    dtype=np.float64,
+)
 _XYZ_TO_RGB = np.linalg.inv(_RGB_TO_XYZ)
 _WHITE = _RGB_TO_XYZ.sum(axis=1)  # D65 white of sRGB, so (255, 255, 255) is L=100, a=b=0 exactly
 _EPS = (6.0 / 29.0) ** 3
@@ -124,78 +132,248 @@ TRIM_FACTOR = 3.0
 TRIM_FLOOR = 3.0
 """... and TRIM_FLOOR (channel units summed over the channels): exact agreement is never trimmed."""
 ROBUST_ROUNDS = 3
+MIN_FIT_PIXELS = 64
+"""A channel with fewer unclipped values than this in the kept blocks takes its gain from all of them."""
+
+
+def fit_block_size(shape: tuple[int, ...]) -> int:
+    """Side of the square blocks a region is cut into for the robust fit."""
+    return max(MIN_BLOCK, min(shape[0], shape[1]) // BLOCKS_ACROSS)
 
 
 def _block_edges(length: int, block: int) -> np.ndarray:
     return np.arange(0, length, block)
 
 
-def block_moments(values: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pixel count, sum and sum of squares per channel of every block x block block of (R, C, 3)."""
+def block_moments(values: np.ndarray, block: int, valid: np.ndarray | None = None):
+    """Count, sum and sum of squares per channel of every block x block block of (R, C, 3), over the
+    `valid` values only (all if None): three (rows, cols, 3) float64 arrays."""
     values = np.asarray(values, dtype=np.float64)
     rows, cols = _block_edges(values.shape[0], block), _block_edges(values.shape[1], block)
-    s1 = np.add.reduceat(np.add.reduceat(values, rows, axis=0), cols, axis=1)
-    s2 = np.add.reduceat(np.add.reduceat(values * values, rows, axis=0), cols, axis=1)
-    count = np.outer(np.diff(np.append(rows, values.shape[0])), np.diff(np.append(cols, values.shape[1])))
-    return count.astype(np.float64), s1, s2
+
+    def sums(a):
+        return np.add.reduceat(np.add.reduceat(a, rows, axis=0), cols, axis=1)
+
+    if valid is None:
+        count = np.outer(np.diff(np.append(rows, values.shape[0])), np.diff(np.append(cols, values.shape[1])))
+        count = np.repeat(count[..., None].astype(np.float64), values.shape[-1], axis=-1)
+    else:
+        count = sums(valid.astype(np.float64))
+        values = np.where(valid, values, 0.0)
+    return count, sums(values), sums(values * values)
+
+
+def unclipped_blocks(target: np.ndarray, source: np.ndarray, block: int) -> np.ndarray:
+    """(rows, cols, 3) bool: per channel, the blocks where neither uint8 image has a 0 or 255.
+
+    A clipped value says only "at most 0" or "at least 255"; a gain above 1 or an offset sends many
+    values there (10% of the retina photo's under gain 1.1) and, fitted as if exact, they flatten the
+    measured contrast. A block's extremes decide, not each value's own level: a block with no clipped
+    value was not cut by the clip, and choosing it says almost nothing about the noise of any one of
+    its values; choosing values by their own level would (in a dark region it keeps the ones noise
+    pushed up) and biased the fit on the bench (docs/seams.md).
+    """
+    r, c = target.shape[:2]
+    rows, cols = _block_edges(r, block), _block_edges(c, block)
+    ok = np.ones((len(rows), len(cols), target.shape[-1]), dtype=bool)
+    for image in (target, source):
+        ok &= np.minimum.reduceat(np.minimum.reduceat(image, rows, axis=0), cols, axis=1) > 0
+        ok &= np.maximum.reduceat(np.maximum.reduceat(image, rows, axis=0), cols, axis=1) < 255
+    return ok
+
+
+def block_histograms(values: np.ndarray, block: int) -> np.ndarray:
+    """(rows, cols, 3, 256) counts of each uint8 value per channel in every block x block block."""
+    r, c = values.shape[:2]
+    nr, nc = -(-r // block), -(-c // block)
+    index = ((np.arange(r) // block)[:, None] * nc + (np.arange(c) // block)[None, :]) * 256
+    out = np.empty((nr * nc, 3, 256), dtype=np.int64)
+    for ch in range(3):
+        out[:, ch] = np.bincount((index + values[..., ch]).ravel(), minlength=nr * nc * 256).reshape(nr * nc, 256)
+    return out.reshape(nr, nc, 3, 256)
 
 
 def _pooled(count, s1, s2, keep):
-    n = count[keep].sum()
-    mean = s1[keep].sum(axis=0) / n
-    var = np.maximum(s2[keep].sum(axis=0) / n - mean * mean, 0.0)
-    return mean, np.sqrt(var)
+    """Per-channel count, mean and std over the kept blocks' values."""
+    n = count[keep].sum(axis=0)
+    safe = np.maximum(n, 1.0)
+    mean = s1[keep].sum(axis=0) / safe
+    var = np.maximum(s2[keep].sum(axis=0) / safe - mean * mean, 0.0)
+    return n, mean, np.sqrt(var)
 
 
-def _affine(target_mean, target_std, mean, std, max_gain):
+def _gain(target_std, std, max_gain):
     gain = np.where(std > _MIN_STD, target_std / np.maximum(std, _MIN_STD), 1.0)
-    return np.clip(gain, 1.0 / max_gain, max_gain), mean, target_mean
+    return np.clip(gain, 1.0 / max_gain, max_gain)
 
 
-def robust_fit(target: np.ndarray, source: np.ndarray, max_gain: float = MAX_GAIN, robust: bool = True):
-    """Per-channel (gain, source mean, target mean) mapping source's mean/std onto target's.
+def _mean_preserving_offset(gain: float, hist: np.ndarray, target_mean: float) -> float:
+    """The offset b for which the source histogram mapped by clip(gain * v + b, 0, 255) has the target's
+    mean (bisection: the mapped mean grows with b; 40 halvings of a 1000-level span)."""
+    values = np.arange(256, dtype=np.float64)
+    weights = hist / max(float(hist.sum()), 1.0)
+    lo, hi = -255.0 * abs(gain) - 255.0, 255.0 + 255.0 * abs(gain)
+    for _ in range(40):
+        mid = 0.5 * (lo + hi)
+        if float((weights * np.clip(gain * values + mid, 0.0, 255.0)).sum()) < target_mean:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
 
+
+class _Blocks:
+    """Per-block statistics of an aligned target/source pair, computed once for every fit round."""
+
+    def __init__(self, target, source, clipping: bool):
+        self.size = fit_block_size(target.shape)
+        self.count, self.t1, self.t2 = block_moments(target, self.size)
+        _, self.s1, self.s2 = block_moments(source, self.size)
+        self.clipping = clipping
+        if clipping:  # the gain from the unclipped blocks, the offset from the source's histogram
+            ok = unclipped_blocks(target, source, self.size)
+            self.u_count, self.u_t1, self.u_t2, self.u_s1, self.u_s2 = (
+                np.where(ok, v, 0.0) for v in (self.count, self.t1, self.t2, self.s1, self.s2)
+            )
+            self.s_hist = block_histograms(source, self.size)
+
+    def fit(self, keep: np.ndarray, max_gain: float) -> tuple[np.ndarray, np.ndarray]:
+        """(gain, offset) per channel over the kept blocks: target ~ gain * source + offset."""
+        _, t_mean, t_std = _pooled(self.count, self.t1, self.t2, keep)
+        _, s_mean, s_std = _pooled(self.count, self.s1, self.s2, keep)
+        gain = _gain(t_std, s_std, max_gain)
+        if not self.clipping:
+            return gain, t_mean - gain * s_mean
+        n, _, u_t_std = _pooled(self.u_count, self.u_t1, self.u_t2, keep)
+        _, _, u_s_std = _pooled(self.u_count, self.u_s1, self.u_s2, keep)
+        gain = np.where(n >= MIN_FIT_PIXELS, _gain(u_t_std, u_s_std, max_gain), gain)
+        hist = self.s_hist[keep].sum(axis=0)
+
+        offset = np.array([_mean_preserving_offset(gain[ch], hist[ch], t_mean[ch]) for ch in range(3)])
+        return gain, offset
+
+    def residual(self, fit) -> np.ndarray:
+        """Per block: distance between the target's block mean and std and the mapped source's,
+        summed over channels."""
+        gain, offset = fit
+        count = self.count
+        t_mean, s_mean = self.t1 / count, self.s1 / count
+        t_std = np.sqrt(np.maximum(self.t2 / count - t_mean * t_mean, 0.0))
+        s_std = np.sqrt(np.maximum(self.s2 / count - s_mean * s_mean, 0.0))
+        per_channel = np.abs(s_mean * gain + offset - t_mean) + np.abs(s_std * gain - t_std)
+        return per_channel.sum(axis=-1)
+
+
+def robust_fit(
+    target: np.ndarray, source: np.ndarray, max_gain: float = MAX_GAIN, robust: bool = True, clipping: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel (gain, offset), target ~ gain * source + offset, fitted on two aligned (R, C, 3)
+    arrays (any two views of the same place).
+
+    Moments: the gain maps the source's std onto the target's, the offset its mean. clipping (uint8
+    RGB only): the gain is measured on the blocks where neither image has a clipped value
+    (unclipped_blocks), and the offset is the one that gives the mapped source, clipped to 0..255 as
+    it will be, the target's mean over every kept value: clipped regions still weigh in the colour
+    the tile ends up with, but cannot flatten the measured contrast.
     robust: the statistics are pooled only over blocks where the two agree in content. A first fit
-    uses every pixel; each block's residual is the distance between the target's block mean and std
+    uses every block; each block's residual is the distance between the target's block mean and std
     and the mapped source's (summed over channels); blocks whose residual exceeds both TRIM_FACTOR x
     the median and TRIM_FLOOR (a repainted or blurred patch, content the tile changed) are dropped and
     the fit repeated, ROBUST_ROUNDS times. Block statistics, not pixels: noise averages out inside a
     block and a shift of a few pixels barely moves a block's mean or std, so only true disagreement is
     trimmed. At least half the blocks always stay (the median is below the threshold).
     """
-    block = max(MIN_BLOCK, min(target.shape[0], target.shape[1]) // BLOCKS_ACROSS)
-    t_count, t1, t2 = block_moments(target, block)
-    _, s1, s2 = block_moments(source, block)
-    keep = np.ones(t_count.shape, dtype=bool)
-    fit = _affine(*_pooled(t_count, t1, t2, keep), *_pooled(t_count, s1, s2, keep), max_gain)
-    if not robust:
-        return fit
-    count = t_count[..., None]
-    t_mean, s_mean = t1 / count, s1 / count
-    t_std = np.sqrt(np.maximum(t2 / count - t_mean * t_mean, 0.0))
-    s_std = np.sqrt(np.maximum(s2 / count - s_mean * s_mean, 0.0))
-    for _ in range(ROBUST_ROUNDS):
-        gain, mean, target_mean = fit
-        residual = (np.abs((s_mean - mean) * gain + target_mean - t_mean) +
-                    np.abs(s_std * gain - t_std)).sum(axis=-1)
-        threshold = max(TRIM_FACTOR * float(np.median(residual)), TRIM_FLOOR)
-        new_keep = residual <= threshold
+    blocks = _Blocks(target, source, clipping)
+    keep = np.ones(blocks.count.shape[:2], dtype=bool)
+    fit = blocks.fit(keep, max_gain)
+    for _ in range(ROBUST_ROUNDS if robust else 0):
+        residual = blocks.residual(fit)
+        new_keep = residual <= max(TRIM_FACTOR * float(np.median(residual)), TRIM_FLOOR)
         if np.array_equal(new_keep, keep):
             break
         keep = new_keep
-        fit = _affine(*_pooled(t_count, t1, t2, keep), *_pooled(t_count, s1, s2, keep), max_gain)
+        fit = blocks.fit(keep, max_gain)
     return fit
 
 
-def match_colour(norm_band: np.ndarray, norm_tile: np.ndarray, contract: Contract,
-                 space: str = "rgb", max_gain: float = MAX_GAIN, robust: bool = True) -> np.ndarray:
-    """The tile with its per-channel mean/std on the overlap mapped onto the canvas's (a new array).
+class ColourMap:
+    """A per-channel affine colour map (target ~ gain * source + offset) in `space`, fitted on two
+    aligned regions by fit_colour_map; apply() it to any image of the source's."""
+
+    def __init__(self, space: str, gain, offset) -> None:
+        self.space = space
+        self.gain, self.offset = np.asarray(gain, dtype=np.float64), np.asarray(offset, dtype=np.float64)
+
+    def table(self) -> np.ndarray:
+        """(256, 3) uint8: what each value of each RGB channel becomes (rgb maps)."""
+        return _rgb_uint8(np.arange(256)[:, None] * self.gain + self.offset)
+
+    def is_identity(self) -> bool:
+        if self.space == "rgb":
+            return bool((self.table() == np.arange(256, dtype=np.uint8)[:, None]).all())
+        return bool(np.allclose(self.gain, 1.0, rtol=0, atol=1e-9) and np.allclose(self.offset, 0.0, rtol=0, atol=1e-9))
+
+    def apply(self, image: np.ndarray) -> np.ndarray:
+        """The uint8 RGB image with the map applied (a new array)."""
+        if self.is_identity():
+            return np.array(image)
+        if self.space == "rgb":  # a per-channel map of 256 values: a table per channel
+            return self.table()[image, np.arange(3)]
+        to_space, from_space = _SPACES[self.space]
+        return from_space(to_space(image) * self.gain + self.offset)
+
+
+def fit_colour_map(
+    target: np.ndarray,
+    source: np.ndarray,
+    space: str = "rgb",
+    max_gain: float = MAX_GAIN,
+    robust: bool = True,
+    clipping: bool = False,
+) -> ColourMap:
+    """The map that takes source's colours onto target's, fitted on two aligned uint8 RGB regions of
+    one shape that show the same place: a tile's overlap and the canvas under it (match_colour), or
+    the strip two neighbouring tiles share. See robust_fit for `robust` and `clipping` (rgb only:
+    Lab mixes the channels, so a clipped RGB value has no clipped Lab channel to leave out).
+    clipping is off by default: it recovers a clipped tile's gain exactly on synthetic ground truth,
+    but on the photo bench at tile 1024 it left more drift than without it (0.54 / 2.54 against
+    0.48 / 1.99 ΔE median / worst after 8 steps, docs/seams.md), so match_colour does not use it.
+    """
+    if space not in SPACES:
+        raise InputError(f"unknown colour space {space!r}: use one of {', '.join(SPACES)}")
+    target, source = np.asarray(target), np.asarray(source)
+    if (
+        target.shape != source.shape
+        or target.dtype != np.uint8
+        or source.dtype != np.uint8
+        or target.ndim != 3
+        or target.shape[-1] != 3
+    ):
+        raise InputError(
+            f"a colour fit needs two aligned uint8 RGB regions of one shape, got "
+            f"{target.dtype} {target.shape} and {source.dtype} {source.shape}"
+        )
+    if space == "rgb":
+        return ColourMap(space, *robust_fit(target, source, max_gain, robust, clipping))
+    to_space, _ = _SPACES[space]
+    return ColourMap(space, *robust_fit(to_space(target), to_space(source), max_gain, robust))
+
+
+def match_colour(
+    norm_band: np.ndarray,
+    norm_tile: np.ndarray,
+    contract: Contract,
+    space: str = "rgb",
+    max_gain: float = MAX_GAIN,
+    robust: bool = True,
+) -> np.ndarray:
+    """The tile with its colours on the overlap mapped onto the canvas's (a new array).
 
     norm_band is the canvas's band (T, B, 3) and norm_tile the tile (T, T, 3), both frontier-right
     and uint8; the tile's conditioning half lies on the band, so their overlap columns show the same
-    place. `space` is "rgb" (sRGB channels) or "lab" (CIE Lab channels). `robust` (default) leaves
-    out of the statistics the blocks of the overlap where tile and canvas disagree in content (see
-    robust_fit). A tile whose overlap already has the canvas's statistics comes back unchanged.
+    place, and fit_colour_map fits the map there. `space` is "rgb" (sRGB channels) or "lab" (CIE Lab
+    channels); `robust` (default) leaves out of the fit the blocks of the overlap where tile and canvas
+    disagree in content (see robust_fit). A tile whose overlap already matches comes back unchanged.
     """
     if space not in SPACES:
         raise InputError(f"unknown colour space {space!r}: use one of {', '.join(SPACES)}")
@@ -205,15 +383,7 @@ def match_colour(norm_band: np.ndarray, norm_tile: np.ndarray, contract: Contrac
             f"{contract.tile}x{contract.tile} tile, got {norm_band.shape[:2]} and {norm_tile.shape[:2]}"
         )
     start, stop = reference_columns(contract)
-    to_space, from_space = _SPACES[space]
-    gain, mean, target_mean = robust_fit(to_space(norm_band[:, start:stop]), to_space(norm_tile[:, start:stop]),
-                                         max_gain, robust)
-    if np.allclose(gain, 1.0, rtol=0, atol=1e-9) and np.allclose(mean, target_mean, rtol=0, atol=1e-9):
-        return np.array(norm_tile)
-    if space == "rgb":  # a per-channel affine map of 256 values: a table per channel
-        table = _rgb_uint8((np.arange(256)[:, None] - mean) * gain + target_mean)
-        return table[norm_tile, np.arange(3)]
-    return from_space((to_space(norm_tile) - mean) * gain + target_mean)
+    return fit_colour_map(norm_band[:, start:stop], norm_tile[:, start:stop], space, max_gain, robust).apply(norm_tile)
 
 
 def _rgb_float(rgb: np.ndarray) -> np.ndarray:

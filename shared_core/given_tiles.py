@@ -63,7 +63,7 @@ def glue_given_tiles(
     grown = GrowingCanvas.from_image(check_rgb(canvas, "canvas"), settings.direction, contract.advance)
     norm_tiles = [to_frontier_right(t, settings.direction) for t in tiles]
     applied = apply_step(grown, settings, contract, lambda tile, _ref, _mask: norm_tiles[tile.index], report=True)
-    return np.ascontiguousarray(grown.user()), applied.seam
+    return np.ascontiguousarray(grown.user()), applied.seam or {}
 
 
 class GivenTiles:

@@ -2,8 +2,13 @@
 
 import numpy as np
 import pytest
-
-from exquisite.shared_core.colour import MAX_GAIN, lab_to_rgb, match_colour, rgb_to_lab
+from exquisite.shared_core.colour import (
+    MAX_GAIN,
+    fit_colour_map,
+    lab_to_rgb,
+    match_colour,
+    rgb_to_lab,
+)
 from exquisite.shared_core.errors import InputError
 from exquisite.shared_core.geometry import Contract
 from exquisite.shared_core.session import Session, StepSettings
@@ -25,22 +30,123 @@ def gained(image: np.ndarray, gain, offset=(0, 0, 0)) -> np.ndarray:
     return np.clip(image * np.array(gain) + np.array(offset), 0, 255).round().astype(np.uint8)
 
 
+def contrasty(cross: int, length: int) -> np.ndarray:
+    """scenery with 1.5x the contrast: a few percent of its values sit at 0 or 255 already."""
+    return gained(scenery(cross, length).astype(np.float64) - 128, (1.5, 1.5, 1.5), (128, 128, 128))
+
+
+def _clipped_case(gain, offset, shift=(0, 0)):
+    """band, tile's overlap, the tile, and the true tile, for a tile with a known gain and offset
+    (and a whole-tile shift of `shift` px), clipped to 0..255 like any 8-bit answer."""
+    dy, dx = shift
+    truth = contrasty(BIG.tile + 4, 400)
+    band = truth[2 : 2 + BIG.tile, 200 - BIG.band : 200]
+    true_tile = truth[2 : 2 + BIG.tile, 200 - BIG.band : 200 - BIG.band + BIG.tile]
+    moved = truth[2 + dy : 2 + dy + BIG.tile, 200 - BIG.band + dx : 200 - BIG.band + dx + BIG.tile]
+    tile = gained(moved, gain, offset)
+    return band, tile[:, : BIG.band], tile, true_tile
+
+
+@pytest.mark.parametrize(
+    ("gain", "offset"),
+    [
+        pytest.param((0.9, 0.92, 0.9), (-12, -10, -12), id="dark-clipped"),
+        pytest.param((1.1, 1.08, 1.1), (12, 10, 8), id="bright-clipped"),
+    ],
+)
+def test_a_gain_is_recovered_when_a_fifth_of_the_values_clip(gain, offset):
+    """Clipped values say only "at most 0" / "at least 255": with clipping=True the gain comes from
+    the blocks no clip touched, so it is exact; fitted as if exact (the default fit) they bend it."""
+    band, overlap, tile, true_tile = _clipped_case(gain, offset)
+    clipped = ((overlap == 0) | (overlap == 255)).mean(axis=(0, 1))
+    assert 0.15 < clipped.max() < 0.35, clipped  # the case is what its name says
+    fit = fit_colour_map(band, overlap, clipping=True)
+    np.testing.assert_allclose(fit.gain, 1 / np.array(gain), atol=0.002)
+    np.testing.assert_allclose(fit.offset, -np.array(offset) / np.array(gain), atol=0.3)
+    unclipped = (tile > 0) & (tile < 255) & (true_tile > 0) & (true_tile < 255)
+    assert np.abs(fit.apply(tile).astype(int) - true_tile)[unclipped].mean() < 0.1
+    if gain[0] < 1:  # dark clip: the old fit's blue gain is off by 3%, its colours by most of a level
+        old = fit_colour_map(band, overlap, clipping=False)
+        assert np.abs(old.gain - 1 / np.array(gain)).max() > 0.02, old.gain
+        assert np.abs(old.apply(tile).astype(int) - true_tile)[unclipped].mean() > 0.5
+
+
+def texture(cross: int, length: int, amplitude: float = 45.0) -> np.ndarray:
+    """Seeded noise smoothed over 8 px, mean 128: detail at every place, so a window's statistics
+    hardly depend on where exactly it is (unlike scenery's slow waves across a 64 px overlap)."""
+    noise = np.random.default_rng(7).uniform(0, 1, (cross + 8, length + 8, 3)).cumsum(0).cumsum(1)
+    box = (noise[8:, 8:] - noise[:-8, 8:] - noise[8:, :-8] + noise[:-8, :-8])[:cross, :length]
+    box = (box - box.mean((0, 1))) / box.std((0, 1))
+    return np.clip(128 + amplitude * box, 0, 255).round().astype(np.uint8)
+
+
+def _shifted_case(gain, offset, shift, amplitude=45.0):
+    """band, the tile (content moved by `shift` px, then the gain and offset), and the tile's true
+    content (moved, without the colour error)."""
+    dy, dx = shift
+    truth = texture(BIG.tile + 4, 400, amplitude)
+    band = truth[2 : 2 + BIG.tile, 200 - BIG.band : 200]
+    moved = truth[2 + dy : 2 + dy + BIG.tile, 200 - BIG.band + dx : 200 - BIG.band + dx + BIG.tile]
+    return band, gained(moved, gain, offset), moved
+
+
+@pytest.mark.parametrize("shift", [(2, -2), (0, 2), (-2, 1)])
+def test_a_shifted_tile_is_corrected_as_well_as_an_aligned_one(shift):
+    """A tile up to 2 px off: block statistics barely move, so the gain and the new half's colour are
+    as right as the overlap's own sampling allows (a 2 px shift renews 3% of a 64 px overlap)."""
+    band, tile, moved = _shifted_case((0.88, 0.95, 1.08), (6, -9, 4), shift)
+    fit = fit_colour_map(band, tile[:, : BIG.band])
+    np.testing.assert_allclose(fit.gain, 1 / np.array([0.88, 0.95, 1.08]), atol=0.025)
+    new_half = slice(BIG.band, None)
+    error = rgb_to_lab(fit.apply(tile)[:, new_half]).mean((0, 1)) - rgb_to_lab(moved[:, new_half]).mean((0, 1))
+    assert np.linalg.norm(error) < 1.0, error
+
+
+@pytest.mark.parametrize("shift", [(1, 2), (-2, -2)])
+def test_clipping_a_shift_and_a_repainted_patch_together(shift):
+    """A 512 tile, 18% of its blue overlap clipped at 0, shifted, with a repainted patch: the gain
+    stays within 2% and the offset within 2.5 levels with clipping=True (the default fit: 4% and 5)."""
+    error_gain, error_offset, (dy, dx) = np.array([0.9, 0.92, 0.9]), np.array([-12, -10, -12]), shift
+    gain, offset = 1 / error_gain, -error_offset / error_gain  # the map that undoes the error
+    truth = contrasty(516, 1536)
+    band = truth[2:514, 768:1024]
+    moved = truth[2 + dy : 514 + dy, 768 + dx : 1280 + dx]
+    tile = gained(moved, error_gain, error_offset)
+    tile[160:240, 60:140] = (235, 40, 60)
+    assert ((tile[:, :256] == 0).mean(axis=(0, 1)) > 0.15).any()
+    fit = fit_colour_map(band, tile[:, :256], clipping=True)
+    np.testing.assert_allclose(fit.gain, gain, atol=0.02)
+    np.testing.assert_allclose(fit.offset, offset, atol=2.5)
+    old = fit_colour_map(band, tile[:, :256], clipping=False)
+    assert np.abs(old.gain - gain).max() > 0.03 and np.abs(old.offset - offset).max() > 4, (old.gain, old.offset)
+
+
+def test_a_colour_fit_needs_two_aligned_regions():
+    with pytest.raises(InputError, match="two aligned uint8 RGB regions"):
+        fit_colour_map(np.zeros((8, 8, 3), np.uint8), np.zeros((8, 9, 3), np.uint8))
+    with pytest.raises(InputError, match="two aligned uint8 RGB regions"):
+        fit_colour_map(np.zeros((8, 8, 3), np.float32), np.zeros((8, 8, 3), np.float32))
+
+
 def test_lab_reference_values_and_exact_round_trip():
-    np.testing.assert_allclose(rgb_to_lab(np.array([[255, 255, 255], [0, 0, 0], [255, 0, 0]], np.uint8)),
-                               [[100, 0, 0], [0, 0, 0], [53.24, 80.09, 67.20]], atol=0.05)
+    np.testing.assert_allclose(
+        rgb_to_lab(np.array([[255, 255, 255], [0, 0, 0], [255, 0, 0]], np.uint8)),
+        [[100, 0, 0], [0, 0, 0], [53.24, 80.09, 67.20]],
+        atol=0.05,
+    )
     grid = np.stack(np.meshgrid(*[np.arange(0, 256, 5)] * 3), -1).reshape(-1, 3).astype(np.uint8)
     np.testing.assert_array_equal(lab_to_rgb(rgb_to_lab(grid)), grid)
 
 
 def test_a_pure_gain_error_is_removed_from_the_whole_tile():
     truth = scenery(BIG.tile, 400)
-    band = truth[:, 200 - BIG.band:200]
-    true_tile = truth[:, 200 - BIG.band:200 - BIG.band + BIG.tile]
+    band = truth[:, 200 - BIG.band : 200]
+    true_tile = truth[:, 200 - BIG.band : 200 - BIG.band + BIG.tile]
     tile = gained(true_tile, (0.82, 0.93, 1.12))
     before = np.abs(tile.astype(int) - true_tile).mean()
     matched = match_colour(band, tile, BIG)
     after = np.abs(matched.astype(int) - true_tile).mean()
-    after_new_half = np.abs(matched[:, BIG.band:].astype(int) - true_tile[:, BIG.band:]).mean()
+    after_new_half = np.abs(matched[:, BIG.band :].astype(int) - true_tile[:, BIG.band :]).mean()
     assert before > 10 and after < 1.5 and after_new_half < 2.0, (before, after, after_new_half)
     assert np.abs(rgb_to_lab(matched).mean((0, 1)) - rgb_to_lab(true_tile).mean((0, 1))).max() < 0.5
 
@@ -49,8 +155,8 @@ def _gained_tile_with_patch(fill):
     """A tile with a pure gain error and a 40 x 40 patch (a fifth of the overlap) where its content
     disagrees with the canvas; `fill(region)` gives the patch. Returns band, tile, truth, outside-patch."""
     truth = scenery(BIG.tile, 400)
-    band = truth[:, 200 - BIG.band:200]
-    true_tile = truth[:, 200 - BIG.band:200 - BIG.band + BIG.tile]
+    band = truth[:, 200 - BIG.band : 200]
+    true_tile = truth[:, 200 - BIG.band : 200 - BIG.band + BIG.tile]
     tile = gained(true_tile, (0.82, 0.93, 1.12))
     patch = (slice(40, 80), slice(BIG.band - BIG.overlap + 20, BIG.band - BIG.overlap + 60))
     tile[patch] = fill(tile[patch])
@@ -59,10 +165,13 @@ def _gained_tile_with_patch(fill):
     return band, tile, true_tile, outside
 
 
-@pytest.mark.parametrize("fill", [
-    pytest.param(lambda region: np.array([235, 40, 60], np.uint8), id="repainted"),
-    pytest.param(lambda region: region.mean((0, 1)).round().astype(np.uint8), id="blurred-flat"),
-])
+@pytest.mark.parametrize(
+    "fill",
+    [
+        pytest.param(lambda region: np.array([235, 40, 60], np.uint8), id="repainted"),
+        pytest.param(lambda region: region.mean((0, 1)).round().astype(np.uint8), id="blurred-flat"),
+    ],
+)
 def test_a_patch_that_disagrees_does_not_bias_the_gain_correction(fill):
     """Robust statistics: the patch's blocks are trimmed, so everything else is corrected as if it
     were not there (plain mean/std over the overlap leaves several grey levels of error here)."""
@@ -71,7 +180,7 @@ def test_a_patch_that_disagrees_does_not_bias_the_gain_correction(fill):
     error = np.abs(matched.astype(int) - true_tile)[outside].mean()
     plain = np.abs(match_colour(band, tile, BIG, robust=False).astype(int) - true_tile)[outside].mean()
     assert error < 0.5 and plain > 3 * error + 1, (error, plain)
-    new_half = np.abs(matched[:, BIG.band:].astype(int) - true_tile[:, BIG.band:]).mean()
+    new_half = np.abs(matched[:, BIG.band :].astype(int) - true_tile[:, BIG.band :]).mean()
     assert new_half < 0.5, new_half
 
 
@@ -84,13 +193,15 @@ def test_matching_is_deterministic_and_ignores_memory_layout():
     first = match_colour(view, tile, BIG)
     for again in (match_colour(band.copy(), tile.copy(), BIG), match_colour(view, np.asfortranarray(tile), BIG)):
         assert again.tobytes() == first.tobytes()
-    assert match_colour(band, tile, BIG, "lab").tobytes() == match_colour(band.copy(), tile.copy(), BIG, "lab").tobytes()
+    assert (
+        match_colour(band, tile, BIG, "lab").tobytes() == match_colour(band.copy(), tile.copy(), BIG, "lab").tobytes()
+    )
 
 
 def test_a_tile_that_already_matches_is_returned_unchanged():
     truth = scenery(BIG.tile, 300)
-    tile = truth[:, 100:100 + BIG.tile]
-    np.testing.assert_array_equal(match_colour(truth[:, 100:100 + BIG.band], tile, BIG), tile)
+    tile = truth[:, 100 : 100 + BIG.tile]
+    np.testing.assert_array_equal(match_colour(truth[:, 100 : 100 + BIG.band], tile, BIG), tile)
 
 
 def test_statistics_come_from_the_overlap_only():
@@ -107,9 +218,9 @@ def test_statistics_come_from_the_overlap_only():
 def test_a_flat_overlap_cannot_blow_up_the_tiles_contrast():
     band = np.full((BIG.tile, BIG.band, 3), 120, np.uint8)
     tile = scenery(BIG.tile, BIG.tile)
-    tile[:, BIG.band - BIG.overlap:BIG.band] = 118 + (np.arange(BIG.tile) % 2)[:, None, None] * 4
+    tile[:, BIG.band - BIG.overlap : BIG.band] = 118 + (np.arange(BIG.tile) % 2)[:, None, None] * 4
     matched = match_colour(band, tile, BIG)
-    ratio = rgb_to_lab(matched[:, BIG.band:]).std((0, 1)) / rgb_to_lab(tile[:, BIG.band:]).std((0, 1))
+    ratio = rgb_to_lab(matched[:, BIG.band :]).std((0, 1)) / rgb_to_lab(tile[:, BIG.band :]).std((0, 1))
     assert (ratio >= 1 / MAX_GAIN - 0.05).all() and (ratio <= MAX_GAIN + 0.05).all(), ratio
 
 
@@ -120,8 +231,10 @@ def test_bad_sizes_say_what_is_needed():
 
 def _drifting(gain):
     """A model that reproduces its band's colours and adds its own cast on top (drift compounds)."""
+
     def disturb(tile):
         return gained(tile, gain)
+
     return disturb
 
 
@@ -135,10 +248,10 @@ class FollowingOracle(OracleGenerator):
     def generate(self, request):
         length, contract = self.counted_from
         start = length + self.calls * contract.advance - contract.band
-        truth = self.world[:, start:start + contract.tile].astype(np.float64)
-        band = np.asarray(request.reference)[:, :contract.band].astype(np.float64)
+        truth = self.world[:, start : start + contract.tile].astype(np.float64)
+        band = np.asarray(request.reference)[:, : contract.band].astype(np.float64)
         for ch in range(3):
-            a, b = np.polyfit(truth[:, :contract.band, ch].ravel(), band[..., ch].ravel(), 1)
+            a, b = np.polyfit(truth[:, : contract.band, ch].ravel(), band[..., ch].ravel(), 1)
             truth[..., ch] = a * truth[..., ch] + b
         self.calls += 1
         return np.clip(truth * self.gain, 0, 255).round().astype(np.uint8)
@@ -153,16 +266,17 @@ def test_colour_matching_stops_drift_compounding_over_steps(tmp_path):
             session.extend(StepSettings(colour_match=on), oracle, steps=8)
             canvas = session.canvas()
         last = slice(128 + 7 * 64, 128 + 8 * 64)
-        drift[on] = float(np.linalg.norm(rgb_to_lab(canvas[:, last]).mean((0, 1)) -
-                                         rgb_to_lab(truth[:, last]).mean((0, 1))))
+        drift[on] = float(
+            np.linalg.norm(rgb_to_lab(canvas[:, last]).mean((0, 1)) - rgb_to_lab(truth[:, last]).mean((0, 1)))
+        )
     assert drift[False] > 8 and drift[True] < 1.0, drift
 
 
 def test_lab_space_removes_a_lightness_and_chroma_shift():
     truth = scenery(BIG.tile, 300)
-    true_tile = truth[:, 100:100 + BIG.tile]
+    true_tile = truth[:, 100 : 100 + BIG.tile]
     tile = lab_to_rgb(rgb_to_lab(true_tile) + np.array([-8.0, 4.0, -3.0], np.float32))
-    matched = match_colour(truth[:, 100:100 + BIG.band], tile, BIG, "lab")
+    matched = match_colour(truth[:, 100 : 100 + BIG.band], tile, BIG, "lab")
     assert np.abs(matched.astype(int) - true_tile).mean() < 1.0
     with pytest.raises(InputError, match="unknown colour space"):
-        match_colour(truth[:, 100:100 + BIG.band], tile, BIG, "hsv")
+        match_colour(truth[:, 100 : 100 + BIG.band], tile, BIG, "hsv")

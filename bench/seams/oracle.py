@@ -7,11 +7,14 @@ every column is then known.
 
 The oracle generator answers what a good but imperfect model would: the true continuation of the
 photo, *following the colours of the band it was shown* (a per-channel affine fit of the true band
-onto the given band, so an earlier cast is carried forward exactly as a model conditioned on the
-band carries it), then disturbed by a seeded error of its own:
-  gain and offset per channel (a systematic darkening with a random cast), a small shift of the
-  whole tile, Gaussian noise, and one patch across the overlap that is blurred or repainted with
-  content from elsewhere in the photo.
+onto the given band, registered first because the band may be shifted (follow_band), so an earlier
+cast is carried forward exactly as a model conditioned on the band carries it), then disturbed by a
+seeded error of its own:
+  gain and offset per channel (a random cast, brighter or darker), a small shift of the whole tile,
+  Gaussian noise, and (unless `patch` is "none") one patch across the overlap that is repainted with
+  content from elsewhere in the photo (or blurred).
+The tile is clipped to 0..255 like any real 8-bit answer: on photos with dark or bright regions a gain
+above 1 or an offset pushes many values to 0 or 255, where they no longer say what the gain was.
 So colour errors compound over steps the way they do with real models, and the truth of the new
 region stays known.
 """
@@ -21,12 +24,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
-
 from exquisite.shared_core.generators import seeded_rng
-from exquisite.shared_core.geometry import Contract, from_frontier_right, to_frontier_right
+from exquisite.shared_core.geometry import (
+    Contract,
+    from_frontier_right,
+    to_frontier_right,
+)
+from PIL import Image, ImageFilter
 
-PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
+PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "retina", "hubble_deep_field", "immunohistochemistry")
+"""scikit-image's bundled colour photos (no download). retina (black surround, bright disc) and
+hubble_deep_field (half its values under 13) have large saturated regions; immunohistochemistry is
+high-key (a near-white background)."""
+BENCH_PHOTOS = ("astronaut", "coffee", "chelsea", "retina", "hubble_deep_field", "immunohistochemistry")
+"""The bench's default set: three ordinary photos, two with large saturated regions, one high-key."""
+PATCHES = ("none", "repaint", "blur", "either")
 
 
 def panorama(name: str, height: int, width: int) -> np.ndarray:
@@ -45,17 +57,55 @@ def panorama(name: str, height: int, width: int) -> np.ndarray:
     return np.ascontiguousarray(np.concatenate(pieces, axis=1)[:, :width])
 
 
+def follow_band(true_band: np.ndarray, band: np.ndarray, search: int) -> list[tuple[float, float]]:
+    """Per channel (a, b) with band ~ a * true_band + b: the cast of the band the model was shown.
+
+    The band may itself be shifted against the truth (the previous tile was), so the two are first
+    registered (the integer shift within +-search px that best matches their grey levels), then
+    fitted by least squares on the aligned values that neither image has clipped. Without the
+    registration a 2 px shift of fine detail (a star field) decorrelates the pairs and the fit
+    flattens the contrast by half: the oracle, not the colour fit, would then drift.
+    """
+    m = search
+    rows, cols = true_band.shape[0] - 2 * m, true_band.shape[1] - 2 * m
+    inner = band[m : m + rows, m : m + cols]
+    grey = inner.mean(axis=-1)
+    grey = grey - grey.mean()
+    best, aligned = -np.inf, true_band[m : m + rows, m : m + cols]
+    for dy in range(-m, m + 1):
+        for dx in range(-m, m + 1):
+            moved = true_band[m + dy : m + dy + rows, m + dx : m + dx + cols]
+            g = moved.mean(axis=-1)
+            score = float((grey * (g - g.mean())).sum() / (np.linalg.norm(g - g.mean()) + 1e-9))
+            if score > best:
+                best, aligned = score, moved
+    fits = []
+    for ch in range(3):
+        x, y = aligned[..., ch].ravel(), inner[..., ch].ravel()
+        ok = (x > 0) & (x < 255) & (y > 0) & (y < 255)
+        if ok.sum() < 16:
+            ok = np.ones_like(ok)
+        a, b = np.polyfit(x[ok], y[ok], 1)
+        fits.append((float(a), float(b)))
+    return fits
+
+
 @dataclass(frozen=True)
 class Disturbance:
-    gain: tuple[float, float] = (0.90, 1.00)     # per channel, uniform: darker on average, a cast
-    offset: tuple[float, float] = (-6.0, 6.0)    # per channel, uniform, in grey levels
-    shift_px: int = 2                            # whole-tile shift, uniform in [-shift, shift] per axis
-    noise: float = 3.0                           # Gaussian sigma, grey levels
-    patch_fraction: float = 0.25                 # patch side as a fraction of the tile
+    gain: tuple[float, float] = (0.90, 1.10)  # per channel, uniform: a cast, brighter or darker
+    offset: tuple[float, float] = (-12.0, 12.0)  # per channel, uniform, in grey levels
+    shift_px: int = 2  # whole-tile shift, uniform in [-shift, shift] per axis
+    noise: float = 2.0  # Gaussian sigma, grey levels
+    patch: str = "repaint"  # none, repaint, blur, or either (a seeded coin)
+    patch_fraction: float = 0.25  # patch side as a fraction of the tile
+
+    def __post_init__(self) -> None:
+        if self.patch not in PATCHES:
+            raise ValueError(f"unknown patch {self.patch!r}: use one of {', '.join(PATCHES)}")
 
     @classmethod
-    def none(cls) -> "Disturbance":
-        return cls(gain=(1.0, 1.0), offset=(0.0, 0.0), shift_px=0, noise=0.0, patch_fraction=0.0)
+    def none(cls) -> Disturbance:
+        return cls(gain=(1.0, 1.0), offset=(0.0, 0.0), shift_px=0, noise=0.0, patch="none")
 
 
 class PhotoOracle:
@@ -63,8 +113,14 @@ class PhotoOracle:
 
     name = "photo-oracle"
 
-    def __init__(self, truth: np.ndarray, start_length: int, contract: Contract, first_seed: int = 0,
-                 disturbance: Disturbance = Disturbance()) -> None:
+    def __init__(
+        self,
+        truth: np.ndarray,
+        start_length: int,
+        contract: Contract,
+        first_seed: int = 0,
+        disturbance: Disturbance = Disturbance(),
+    ) -> None:
         self.truth, self.start_length, self.contract = truth, start_length, contract
         self.first_seed, self.disturbance = first_seed, disturbance
         margin = disturbance.shift_px
@@ -82,31 +138,37 @@ class PhotoOracle:
         dy, dx = rng.integers(-d.shift_px, d.shift_px + 1, size=2) if d.shift_px else (0, 0)
         x0 = self.tile_origin(step) + d.shift_px + int(dx)
         y0 = d.shift_px + int(dy)
-        tile = self._padded[y0:y0 + c.tile, x0:x0 + c.tile].astype(np.float64)
+        tile = self._padded[y0 : y0 + c.tile, x0 : x0 + c.tile].astype(np.float64)
         if x0 + c.tile > self._padded.shape[1]:
             raise ValueError("the panorama is too short for this many steps")
 
-        band = to_frontier_right(np.asarray(request.reference), request.direction)[:, :c.band].astype(np.float64)
-        true_band = self.truth[:, self.tile_origin(step):self.tile_origin(step) + c.band].astype(np.float64)
-        for ch in range(3):  # follow the conditioning: the band's colours as the model was shown them
-            a, b = np.polyfit(true_band[..., ch].ravel(), band[..., ch].ravel(), 1)
+        band = to_frontier_right(np.asarray(request.reference), request.direction)[:, : c.band].astype(np.float64)
+        true_band = self.truth[:, self.tile_origin(step) : self.tile_origin(step) + c.band].astype(np.float64)
+        for ch, (a, b) in enumerate(follow_band(true_band, band, d.shift_px)):
             tile[..., ch] = a * tile[..., ch] + b
 
         tile = tile * rng.uniform(*d.gain, size=3) + rng.uniform(*d.offset, size=3)
         if d.noise:
             tile += rng.normal(0.0, d.noise, tile.shape)
-        if d.patch_fraction:
-            side = max(2, int(c.tile * d.patch_fraction))
-            top = int(rng.integers(0, c.tile - side))
-            left = int(rng.integers(max(0, c.patch_start - side // 2), c.band))
-            box = (slice(top, top + side), slice(left, min(c.tile, left + side)))
-            patch = tile[box]
-            if rng.random() < 0.5:
-                blurred = np.asarray(Image.fromarray(np.clip(patch, 0, 255).astype(np.uint8)).filter(
-                    __import__("PIL.ImageFilter").ImageFilter.GaussianBlur(side / 16)), dtype=np.float64)
-                tile[box] = blurred
-            else:  # repainted: the same place shows other content of the photo
-                src = int(rng.integers(0, self.truth.shape[1] - patch.shape[1]))
-                tile[box] = self.truth[top:top + side, src:src + patch.shape[1]]
+        if d.patch != "none" and d.patch_fraction:
+            self._patch(tile, rng)
         out = np.clip(np.rint(tile), 0, 255).astype(np.uint8)
         return np.ascontiguousarray(from_frontier_right(out, request.direction))
+
+    def _patch(self, tile: np.ndarray, rng: np.random.Generator) -> None:
+        """One patch across the overlap where the tile's content disagrees with the canvas."""
+        c, d = self.contract, self.disturbance
+        side = max(2, int(c.tile * d.patch_fraction))
+        top = int(rng.integers(0, c.tile - side))
+        left = int(rng.integers(max(0, c.patch_start - side // 2), c.band))
+        box = (slice(top, top + side), slice(left, min(c.tile, left + side)))
+        patch = tile[box]
+        blur = rng.random() < 0.5 if d.patch == "either" else d.patch == "blur"
+        if blur:
+            tile[box] = np.asarray(
+                Image.fromarray(np.clip(patch, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(side / 16)),
+                dtype=np.float64,
+            )
+        else:  # repainted: the same place shows other content of the photo
+            src = int(rng.integers(0, self.truth.shape[1] - patch.shape[1]))
+            tile[box] = self.truth[top : top + side, src : src + patch.shape[1]]
