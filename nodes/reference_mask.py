@@ -67,14 +67,14 @@ def _frontier_references(bands, direction, overlap_px, start, end, ramp_shape, f
         )
     references, masks = [], []
     for b, tile in zip(bands, tiles):
-        norm = to_frontier_right(b, direction)
-        if norm.shape[:2] != (tile.rows, contract.band):
+        turned = to_frontier_right(b, direction)
+        if turned.shape[:2] != (tile.rows, contract.band):
             raise InputError(
                 f"a band is {b.shape[1]}x{b.shape[0]} but the positions expect bands of "
                 f"{contract.band} px by {tile.rows} px across: connect the same Band Extract's "
                 f"outputs"
             )
-        references.append(from_frontier_right(pack_reference(norm, contract, fill), direction))
+        references.append(from_frontier_right(pack_reference(turned, contract, fill), direction))
         masks.append(from_frontier_right(frontier_mask(contract, 0, tile.rows, start, end, ramp_shape), direction))
     return (
         uint8_to_images([np.ascontiguousarray(r) for r in references]),

@@ -15,7 +15,6 @@ from .geometry import (
     from_frontier_right,
     parse_direction,
     to_frontier_right,
-    user_shape,
     frontier_right_shape,
 )
 
@@ -24,28 +23,28 @@ class GrowingCanvas:
     def __init__(self, cross: int, length: int, direction: str, room: int = 0) -> None:
         self.direction = parse_direction(direction)
         self.length = length
-        self._storage = np.empty(user_shape((cross, length + room, 3), self.direction), dtype=np.uint8)
-        self._norm = to_frontier_right(self._storage, self.direction)
+        self._storage = np.empty(frontier_right_shape((cross, length + room, 3), self.direction), dtype=np.uint8)
+        self._turned = to_frontier_right(self._storage, self.direction)
 
     @classmethod
     def from_image(cls, image: np.ndarray, direction: str, room: int = 0) -> GrowingCanvas:
         cross, length = frontier_right_shape(image.shape, direction)[:2]
         canvas = cls(cross, length, direction, room)
-        canvas.norm[...] = to_frontier_right(image, canvas.direction)
+        canvas.frontier_right[...] = to_frontier_right(image, canvas.direction)
         return canvas
 
     @property
-    def norm(self) -> np.ndarray:
+    def frontier_right(self) -> np.ndarray:
         """The canvas in the frontier-right frame (a writable view)."""
-        return self._norm[:, : self.length]
+        return self._turned[:, : self.length]
 
     @property
     def room(self) -> int:
-        return self._norm.shape[1] - self.length
+        return self._turned.shape[1] - self.length
 
     def user(self) -> np.ndarray:
         """The canvas in the user's orientation (a view; copy it before it outlives a step)."""
-        return from_frontier_right(self.norm, self.direction)
+        return from_frontier_right(self.frontier_right, self.direction)
 
     def turned(self, direction: str) -> GrowingCanvas:
         """This canvas ready to grow in another direction (a copy only when the direction changes)."""
@@ -58,11 +57,11 @@ class GrowingCanvas:
         """Make room for at least `advance` more columns at the frontier."""
         if self.room >= advance:
             return
-        grown = GrowingCanvas(self._norm.shape[0], self.length, self.direction, max(advance, self.length // 2))
-        grown.norm[...] = self.norm
-        self._storage, self._norm = grown._storage, grown._norm
+        grown = GrowingCanvas(self._turned.shape[0], self.length, self.direction, max(advance, self.length // 2))
+        grown.frontier_right[...] = self.frontier_right
+        self._storage, self._turned = grown._storage, grown._turned
 
     def buffer_for_step(self, contract: Contract) -> np.ndarray:
         """The frontier-right buffer with room for one more advance (for glue_step)."""
         self.reserve(contract.advance)
-        return self._norm
+        return self._turned

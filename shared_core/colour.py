@@ -360,8 +360,8 @@ def fit_colour_map(
 
 
 def match_colour(
-    norm_band: np.ndarray,
-    norm_tile: np.ndarray,
+    turned_band: np.ndarray,
+    turned_tile: np.ndarray,
     contract: Contract,
     space: str = "rgb",
     max_gain: float = MAX_GAIN,
@@ -369,7 +369,7 @@ def match_colour(
 ) -> np.ndarray:
     """The tile with its colours on the overlap mapped onto the canvas's (a new array).
 
-    norm_band is the canvas's band (T, B, 3) and norm_tile the tile (T, T, 3), both frontier-right
+    turned_band is the canvas's band (T, B, 3) and turned_tile the tile (T, T, 3), both frontier-right
     and uint8; the tile's conditioning half lies on the band, so their overlap columns show the same
     place, and fit_colour_map fits the map there. `space` is "rgb" (sRGB channels) or "lab" (CIE Lab
     channels); `robust` (default) leaves out of the fit the blocks of the overlap where tile and canvas
@@ -377,13 +377,15 @@ def match_colour(
     """
     if space not in SPACES:
         raise InputError(f"unknown colour space {space!r}: use one of {', '.join(SPACES)}")
-    if norm_band.shape[:2] != (contract.tile, contract.band) or norm_tile.shape[:2] != (contract.tile,) * 2:
+    if turned_band.shape[:2] != (contract.tile, contract.band) or turned_tile.shape[:2] != (contract.tile,) * 2:
         raise InputError(
             f"colour matching needs the {contract.band}x{contract.tile} band and the "
-            f"{contract.tile}x{contract.tile} tile, got {norm_band.shape[:2]} and {norm_tile.shape[:2]}"
+            f"{contract.tile}x{contract.tile} tile, got {turned_band.shape[:2]} and {turned_tile.shape[:2]}"
         )
     start, stop = reference_columns(contract)
-    return fit_colour_map(norm_band[:, start:stop], norm_tile[:, start:stop], space, max_gain, robust).apply(norm_tile)
+    return fit_colour_map(turned_band[:, start:stop], turned_tile[:, start:stop], space, max_gain, robust).apply(
+        turned_tile
+    )
 
 
 def _rgb_float(rgb: np.ndarray) -> np.ndarray:

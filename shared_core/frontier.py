@@ -43,15 +43,15 @@ class FrontierStep:
     """The patch of one step being composed tile by tile (see the module docstring)."""
 
     def __init__(self, canvas: GrowingCanvas, contract: Contract, settings: StepSettings, report: bool = False) -> None:
-        norm = canvas.norm
+        turned = canvas.frontier_right
         self.report = report
-        check_canvas(norm.shape, contract)
+        check_canvas(turned.shape, contract)
         self.canvas, self.contract, self.settings = canvas, contract, settings
         self.length = length = canvas.length
-        self.tiles = frontier_tiles(norm.shape[0], contract)
-        self.band = np.array(norm[:, length - contract.band : length])  # as before the step, every row
-        self.patch = np.zeros((norm.shape[0], contract.overlap + contract.advance, 3), np.uint8)
-        self.patch[:, : contract.overlap] = norm[:, length - contract.overlap : length]
+        self.tiles = frontier_tiles(turned.shape[0], contract)
+        self.band = np.array(turned[:, length - contract.band : length])  # as before the step, every row
+        self.patch = np.zeros((turned.shape[0], contract.overlap + contract.advance, 3), np.uint8)
+        self.patch[:, : contract.overlap] = turned[:, length - contract.overlap : length]
         self.alpha = alpha_for(settings, contract)
         self.blend = overlap_blend(settings.blend)
         self.joints: list[dict] = []
@@ -166,7 +166,7 @@ def apply_step(
         applied.raw.append(raw)
         applied.glued.append(glued)
     t0 = time.perf_counter()
-    before_tail = tail_before(canvas.norm, contract) if report else None
+    before_tail = tail_before(canvas.frontier_right, contract) if report else None
     frontier.commit()
     timings["glue_s"] = glue_s + time.perf_counter() - t0
     if before_tail is not None:
@@ -177,11 +177,11 @@ def apply_step(
 
 
 def _seam(frontier: FrontierStep, applied: AppliedStep, before_tail: np.ndarray) -> dict:
-    contract, norm = frontier.contract, frontier.canvas.norm
+    contract, turned = frontier.contract, frontier.canvas.frontier_right
     reports = []
     for tile, glued, raw in zip(applied.tiles, applied.glued, applied.raw):
         rows, n = frontier.rows(tile), tile.rows
-        reports.append(report_grown(before_tail[rows], norm[rows], glued[:n], contract, raw[:n]).to_dict())
+        reports.append(report_grown(before_tail[rows], turned[rows], glued[:n], contract, raw[:n]).to_dict())
     if len(reports) == 1:
         return reports[0]
     worst = dict(max(reports, key=lambda r: r["seam_step"]))

@@ -118,10 +118,10 @@ class GeneratedTiles:
         self.calls = 0
         timings.setdefault("generate_s", 0.0)
 
-    def __call__(self, tile: FrontierTile, norm_reference: np.ndarray, norm_mask: np.ndarray) -> np.ndarray:
+    def __call__(self, tile: FrontierTile, turned_reference: np.ndarray, turned_mask: np.ndarray) -> np.ndarray:
         direction = self.settings.direction
-        reference = np.ascontiguousarray(from_frontier_right(norm_reference, direction))
-        mask = np.ascontiguousarray(from_frontier_right(norm_mask, direction))
+        reference = np.ascontiguousarray(from_frontier_right(turned_reference, direction))
+        mask = np.ascontiguousarray(from_frontier_right(turned_mask, direction))
         place = self.folder if tile.count == 1 else tile_dir(self.folder, tile)
         place.mkdir(parents=True, exist_ok=True)
         write_png(place / "reference.png", reference)
@@ -207,14 +207,14 @@ def write_step_tiles(folder: Path, applied: AppliedStep, canvas: GrowingCanvas, 
         new = applied.raw[0][:, contract.band :]
         write_png(folder / "new_half.png", from_frontier_right(new, direction))
         return
-    norm = canvas.norm
-    write_png(folder / "new_half.png", from_frontier_right(norm[:, canvas.length - contract.advance :], direction))
+    turned = canvas.frontier_right
+    write_png(folder / "new_half.png", from_frontier_right(turned[:, canvas.length - contract.advance :], direction))
     tiles_seam = (applied.seam or {}).get("tiles", [])
     for tile, seam in zip(applied.tiles, tiles_seam):
         place = tile_dir(folder, tile)
         r0, r1, c0, c1 = user_box(
             (tile.cross_start, tile.cross_start + tile.rows, canvas.length - contract.tile, canvas.length),
-            norm.shape[:2],
+            turned.shape[:2],
             direction,
         )
         write_json(
@@ -226,7 +226,7 @@ def write_step_tiles(folder: Path, applied: AppliedStep, canvas: GrowingCanvas, 
 def stored_tiles(folder: Path, direction: str):
     """The tile source of a replay: the committed step's own tiles, in order."""
 
-    def read(tile: FrontierTile, norm_reference: np.ndarray, norm_mask: np.ndarray) -> np.ndarray:
+    def read(tile: FrontierTile, turned_reference: np.ndarray, turned_mask: np.ndarray) -> np.ndarray:
         path = folder / "tile_full.png" if tile.count == 1 else tile_dir(folder, tile) / "tile.png"
         if not path.exists():
             raise SessionError(

@@ -39,8 +39,8 @@ def frontier_positions(canvas_hw: tuple[int, int], direction: str, contract: Con
     grown = (cross, length + contract.advance)
     tiles = []
     for tile in frontier_tiles(cross, contract):
-        norm_box = (tile.cross_start, tile.cross_start + tile.rows, length - contract.band, grown[1])
-        r0, r1, c0, c1 = user_box(norm_box, grown, direction)
+        turned_box = (tile.cross_start, tile.cross_start + tile.rows, length - contract.band, grown[1])
+        r0, r1, c0, c1 = user_box(turned_box, grown, direction)
         tiles.append({**tile.to_dict(), "box": {"x": c0, "y": r0, "width": c1 - c0, "height": r1 - r0}})
     return {
         "direction": direction,

@@ -5,6 +5,11 @@ This module is the single source of truth for geometry. Everything in it works i
 shape (cross, length, channels). `to_frontier_right` and `from_frontier_right` are the only place the
 four directions differ; they return numpy views, so writing through a turned view writes the canvas.
 
+Names: an array in the frontier-right frame is called `turned_*` (turned_canvas, turned_band,
+turned_tile, turned_mask, turned_shape, turned_box) and a GrowingCanvas shows it as
+`canvas.frontier_right`; an array without the prefix is in the user's orientation, as the user and
+every generator see it.
+
 In that frame, with a contract (tile T, band B, overlap O, advance A):
 
     canvas columns  [0 ............ L-B ..... L-O ........ L) [L ........ L+A)
@@ -86,19 +91,14 @@ def frontier_right_shape(shape: tuple[int, ...], direction: str) -> tuple[int, .
     return tuple(shape)
 
 
-def user_shape(norm_shape: tuple[int, ...], direction: str) -> tuple[int, ...]:
-    """The user-orientation shape of an image whose frontier-right shape is `norm_shape`."""
-    return frontier_right_shape(norm_shape, direction)  # a quarter turn is its own shape inverse
-
-
-def user_box(norm_box: tuple[int, int, int, int], norm_shape: tuple[int, int], direction: str):
+def user_box(turned_box: tuple[int, int, int, int], turned_shape: tuple[int, int], direction: str):
     """Map a box (row0, row1, col0, col1) of the frontier-right frame to the user's frame.
 
     Turning maps rectangles to rectangles; the corners are carried through the same quarter turns
     numpy applies, so this stays correct for every direction without a case per direction.
     """
-    r0, r1, c0, c1 = norm_box
-    rows, cols = norm_shape
+    r0, r1, c0, c1 = turned_box
+    rows, cols = turned_shape
     turns = (-_TURNS[parse_direction(direction)]) % 4
     for _ in range(turns):  # one counter-clockwise turn: (r, c) in (rows, cols) -> (cols-1-c, r)
         r0, r1, c0, c1 = cols - c1, cols - c0, r0, r1
@@ -221,9 +221,9 @@ def frontier_tiles(cross: int, contract: Contract) -> list[FrontierTile]:
     ]
 
 
-def check_canvas(norm_shape: tuple[int, ...], contract: Contract) -> None:
+def check_canvas(turned_shape: tuple[int, ...], contract: Contract) -> None:
     """Refuse a canvas (given by its frontier-right shape) that this contract cannot extend."""
-    cross, length = norm_shape[0], norm_shape[1]
+    cross, length = turned_shape[0], turned_shape[1]
     frontier_cross_starts(cross, contract)
     if length < contract.band:
         raise ContractError(
@@ -232,12 +232,12 @@ def check_canvas(norm_shape: tuple[int, ...], contract: Contract) -> None:
         )
 
 
-def extract_band(norm_canvas: np.ndarray, contract: Contract, cross_start: int = 0) -> np.ndarray:
+def extract_band(turned_canvas: np.ndarray, contract: Contract, cross_start: int = 0) -> np.ndarray:
     """The last B columns of the canvas at the frontier (a view), rows of one tile (fewer when the
     edge is shorter than a tile)."""
-    check_canvas(norm_canvas.shape, contract)
-    length = norm_canvas.shape[1]
-    return norm_canvas[cross_start : cross_start + contract.tile, length - contract.band : length]
+    check_canvas(turned_canvas.shape, contract)
+    length = turned_canvas.shape[1]
+    return turned_canvas[cross_start : cross_start + contract.tile, length - contract.band : length]
 
 
 def _filled(shape: tuple[int, ...], source: np.ndarray, fill: str, axis: int) -> np.ndarray:
@@ -254,19 +254,19 @@ def _filled(shape: tuple[int, ...], source: np.ndarray, fill: str, axis: int) ->
     return np.take(np.concatenate([reflected, source] * reps, axis=axis), np.arange(size), axis=axis)
 
 
-def pad_across(norm_band: np.ndarray, contract: Contract, fill: str = "gray") -> np.ndarray:
+def pad_across(turned_band: np.ndarray, contract: Contract, fill: str = "gray") -> np.ndarray:
     """A band of C < T rows padded to T rows with `fill` (edge: the last row repeated; mirror: the
     rows reflected), so that an edge shorter than a tile still gets a whole reference tile."""
     if fill not in FILLS:
         raise ContractError(f"unknown fill {fill!r}: use one of {', '.join(FILLS)}")
-    missing = contract.tile - norm_band.shape[0]
+    missing = contract.tile - turned_band.shape[0]
     if missing <= 0:
-        return norm_band
-    pad = _filled((missing,) + norm_band.shape[1:], norm_band, fill, axis=0)
-    return np.concatenate([norm_band, pad], axis=0)
+        return turned_band
+    pad = _filled((missing,) + turned_band.shape[1:], turned_band, fill, axis=0)
+    return np.concatenate([turned_band, pad], axis=0)
 
 
-def pack_reference(norm_band: np.ndarray, contract: Contract, fill: str = "gray") -> np.ndarray:
+def pack_reference(turned_band: np.ndarray, contract: Contract, fill: str = "gray") -> np.ndarray:
     """The reference tile: the band in the conditioning half, the new half filled by `fill`.
 
     Fills: gray (128, as ComfyUI pads), edge (the frontier column repeated), mirror (the band
@@ -275,15 +275,17 @@ def pack_reference(norm_band: np.ndarray, contract: Contract, fill: str = "gray"
     """
     if fill not in FILLS:
         raise ContractError(f"unknown fill {fill!r}: use one of {', '.join(FILLS)}")
-    if not 1 <= norm_band.shape[0] <= contract.tile or norm_band.shape[1] != contract.band:
+    if not 1 <= turned_band.shape[0] <= contract.tile or turned_band.shape[1] != contract.band:
         raise ContractError(
-            f"the band is {norm_band.shape[1]}x{norm_band.shape[0]} (length x cross) but the contract "
+            f"the band is {turned_band.shape[1]}x{turned_band.shape[0]} (length x cross) but the contract "
             f"needs {contract.band}x{contract.tile} (or fewer rows across)"
         )
-    norm_band = pad_across(norm_band, contract, fill)
-    tile = np.empty((contract.tile, contract.tile) + norm_band.shape[2:], dtype=np.uint8)
-    tile[:, : contract.band] = norm_band
-    tile[:, contract.band :] = _filled((contract.tile, contract.advance) + norm_band.shape[2:], norm_band, fill, axis=1)
+    turned_band = pad_across(turned_band, contract, fill)
+    tile = np.empty((contract.tile, contract.tile) + turned_band.shape[2:], dtype=np.uint8)
+    tile[:, : contract.band] = turned_band
+    tile[:, contract.band :] = _filled(
+        (contract.tile, contract.advance) + turned_band.shape[2:], turned_band, fill, axis=1
+    )
     return tile
 
 
@@ -294,8 +296,8 @@ def fit_canvas(image: np.ndarray, direction: str, contract: Contract, max_pixels
     before anything is resized, a fit that would make a canvas larger than that (a 2000x4 strip
     fitted to 1024 px across would be 512,000 px long).
     """
-    norm_shape = frontier_right_shape(image.shape, direction)
-    cross, length = norm_shape[0], norm_shape[1]
+    turned_shape = frontier_right_shape(image.shape, direction)
+    cross, length = turned_shape[0], turned_shape[1]
     new_length = max(1, round(length * contract.tile / cross))
     if new_length < contract.band:
         raise ContractError(

@@ -36,9 +36,9 @@ def check_given_tiles(
 ) -> list[np.ndarray]:
     """The tiles as RGB arrays, refused unless there is one T x T tile per tile of this frontier."""
     canvas = check_rgb(canvas, "canvas")
-    norm_shape = frontier_right_shape(canvas.shape, settings.direction)
-    check_canvas(norm_shape, contract)
-    count = len(frontier_tiles(norm_shape[0], contract))
+    turned_shape = frontier_right_shape(canvas.shape, settings.direction)
+    check_canvas(turned_shape, contract)
+    count = len(frontier_tiles(turned_shape[0], contract))
     if len(tiles) != count:
         raise InputError(
             f"this canvas's frontier has {count} tiles but {len(tiles)} were given: glue the whole "
@@ -61,8 +61,8 @@ def glue_given_tiles(
     settings = settings.checked(contract)
     tiles = check_given_tiles(canvas, tiles, settings, contract)
     grown = GrowingCanvas.from_image(check_rgb(canvas, "canvas"), settings.direction, contract.advance)
-    norm_tiles = [to_frontier_right(t, settings.direction) for t in tiles]
-    applied = apply_step(grown, settings, contract, lambda tile, _ref, _mask: norm_tiles[tile.index], report=True)
+    turned_tiles = [to_frontier_right(t, settings.direction) for t in tiles]
+    applied = apply_step(grown, settings, contract, lambda tile, _ref, _mask: turned_tiles[tile.index], report=True)
     return np.ascontiguousarray(grown.user()), applied.seam or {}
 
 

@@ -182,9 +182,9 @@ def glue_step(
     colour-match it on the overlap if asked, blend the overlap, paste the new half, grow the canvas.
     Returns the tile as glued. `glue` comes through here; sessions glue frontiers of any length
     through frontier.apply_step, which gives the same pixels for an edge exactly one tile across."""
-    check_one_tile(canvas.norm.shape[0], contract)
+    check_one_tile(canvas.frontier_right.shape[0], contract)
     if colour_match:
-        turned_tile = match_colour(extract_band(canvas.norm, contract), turned_tile, contract, colour_space)
+        turned_tile = match_colour(extract_band(canvas.frontier_right, contract), turned_tile, contract, colour_space)
     canvas.length = _paste(
         canvas.buffer_for_step(contract), canvas.length, turned_tile, contract, alpha, overlap_blend(blend)
     )
@@ -216,12 +216,12 @@ def glue(
     turned_mask = None if mask is None else to_frontier_right(np.asarray(mask), direction)
     alpha = blend_alpha(contract, blend, feather_px, turned_mask)
     grown = GrowingCanvas.from_image(canvas, direction, room=contract.advance)
-    check_canvas(grown.norm.shape, contract)
-    check_one_tile(grown.norm.shape[0], contract)
-    before_tail = tail_before(grown.norm, contract) if report else None
+    check_canvas(grown.frontier_right.shape, contract)
+    check_one_tile(grown.frontier_right.shape[0], contract)
+    before_tail = tail_before(grown.frontier_right, contract) if report else None
     glued = glue_step(grown, turned_tile, contract, alpha, blend, colour_match, colour_space)
     out = np.ascontiguousarray(grown.user())
     if not report:
         return out
     assert before_tail is not None
-    return out, report_grown(before_tail, grown.norm, glued, contract, turned_tile)
+    return out, report_grown(before_tail, grown.frontier_right, glued, contract, turned_tile)

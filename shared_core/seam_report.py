@@ -70,16 +70,16 @@ def tail_columns(contract: Contract) -> int:
     return contract.band + SEAM_WINDOW
 
 
-def tail_before(norm_canvas: np.ndarray, contract: Contract) -> np.ndarray:
+def tail_before(turned_canvas: np.ndarray, contract: Contract) -> np.ndarray:
     """The canvas's last min(L, tail_columns) columns before a step, frontier-right. A copy: a step
     glues into the same buffer, and the report compares the canvas before the glue with after it."""
-    length = norm_canvas.shape[1]
-    return np.array(norm_canvas[:, length - min(length, tail_columns(contract)) :])
+    length = turned_canvas.shape[1]
+    return np.array(turned_canvas[:, length - min(length, tail_columns(contract)) :])
 
 
 def report_grown(
     before_tail: np.ndarray,
-    norm_grown: np.ndarray,
+    turned_grown: np.ndarray,
     tile: np.ndarray,
     contract: Contract,
     raw_tile: np.ndarray | None = None,
@@ -88,13 +88,13 @@ def report_grown(
     it (frontier-right): the after tail is the same columns plus the A new ones, the grown canvas's
     last W + A. Every face that glues measures through this, so they report the same numbers."""
     width = before_tail.shape[1] + contract.advance
-    if norm_grown.shape[1] < width:
+    if turned_grown.shape[1] < width:
         raise InputError(
             f"the seam report needs the canvas after the step to be at least {width} columns "
             f"long (the tail before it plus the {contract.advance} new ones); it has "
-            f"{norm_grown.shape[1]}"
+            f"{turned_grown.shape[1]}"
         )
-    return seam_report(before_tail, norm_grown[:, norm_grown.shape[1] - width :], tile, contract, raw_tile)
+    return seam_report(before_tail, turned_grown[:, turned_grown.shape[1] - width :], tile, contract, raw_tile)
 
 
 @dataclass(frozen=True)

@@ -413,12 +413,12 @@ class Session:
         try:
             canvas = self._loaded().turned(settings.direction)
             self._canvas = canvas
-            check_canvas(canvas.norm.shape, contract)
+            check_canvas(canvas.frontier_right.shape, contract)
         except ContractError as bad:
             return self._reject(record, folder, str(bad))
         direction = settings.direction
-        record["frontier"] = [t.to_dict() for t in frontier_tiles(canvas.norm.shape[0], contract)]
-        band = canvas.norm[:, canvas.length - contract.band :]  # the whole edge's band (every tile's rows)
+        record["frontier"] = [t.to_dict() for t in frontier_tiles(canvas.frontier_right.shape[0], contract)]
+        band = canvas.frontier_right[:, canvas.length - contract.band :]  # the whole edge's band (every tile's rows)
         write_png(folder / "conditioning_band.png", from_frontier_right(band, direction))
         write_json(folder / "step.json", record)
         timings["prepare_s"] = time.perf_counter() - started

@@ -108,12 +108,12 @@ def canvas_job(canvas: GrowingCanvas, contract: Contract, path: Path):
     Later steps only ever touch columns from L - O on, so the job keeps a copy of those columns (a
     strip of O x cross pixels) and reads the rest from the live buffer when it runs.
     """
-    norm = canvas.norm
+    turned = canvas.frontier_right
     view = canvas.user()
     strip_box = user_box(
-        (0, norm.shape[0], canvas.length - contract.overlap, canvas.length), norm.shape[:2], canvas.direction
+        (0, turned.shape[0], canvas.length - contract.overlap, canvas.length), turned.shape[:2], canvas.direction
     )
-    strip = np.array(from_frontier_right(norm[:, canvas.length - contract.overlap :], canvas.direction))
+    strip = np.array(from_frontier_right(turned[:, canvas.length - contract.overlap :], canvas.direction))
     return lambda: write_canvas(path, view, overlay=strip_box + (strip,))
 
 

@@ -46,14 +46,14 @@ class OracleGenerator:
         self.calls = 0
 
     def generate(self, request):
-        norm_ref = to_frontier_right(request.reference, request.direction)
+        turned_ref = to_frontier_right(request.reference, request.direction)
         if self.counted_from is None:
-            start = decode_col(norm_ref[0, 0])
+            start = decode_col(turned_ref[0, 0])
         else:
             length, contract = self.counted_from
             start = length + self.calls * contract.advance - contract.band
         self.calls += 1
-        tile = np.array(self.world[:, start : start + norm_ref.shape[1]])
+        tile = np.array(self.world[:, start : start + turned_ref.shape[1]])
         if self.disturb is not None:
             tile = self.disturb(tile)
         return np.ascontiguousarray(from_frontier_right(tile, request.direction))

@@ -136,8 +136,8 @@ def test_a_canvas_one_tile_across_matches_the_single_tile_glue(tmp_path, directi
     with Session.create(tmp_path / "s", canvas, SMALL, direction=direction) as session:
         results = session.extend(settings, generator, steps=2)
         for step in range(2):
-            norm = to_frontier_right(canvas, direction)
-            reference = from_frontier_right(pack_reference(extract_band(norm, SMALL), SMALL, "gray"), direction)
+            turned = to_frontier_right(canvas, direction)
+            reference = from_frontier_right(pack_reference(extract_band(turned, SMALL), SMALL, "gray"), direction)
             mask = from_frontier_right(generation_mask(SMALL), direction)
             from exquisite.shared_core.generators import TileRequest
 
@@ -486,12 +486,12 @@ def test_the_changed_box_of_a_frontier_step_holds_everything_that_changed(tmp_pa
     box = changed_box(SMALL, direction, size_before, 2)
     kept = np.ones(after.shape[:2], bool)  # outside the box
     kept[box.y : box.y + box.height, box.x : box.x + box.width] = False
-    norm_kept = to_frontier_right(kept, direction)
-    assert norm_kept.shape == (across, 80 + 2 * SMALL.advance)
-    assert norm_kept[:, : 80 - SMALL.overlap].all() and not norm_kept[:, 80 - SMALL.overlap :].any()
-    norm_after, norm_start = to_frontier_right(after, direction), to_frontier_right(start, direction)
-    np.testing.assert_array_equal(norm_after[:, : 80 - SMALL.overlap], norm_start[:, : 80 - SMALL.overlap])
-    assert (norm_after[:, 80 - SMALL.overlap : 80] != norm_start[:, 80 - SMALL.overlap :]).any()
+    turned_kept = to_frontier_right(kept, direction)
+    assert turned_kept.shape == (across, 80 + 2 * SMALL.advance)
+    assert turned_kept[:, : 80 - SMALL.overlap].all() and not turned_kept[:, 80 - SMALL.overlap :].any()
+    turned_after, turned_start = to_frontier_right(after, direction), to_frontier_right(start, direction)
+    np.testing.assert_array_equal(turned_after[:, : 80 - SMALL.overlap], turned_start[:, : 80 - SMALL.overlap])
+    assert (turned_after[:, 80 - SMALL.overlap : 80] != turned_start[:, 80 - SMALL.overlap :]).any()
 
 
 def wide_world(height: int, width: int) -> np.ndarray:

@@ -65,13 +65,13 @@ def test_unknown_direction_lists_the_choices():
 @pytest.mark.parametrize("direction", DIRECTIONS)
 def test_turning_puts_the_frontier_on_the_right_and_back(direction):
     image = np.arange(3 * 5 * 3, dtype=np.uint8).reshape(3, 5, 3)
-    norm = to_frontier_right(image, direction)
-    assert np.shares_memory(norm, image)  # a view, not a copy
-    assert norm.shape == frontier_right_shape(image.shape, direction)
-    np.testing.assert_array_equal(from_frontier_right(norm, direction), image)
+    turned = to_frontier_right(image, direction)
+    assert np.shares_memory(turned, image)  # a view, not a copy
+    assert turned.shape == frontier_right_shape(image.shape, direction)
+    np.testing.assert_array_equal(from_frontier_right(turned, direction), image)
     # the frontier edge of the user's image is the right edge of the turned one
     frontier = {"x_ltr": image[:, -1], "x_rtl": image[:, 0], "y_ttb": image[-1], "y_btt": image[0]}[direction]
-    assert sorted(map(tuple, frontier)) == sorted(map(tuple, norm[:, -1]))
+    assert sorted(map(tuple, frontier)) == sorted(map(tuple, turned[:, -1]))
 
 
 def test_turning_never_mirrors():
@@ -79,8 +79,8 @@ def test_turning_never_mirrors():
     image = np.zeros((4, 6), dtype=np.uint8)
     image[0, 0], image[0, -1], image[-1, -1], image[-1, 0] = 1, 2, 3, 4
     for direction in DIRECTIONS:
-        norm = to_frontier_right(image, direction)
-        corners = [norm[0, 0], norm[0, -1], norm[-1, -1], norm[-1, 0]]
+        turned = to_frontier_right(image, direction)
+        corners = [turned[0, 0], turned[0, -1], turned[-1, -1], turned[-1, 0]]
         i = corners.index(1)
         assert corners[i:] + corners[:i] == [1, 2, 3, 4]
 
@@ -88,9 +88,9 @@ def test_turning_never_mirrors():
 @pytest.mark.parametrize("direction", DIRECTIONS)
 def test_user_box_matches_numpy(direction):
     shape = (7, 11)
-    norm = np.zeros(shape, dtype=np.uint8)
-    norm[2:5, 6:9] = 1
-    user = from_frontier_right(norm, direction)
+    turned = np.zeros(shape, dtype=np.uint8)
+    turned[2:5, 6:9] = 1
+    user = from_frontier_right(turned, direction)
     r0, r1, c0, c1 = user_box((2, 5, 6, 9), shape, direction)
     expected = np.zeros_like(user)
     expected[r0:r1, c0:c1] = 1

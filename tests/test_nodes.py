@@ -171,8 +171,8 @@ def test_reference_mask_is_the_cores_reference_and_soft_mask(direction, fill):
     np.testing.assert_array_equal(pixels(reference)[1], expected)
     expected_mask = generation_mask_for(direction, SMALL_LEGACY, shape="smooth")
     np.testing.assert_array_equal(mask[0].numpy(), expected_mask)  # soft values, not rounded
-    norm = to_frontier_right(mask[0].numpy(), direction)
-    assert norm[0, 15] == 0 and 0 < norm[0, 24] < 1 and norm[0, 40] == 1  # fixed, ramp, new half
+    turned = to_frontier_right(mask[0].numpy(), direction)
+    assert turned[0, 15] == 0 and 0 < turned[0, 24] < 1 and turned[0, 40] == 1  # fixed, ramp, new half
     assert len(np.unique(mask[0].numpy())) > 3
 
 
