@@ -18,10 +18,10 @@ renamed into place, so it exists whole or not at all. A step writes its inputs a
 in memory, then writes step.json (with the tile's checksum) and committed.ok (a copy of the record):
 that is the commit. canvas_after.png is a derived artifact: the glue is a pure function of the
 parent canvas and the tile, so a canvas that was not yet written when a process died, or that no
-longer matches its checksum, is rebuilt on open by replaying the committed tiles. This is also what
-keeps per-step cost flat: the whole-canvas PNGs are encoded by a background writer while the next
-tile is generated, and every step's canvas files exist once `flush()` (called by every face before
-it returns) has run.
+longer matches its checksum, is rebuilt on open by replaying the committed tiles. The whole-canvas
+PNGs are encoded by a background writer while the next tile is generated (their cost still grows
+with the canvas), and every step's canvas files exist once `flush()` (called by every face before it
+returns) has run. The step itself is in session_steps.py.
 
 One writer at a time: a run of steps, an undo and the repairs on open hold the session's writer
 lock (session_files.writer_lock); a second writer is refused at once with the holder's pid, or
@@ -37,27 +37,22 @@ import contextlib
 import os
 import shutil
 import threading
-import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
 
 from .atomic import stale_temp_files
 from .canvas import GrowingCanvas
-from .errors import ContractError, SessionError
+from .errors import SessionError
 from .generators import Generator, ProgressCallback
 from .geometry import (
     Contract,
     check_canvas,
     fit_canvas,
-    from_frontier_right,
     frontier_right_shape,
-    frontier_tiles,
     parse_direction,
 )
-from .frontier import apply_step
-from .frontier_files import GeneratedTiles, TileRejected, reusable_tiles, write_step_tiles
 from .journal import (
     COMMITTED,
     READING_ONLY,
@@ -65,7 +60,6 @@ from .journal import (
     SOURCE_FILE,
     UNDONE,
     canvas_file,
-    commit_step,
     head_of,
     read_steps,
     replay_canvas,
@@ -77,9 +71,6 @@ from .rgb import check_rgb
 from .service import canvas_pixel_limit, check_export_target, check_step_settings, check_steps
 from .session_files import (
     BackgroundWriter,
-    StorageError,
-    canvas_job,
-    link_job,
     now,
     relative,
     storage_error,
@@ -102,6 +93,7 @@ from .session_folder import (
     remove_leftovers,
     staging_folder,
 )
+from .session_steps import SessionSteps, StepResult, _summary, _user_size
 from .step_settings import StepSettings, next_settings
 
 RESERVE_STEPS = 16
@@ -120,30 +112,9 @@ __all__ = [
     "StepSettings",
     "next_settings",
 ]
-_STALE = object()  # an index stamp that never matches: the next lock re-reads the files
 
 
-@dataclass
-class StepResult:
-    """What every face reports for a step: committed or rejected, and why."""
-
-    number: int
-    status: str
-    reason: str = ""
-    size: tuple[int, int] = (0, 0)
-    directory: str = ""
-    timings: dict = field(default_factory=dict)
-    seam: dict = field(default_factory=dict)
-
-    @property
-    def committed(self) -> bool:
-        return self.status == COMMITTED
-
-    def to_dict(self) -> dict:
-        return {**asdict(self), "size": list(self.size)}
-
-
-class Session:
+class Session(SessionSteps):
     """One growing canvas on disk. Use `create` or `open`; call `close` (or use `with`)."""
 
     _locks: dict[str, threading.Lock] = {}  # noqa: RUF012  (shared on purpose: one lock per folder per process)
@@ -382,105 +353,6 @@ class Session:
             except OSError as error:  # a full disk, a read-only folder: say which step, keep the rest
                 raise self._step_not_saved(number, error) from None
 
-    def _step(self, settings: StepSettings, generator: Generator, progress) -> StepResult:
-        """One step: the frontier's k tiles (one generator call each) glued at once, or none (see
-        frontier.py for the tiles and frontier_files.py for their files)."""
-        timings: dict[str, float] = {}
-        started = time.perf_counter()
-        contract = self.contract
-        number = self._next_number()
-        folder = self.step_dir(number)
-        folder.mkdir()
-        parent = self.head
-        record = {
-            "number": number,
-            "parent": parent,
-            "status": "running",
-            "reason": "",
-            "direction": settings.direction,
-            "contract": contract.to_dict(),
-            "settings": asdict(settings),
-            "backend": getattr(generator, "name", type(generator).__name__),
-            "seed": settings.seed,
-            "prompt": settings.prompt,
-            "size_before": list(self.size),
-            "size_after": None,
-            "started": now(),
-            "timings": timings,
-        }
-        (folder / "prompt.txt").write_text(settings.prompt)
-        self._writer.submit(link_job(self._canvas_file(parent), folder / "canvas_before.png"))
-        try:
-            canvas = self._loaded().turned(settings.direction)
-            self._canvas = canvas
-            check_canvas(canvas.frontier_right.shape, contract)
-        except ContractError as bad:
-            return self._reject(record, folder, str(bad))
-        direction = settings.direction
-        record["frontier"] = [t.to_dict() for t in frontier_tiles(canvas.frontier_right.shape[0], contract)]
-        band = canvas.frontier_right[:, canvas.length - contract.band :]  # the whole edge's band (every tile's rows)
-        write_png(folder / "conditioning_band.png", from_frontier_right(band, direction))
-        write_json(folder / "step.json", record)
-        timings["prepare_s"] = time.perf_counter() - started
-
-        source = GeneratedTiles(
-            folder, settings, generator, progress, reusable_tiles(self.root, self.meta["steps"]), timings
-        )
-        try:
-            applied = apply_step(canvas, settings, contract, source, report=True, timings=timings)
-        except TileRejected as failure:
-            return self._reject(record, folder, str(failure))
-        except BaseException:
-            self._reject(record, folder, "interrupted while the tile was being generated")
-            raise
-        record["generator_calls"] = source.calls
-        write_step_tiles(folder, applied, canvas, contract)
-        seam = applied.seam
-        size = _user_size(canvas)
-        record.update(status=COMMITTED, size_after=list(size), finished=now(), seam=seam)
-        timings["overhead_s"] = time.perf_counter() - started - timings["generate_s"]
-        commit_step(folder, record)
-        self._writer.submit(canvas_job(canvas, contract, folder / "canvas_after.png"))
-        self.meta.update(
-            head=number,
-            size=list(size),
-            canvas=relative(folder / "canvas_after.png", self.root),
-            last_settings=asdict(settings),
-        )
-        self.meta["steps"].append(_summary(record))
-        self._save_index()
-        return StepResult(number, COMMITTED, "", size, str(folder), dict(timings), seam or {})
-
-    def _reject(self, record: dict, folder: Path, reason: str) -> StepResult:
-        record.update(status=REJECTED, reason=reason, finished=now(), size_after=list(self.size))
-        write_json(folder / "step.json", record)
-        touch_atomic(folder / "rejected.err", reason.rstrip() + "\n")
-        self.meta["steps"].append(_summary(record))
-        self._save_index()
-        return StepResult(record["number"], REJECTED, reason, self.size, str(folder), dict(record["timings"]))
-
-    def _step_not_saved(self, number: int, error: OSError) -> StorageError:
-        """The step that was running when a write failed: marked rejected if the disk still takes a
-        marker (else it is marked interrupted on the next open); the in-memory state is re-read."""
-        self._canvas, self._stamp = None, _STALE
-        with contextlib.suppress(SessionError):  # the writer's own failure would only repeat this one
-            self._writer.flush()
-        folder = self.step_dir(number)
-        if not folder.is_dir():
-            return storage_error(error, f"step {number:04d} could not be started")
-        if (folder / "committed.ok").exists():
-            return storage_error(
-                error,
-                f"step {number:04d} is committed, but the session index could not "
-                f"be written (it is rebuilt on the next open)",
-            )
-        if not (folder / "step.json").exists():  # no record yet: nothing to keep
-            shutil.rmtree(folder, ignore_errors=True)
-        else:
-            with contextlib.suppress(OSError):
-                touch_atomic(folder / "rejected.err", f"could not be saved: {error.strerror or error}\n")
-        return storage_error(error, f"step {number:04d} could not be saved, so it was not committed")
-
     def undo(self) -> dict:
         """Revert the last committed step; its files stay, marked `undone`. Returns its record."""
         with self._exclusive():
@@ -602,30 +474,3 @@ class Session:
             self._save_index()
         else:
             self._stamp = self._index_stamp()
-
-
-def _summary(record: dict) -> dict:
-    keys = (
-        "number",
-        "parent",
-        "status",
-        "reason",
-        "direction",
-        "backend",
-        "seed",
-        "prompt",
-        "size_before",
-        "size_after",
-        "settings",
-        "timings",
-        "started",
-        "finished",
-        "seam",
-        "tile_sha256",
-    )
-    return {k: record.get(k) for k in keys}
-
-
-def _user_size(canvas: GrowingCanvas) -> tuple[int, int]:
-    height, width = canvas.user().shape[:2]
-    return int(width), int(height)

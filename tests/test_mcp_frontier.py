@@ -18,7 +18,7 @@ from PIL import Image
 
 from exquisite.mcp_server import present
 from exquisite.mcp_server.extending import TileStarts
-from exquisite.shared_core import session as session_module
+from exquisite.shared_core import session_steps as session_module  # where a step writes its files
 from exquisite.shared_core.frontier_files import backend_fingerprint
 from exquisite.shared_core.generators import MockGenerator, make_generator, register
 from exquisite.shared_core.session import Session, StepSettings
