@@ -98,6 +98,7 @@ def tool(title: str, *, read_only: bool, destructive: bool, idempotent: bool, op
 Side = Annotated[int, Strict(), Field(ge=1, le=inputs.MAX_BLANK_SIDE)]
 
 
+# Long only because its signature is its input schema: each argument with its type, limits and description.
 @tool("Open a canvas", read_only=False, destructive=False, idempotent=False)
 async def open_canvas(
     ctx: Context,

@@ -41,6 +41,8 @@ from .session_folder import CreatedMeanwhile
 
 
 def _parser() -> argparse.ArgumentParser:
+    """Every subcommand and option, declared in one place (long only because argparse takes one call per
+    option; nothing here decides anything)."""
     parser = argparse.ArgumentParser(
         prog="exquisite", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

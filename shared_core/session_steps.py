@@ -88,7 +88,8 @@ class SessionSteps:
 
     def _step(self, settings: StepSettings, generator: Generator, progress) -> StepResult:
         """One step: the frontier's k tiles (one generator call each) glued at once, or none (see
-        frontier.py for the tiles and frontier_files.py for their files)."""
+        frontier.py for the tiles and frontier_files.py for their files). One function because the
+        order of its writes is the commit protocol (session.py's docstring)."""
         timings: dict[str, float] = {}
         started = time.perf_counter()
         contract = self.contract
