@@ -34,14 +34,8 @@ def _whole_number(value: object) -> object:
 
 SessionId = Annotated[str, Strict(), Field(max_length=64, description="from open_canvas or list_sessions")]
 
-Direction = Annotated[
-    Literal[DIRECTION_NAMES],
-    Field(
-        description=(  # type: ignore[valid-type]
-            "right, left, down or up (or the same as x_ltr, x_rtl, y_ttb, y_btt)"
-        )
-    ),
-]
+_DIRECTION_HELP = "right, left, down or up (or the same as x_ltr, x_rtl, y_ttb, y_btt)"
+Direction = Annotated[Literal[DIRECTION_NAMES], Field(description=_DIRECTION_HELP)]  # type: ignore[valid-type]
 
 Prompt = Annotated[
     Annotated[str, Strict(), Field(max_length=PROMPT_MAX_CHARS)] | None,
@@ -53,24 +47,14 @@ Prompt = Annotated[
     ),
 ]
 
-Blend = Annotated[
-    Literal[BLENDS] | None,
-    Field(
-        description=(  # type: ignore[valid-type]
-            "how the tile's overlap is blended into the canvas; omitted = the last (at first the backend's "
-            "default: linear, or mask for openai)"
-        )
-    ),
-]
+_BLEND_HELP = (
+    "how the tile's overlap is blended into the canvas; omitted = the last (at first the backend's "
+    "default: linear, or mask for openai)"
+)
+Blend = Annotated[Literal[BLENDS] | None, Field(description=_BLEND_HELP)]  # type: ignore[valid-type]
 
-Fill = Annotated[
-    Literal[FILLS] | None,
-    Field(
-        description=(  # type: ignore[valid-type]
-            "what the model sees in the new half before it paints it; omitted = the last (gray at first)"
-        )
-    ),
-]
+_FILL_HELP = "what the model sees in the new half before it paints it; omitted = the last (gray at first)"
+Fill = Annotated[Literal[FILLS] | None, Field(description=_FILL_HELP)]  # type: ignore[valid-type]
 
 Seed = Annotated[
     Annotated[int, Strict(), Field(ge=0, le=2**63 - 1)] | None,

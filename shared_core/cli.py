@@ -267,7 +267,11 @@ def _extend(args) -> int:
     if session is not None:
         with session, session.writing():
             plan = plan_session_steps(
-                session, _chosen_settings(args), args.backend, backend_settings_from_pairs(args.backend_opt), args.steps
+                session,
+                _chosen_settings(args),
+                args.backend,
+                backend_settings_from_pairs(args.backend_opt),
+                steps=args.steps,
             )
             check_export_target(out, args.force, session.root)
             return _run_and_export(session, plan, out, args.steps)

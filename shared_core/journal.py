@@ -41,6 +41,12 @@ COMMITTED, REJECTED, UNDONE, RUNNING = "committed", "rejected", "undone", "runni
 INTERRUPTED = "interrupted: the process stopped during this step; the canvas was not changed"
 READING_ONLY = " (in what is shown; the files stay as they are until `exquisite repair` or the next extend/undo)"
 
+INDEX_FIELDS = (
+    "number", "parent", "status", "reason", "direction", "backend", "seed", "prompt", "size_before", "size_after",
+    "settings", "timings", "started", "finished", "seam", "tile_sha256",
+)  # fmt: skip
+"""The fields of a step's record that session.json keeps (the index every face lists)."""
+
 
 def step_dir(root: Path, number: int) -> Path:
     return root / "steps" / f"{number:04d}"

@@ -13,6 +13,7 @@ import json
 import os
 import re
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 
 from .errors import ExquisiteError, InputError, SessionError
@@ -184,18 +185,12 @@ def check_step_settings(settings: StepSettings, contract: Contract) -> StepSetti
 
 
 def plan_session_steps(
-    session,
-    chosen: dict,
-    backend: str | None = None,
-    backend_settings: object = None,
-    steps: object = 1,
-    max_steps: int = MAX_STEPS_PER_CALL,
-    steps_advice: str = "",
+    session, chosen: dict, backend: str | None = None, backend_settings: object = None, **run: Any
 ) -> StepPlan:
     """plan_steps for an existing session, continuing what the session was doing: its last
     committed step's settings, else the settings it was created with (so a session whose first
     step never committed still grows the planned way, from the planned seed), and its backend
-    unless another is chosen."""
+    unless another is chosen. `run`: steps, max_steps and steps_advice, as plan_steps takes them."""
     last = session.meta.get("last_settings")
     planned = session.meta.get("settings")
     if last is None and planned:
@@ -203,9 +198,7 @@ def plan_session_steps(
         last = {k: v for k, v in planned.items() if k != "seed"}
     known = session.meta.get("backend")
     backend = backend or (known if known in backend_names() else None)
-    return plan_steps(
-        session.contract, last, chosen, backend, backend_settings, steps, max_steps, steps_advice, size=session.size
-    )
+    return plan_steps(session.contract, last, chosen, backend, backend_settings, size=session.size, **run)
 
 
 MAX_PIXELS_ENV = "EXQUISITE_MAX_CANVAS_PIXELS"

@@ -20,7 +20,7 @@ from .frontier import apply_step
 from .frontier_files import GeneratedTiles, TileRejected, reusable_tiles, write_step_tiles
 from .generators import Generator
 from .geometry import Contract, check_canvas, from_frontier_right, frontier_tiles
-from .journal import COMMITTED, REJECTED, commit_step
+from .journal import COMMITTED, INDEX_FIELDS, REJECTED, commit_step
 from .pngio import write_png
 from .session_files import (
     BackgroundWriter,
@@ -188,25 +188,8 @@ class SessionSteps:
 
 
 def _summary(record: dict) -> dict:
-    keys = (
-        "number",
-        "parent",
-        "status",
-        "reason",
-        "direction",
-        "backend",
-        "seed",
-        "prompt",
-        "size_before",
-        "size_after",
-        "settings",
-        "timings",
-        "started",
-        "finished",
-        "seam",
-        "tile_sha256",
-    )
-    return {k: record.get(k) for k in keys}
+    """What session.json keeps of a step's record."""
+    return {k: record.get(k) for k in INDEX_FIELDS}
 
 
 def _user_size(canvas: GrowingCanvas) -> tuple[int, int]:

@@ -22,33 +22,15 @@ from pathlib import Path
 from urllib.parse import quote
 
 from .errors import InputError
+from .journal import INDEX_FIELDS
 from .pngio import png_size
 from .session_folder import json_object
 
 SESSION_FILE = "session.json"
 SOURCE_FILE = "source.png"
 KNOWN_IMAGES = ("canvas_before", "canvas_after", "reference", "mask", "tile_full", "conditioning_band", "new_half")
-KNOWN_FIELDS = (
-    "number",
-    "parent",
-    "status",
-    "reason",
-    "direction",
-    "backend",
-    "seed",
-    "prompt",
-    "size_before",
-    "size_after",
-    "settings",
-    "timings",
-    "started",
-    "finished",
-    "seam",
-    "contract",
-    "frontier",
-    "generator_calls",
-    "tile_sha256",
-)
+KNOWN_FIELDS = (*INDEX_FIELDS, "contract", "frontier", "generator_calls")
+"""The step.json fields the page shows; any other lands in a step's `extra`."""
 SERVED_SUFFIXES = (".png", ".json", ".txt")
 RUNNING = "running"
 
