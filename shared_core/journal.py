@@ -43,7 +43,7 @@ READING_ONLY = " (in what is shown; the files stay as they are until `exquisite 
 
 INDEX_FIELDS = (
     "number", "parent", "status", "reason", "direction", "backend", "seed", "prompt", "size_before", "size_after",
-    "settings", "timings", "started", "finished", "seam", "tile_sha256",
+    "settings", "timings", "started", "finished", "seam", "tile_sha256", "tiles_sha256",
 )  # fmt: skip
 """The fields of a step's record that session.json keeps (the index every face lists)."""
 
@@ -74,9 +74,12 @@ class Journal:
 
 
 def commit_step(folder: Path, record: dict) -> None:
-    """The commit: the record (with the tile's checksum) in step.json, then a copy of it in
+    """The commit: the record (with its tiles' checksums) in step.json, then a copy of it in
     committed.ok, whose existence is the commit (the copy lets a damaged step.json be restored)."""
     record["tile_sha256"] = file_digest(folder / "tile_full.png")
+    record["tiles_sha256"] = {
+        path.relative_to(folder).as_posix(): file_digest(path) for path in _frontier_tiles(folder)
+    }
     write_json(folder / "step.json", record)
     touch_atomic(folder / "committed.ok", json.dumps(record))
 
@@ -317,40 +320,52 @@ def _check_source(path: Path, size: list | None) -> None:
 
 
 def apply_committed_step(canvas: GrowingCanvas, folder: Path, record: dict, contract: Contract) -> GrowingCanvas:
-    """Apply one committed step (its tile, checked against its checksum, glued as its recorded
+    """Apply one committed step (its tiles, checked against their checksums, glued as its recorded
     settings say) to its parent's canvas."""
     settings = StepSettings(**record["settings"])
     canvas = canvas.turned(settings.direction)
-    tile_path = folder / "tile_full.png"
-    recorded = record.get("tile_sha256")
+    damaged = unmatched_tiles(folder, record)
     try:
-        intact = tile_path.is_file() and (recorded is None or file_digest(tile_path) == recorded)
-        tile = read_png_into(tile_path) if intact else None
+        if not damaged:
+            replay_step(canvas, folder, settings, contract)  # the step's own tiles (all k), as the step glued them
     except ExquisiteError:
-        tile = None
-    if tile is None:
+        damaged = [folder / "tile_full.png"]
+    if damaged:
         raise SessionError(
-            f"{tile_path} is missing or damaged and the canvas after step {record['number']} "
+            f"{damaged[0]} is missing or damaged and the canvas after step {record['number']} "
             f"must be rebuilt from it: restore the file from a backup"
         )
-    replay_step(canvas, folder, settings, contract)  # the step's own tiles (all k), glued as the step glued them
     return canvas
 
 
+def unmatched_tiles(folder: Path, record: dict) -> list[Path]:
+    """The tiles of a step that are missing or differ from the checksums its commit recorded (a step
+    from before checksums is checked for presence only)."""
+    expected = {"tile_full.png": record.get("tile_sha256"), **(record.get("tiles_sha256") or {})}
+    unmatched = []
+    for name, digest in expected.items():
+        path = folder / name
+        try:
+            intact = path.is_file() and (digest is None or file_digest(path) == digest)
+        except OSError:
+            intact = False
+        if not intact:
+            unmatched.append(path)
+    return unmatched
+
+
+def _frontier_tiles(folder: Path) -> list[Path]:
+    """tiles/KK/tile.png of a step of several tiles (none for a single-tile step)."""
+    return sorted((folder / "tiles").glob("*/tile.png"))
+
+
 def damaged_tiles(root: Path, records: list[dict]) -> list[Path]:
-    """The tiles of committed (or undone) steps that no longer match the checksum their step
+    """The tiles of committed (or undone) steps that no longer match the checksums their step
     recorded: a canvas that has to be rebuilt from one of them would be refused."""
     damaged = []
     for record in records:
-        recorded = record.get("tile_sha256")
-        if record["status"] in (COMMITTED, UNDONE) and recorded:
-            tile = step_dir(root, record["number"]) / "tile_full.png"
-            try:
-                intact = file_digest(tile) == recorded
-            except OSError:
-                intact = False
-            if not intact:
-                damaged.append(tile)
+        if record["status"] in (COMMITTED, UNDONE) and record.get("tile_sha256"):
+            damaged += unmatched_tiles(step_dir(root, record["number"]), record)
     return damaged
 
 

@@ -252,3 +252,26 @@ def test_a_session_from_before_checksums_opens_without_a_replay(tmp_path):
     with Session.open(root) as session:
         assert any("steps/0003/canvas_after.png had no checksum" in n for n in session.repairs)
         np.testing.assert_array_equal(session.canvas(), expected)
+
+
+def test_every_tile_of_a_frontier_step_is_checked_not_only_the_first(tmp_path):
+    """A step of three tiles records each tile's checksum: a later tile replaced, with the canvas to
+    rebuild from it gone, is refused by name (by writers and readers), and `repair` lists it."""
+    from exquisite.shared_core.generators import MockGenerator
+    from exquisite.shared_core.journal import damaged_tiles
+
+    root = tmp_path / "wide"
+    with Session.create(root, world(150, 80), SMALL) as session:
+        session.extend(StepSettings(), MockGenerator(), steps=2)
+        assert len(session.history()[0]["tiles_sha256"]) == 3
+    second_tile = step(root, 2) / "tiles" / "02" / "tile.png"
+    write_png(second_tile, np.zeros((64, 64, 3), np.uint8))
+    (step(root, 2) / "canvas_after.png").unlink()
+    for write in (False, True):
+        with pytest.raises(SessionError, match=r"steps[/\\]0002[/\\]tiles[/\\]02[/\\]tile.png is missing or damaged"):
+            Session.open(root, write=write)
+    assert damaged_tiles(root, [{"number": 2, "status": "committed", **_record(root, 2)}]) == [second_tile]
+
+
+def _record(root: Path, number: int) -> dict:
+    return json.loads((step(root, number) / "step.json").read_text())
