@@ -15,14 +15,13 @@ Needs ComfyUI importable: set COMFYUI_ROOT and run with ComfyUI's Python:
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_reference_mask_vs_pad import import_exquisite_nodes
+from bench_reference_mask_vs_pad import import_comfyui_nodes, import_exquisite_nodes
 
 HEIGHT, WIDTH, TILE, BAND = 1024, 4096, 1024, 512
 REPEATS = 15
@@ -41,24 +40,12 @@ def paired_medians(first, second, repeats=REPEATS) -> tuple[float, float]:
 
 def import_core_nodes():
     """ComfyUI's ImagePadForOutpaint and ImageCompositeMasked, or the reason they cannot be imported."""
-    root = os.environ.get("COMFYUI_ROOT")
-    if not root or not (Path(root) / "nodes.py").exists():
-        return None, "COMFYUI_ROOT is not set to a ComfyUI checkout"
-    sys.path.insert(0, root)
-    argv, sys.argv = sys.argv, [sys.argv[0], "--cpu"]
-    try:
-        import comfy.options
+    comfy_nodes, why_not = import_comfyui_nodes()
+    if comfy_nodes is None:
+        return None, why_not
+    from comfy_extras.nodes_mask import ImageCompositeMasked
 
-        comfy.options.enable_args_parsing()
-        from comfy_extras.nodes_mask import ImageCompositeMasked
-
-        import nodes as comfy_nodes
-
-        return (comfy_nodes.ImagePadForOutpaint, ImageCompositeMasked), None
-    except Exception as error:
-        return None, f"ComfyUI could not be imported with {sys.executable}: {type(error).__name__}: {error}"
-    finally:
-        sys.argv = argv
+    return (comfy_nodes.ImagePadForOutpaint, ImageCompositeMasked), None
 
 
 def main() -> None:

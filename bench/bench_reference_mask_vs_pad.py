@@ -43,8 +43,9 @@ def import_exquisite_nodes():
         return nodes
 
 
-def import_image_pad_for_outpaint():
-    """ComfyUI's class, or the reason it cannot be imported here."""
+def import_comfyui_nodes():
+    """ComfyUI's own `nodes` module (its built-in nodes; comfy_extras importable after it), or the
+    reason it cannot be imported with this Python."""
     root = os.environ.get("COMFYUI_ROOT")
     if not root or not (Path(root) / "nodes.py").exists():
         return None, "COMFYUI_ROOT is not set to a ComfyUI checkout"
@@ -56,7 +57,7 @@ def import_image_pad_for_outpaint():
         comfy.options.enable_args_parsing()
         import nodes as comfy_nodes
 
-        return comfy_nodes.ImagePadForOutpaint, None
+        return comfy_nodes, None
     except Exception as error:
         return None, f"ComfyUI could not be imported with {sys.executable}: {type(error).__name__}: {error}"
     finally:
@@ -83,11 +84,11 @@ def main() -> None:
     ours = median_seconds(lambda: reference_mask(band=band, **ramp))
     print(f"ReferenceMask (1024x1024, ramp {FEATHER} px):        {ours * 1000:9.2f} ms")
 
-    pad_class, why_not = import_image_pad_for_outpaint()
-    if pad_class is None:
+    comfy_nodes, why_not = import_comfyui_nodes()
+    if comfy_nodes is None:
         print(f"ImagePadForOutpaint: skipped ({why_not})")
         return
-    pad = pad_class()
+    pad = comfy_nodes.ImagePadForOutpaint()
     reference, mask = reference_mask(band=band, **ramp)
     padded, pad_mask = pad.expand_image(band, 0, 0, 512, 0, FEATHER)
     assert padded.shape == reference.shape and pad_mask.shape == mask.shape
