@@ -20,6 +20,9 @@ from .geometry import (
 
 
 class GrowingCanvas:
+    read_whole: int | None = None
+    """Set by step_canvas.replay_canvas: the step whose whole canvas file this was read from as it is."""
+
     def __init__(self, cross: int, length: int, direction: str, room: int = 0) -> None:
         self.direction = parse_direction(direction)
         self.length = length
@@ -60,6 +63,12 @@ class GrowingCanvas:
         grown = GrowingCanvas(self._turned.shape[0], self.length, self.direction, max(advance, self.length // 2))
         grown.frontier_right[...] = self.frontier_right
         self._storage, self._turned = grown._storage, grown._turned
+
+    def resize(self, length: int) -> None:
+        """Cut the canvas back to, or grow it to, `length` columns (grown columns hold whatever the
+        buffer held: the caller fills them)."""
+        self.reserve(length - self.length)
+        self.length = length
 
     def buffer_for_step(self, contract: Contract) -> np.ndarray:
         """The frontier-right buffer with room for one more advance (for glue_step)."""

@@ -33,7 +33,8 @@ from .service import (
     plan_steps,
     run_steps,
 )
-from .journal import damaged_tiles, replay_canvas
+from .journal import damaged_tiles
+from .step_canvas import replay_canvas
 from .pngio import write_png
 from .session import ORIGIN_FILE, SESSION_FILE, Session
 from .session_files import StorageError
@@ -411,9 +412,10 @@ def _step_canvas(session: Session, number: int):
 
 
 def _repair(args) -> int:
-    """Open for writing (which repairs), then check every committed tile against its checksum."""
+    """Open for writing (which repairs), rebuild every damaged crop, then check every committed tile
+    against its checksum."""
     with Session.open(find_session(args.session), wait=args.wait) as session:
-        for note in session.repairs:
+        for note in session.repair():
             print(f"repaired: {note}")
         damaged = damaged_tiles(session.root, session.history())
         if not session.repairs and not damaged:

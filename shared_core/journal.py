@@ -5,9 +5,9 @@ is derived from them and rebuilt when it is missing or damaged. `read_steps` rea
 checks it against the commit protocol (a committed step's record is also copied into its
 committed.ok; a step with committed children was committed); what it finds wrong is either put
 right by `Journal.fixes` (run only by a writer) or refused with the damaged file named.
-`replay_canvas` reads the newest canvas file that matches its checksum and applies the committed
-steps after it again (`apply_committed_step`; the glue is a pure function of the parent canvas, the
-tile and the recorded settings, so a replay is exact).
+`apply_committed_step` glues a committed step's tiles again (the glue is a pure function of the
+parent canvas, the tiles and the recorded settings, so a replay is exact); step_canvas.py walks the
+canvas from step to step with it and with the steps' crops.
 """
 
 from __future__ import annotations
@@ -22,16 +22,10 @@ from pathlib import Path
 from .canvas import GrowingCanvas
 from .errors import ExquisiteError, SessionError
 from .frontier_files import replay_step
-from .geometry import Contract, frontier_right_shape
-from .pngio import png_size, read_png_into
+from .geometry import Contract
 from .session_files import (
-    canvas_verified,
-    checksum_file,
     file_digest,
-    link_job,
-    relative,
     touch_atomic,
-    write_canvas,
     write_json,
 )
 from .step_settings import StepSettings
@@ -43,18 +37,13 @@ READING_ONLY = " (in what is shown; the files stay as they are until `exquisite 
 
 INDEX_FIELDS = (
     "number", "parent", "status", "reason", "direction", "backend", "seed", "prompt", "size_before", "size_after",
-    "settings", "timings", "started", "finished", "seam", "tile_sha256", "tiles_sha256",
+    "settings", "timings", "started", "finished", "seam", "tile_sha256", "tiles_sha256", "crops",
 )  # fmt: skip
 """The fields of a step's record that session.json keeps (the index every face lists)."""
 
 
 def step_dir(root: Path, number: int) -> Path:
     return root / "steps" / f"{number:04d}"
-
-
-def canvas_file(root: Path, number: int) -> Path:
-    """The file that holds the canvas after step `number` (0: the source)."""
-    return root / SOURCE_FILE if number == 0 else step_dir(root, number) / "canvas_after.png"
 
 
 @dataclass
@@ -236,89 +225,6 @@ def head_of(records: list[dict]) -> int:
     return max((r["number"] for r in records if r["status"] == COMMITTED), default=0)
 
 
-def replay_canvas(
-    root: Path,
-    records: list[dict],
-    number: int,
-    contract: Contract,
-    source_size: list | None = None,
-    write: bool = True,
-    notes: list | None = None,
-) -> GrowingCanvas:
-    """The canvas after step `number`: read from the newest canvas file on its line that matches its
-    checksum, then the committed steps after it applied again. With `write`, the canvas files that
-    were missing or did not match are written now (and `notes` says which)."""
-    chain = []
-    by_number = {r["number"]: r for r in records}
-    while number != 0 and not _canvas_intact(canvas_file(root, number), by_number[number]):
-        chain.append(by_number[number])
-        number = by_number[number]["parent"]
-    path = canvas_file(root, number)
-    if number == 0:
-        _check_source(path, source_size)
-    width, height = png_size(path)
-    direction = chain[-1]["direction"] if chain else (by_number[number]["direction"] if number else "x_ltr")
-    cross, length = frontier_right_shape((height, width), direction)
-    # room for the replayed steps and a few more, so a following step need not grow the buffer
-    canvas = GrowingCanvas(cross, length, direction, room=(len(chain) + 4) * contract.advance)
-    read_png_into(path, canvas.user())
-    for record in reversed(chain):
-        folder = step_dir(root, record["number"])
-        canvas = apply_committed_step(canvas, folder, record, contract)
-        after = folder / "canvas_after.png"
-        if notes is not None:
-            why = (
-                "was not written before the process stopped"
-                if not after.exists()
-                else "did not match its checksum"
-                if checksum_file(after).exists()
-                else "had no checksum"
-            )
-            notes.append(
-                f"{relative(after, root)} {why}: rebuilt from the committed tiles" + ("" if write else READING_ONLY)
-            )
-        if write:
-            _rewrite_canvas(root, folder, record, canvas)
-    return canvas
-
-
-def _rewrite_canvas(root: Path, folder: Path, record: dict, canvas: GrowingCanvas) -> None:
-    after = folder / "canvas_after.png"
-    before = folder / "canvas_before.png"
-    if not before.exists():
-        link_job(canvas_file(root, record["parent"]), before)()
-    write_canvas(after, canvas.user())
-
-
-def _canvas_intact(path: Path, record: dict) -> bool:
-    """A step's canvas file matches its checksum; in a session older than checksums (its record has
-    no tile checksum and the canvas no checksum file) it has the recorded size."""
-    if canvas_verified(path, record.get("size_after")):
-        return True
-    if record.get("tile_sha256") is not None or checksum_file(path).exists():
-        return False
-    try:
-        return list(png_size(path)) == list(record.get("size_after") or [])
-    except (OSError, ExquisiteError):
-        return False
-
-
-def _check_source(path: Path, size: list | None) -> None:
-    """The source canvas, checked by its checksum (or, in sessions older than checksums, its size)."""
-    if checksum_file(path).exists():
-        ok = canvas_verified(path, size)
-    else:
-        try:
-            ok = size is None or list(png_size(path)) == list(size)
-        except (OSError, ExquisiteError):
-            ok = False
-    if not ok:
-        raise SessionError(
-            f"{path} is missing or damaged and no later canvas is intact to rebuild from: "
-            f"restore {path.name} from a backup"
-        )
-
-
 def apply_committed_step(canvas: GrowingCanvas, folder: Path, record: dict, contract: Contract) -> GrowingCanvas:
     """Apply one committed step (its tiles, checked against their checksums, glued as its recorded
     settings say) to its parent's canvas."""
@@ -367,14 +273,3 @@ def damaged_tiles(root: Path, records: list[dict]) -> list[Path]:
         if record["status"] in (COMMITTED, UNDONE) and record.get("tile_sha256"):
             damaged += unmatched_tiles(step_dir(root, record["number"]), record)
     return damaged
-
-
-def restore_before_links(root: Path, records: list[dict]) -> None:
-    """canvas_before.png is a link to the parent's canvas: restore links a killed process did not make."""
-    for record in records:
-        if record.get("parent") is None:
-            continue
-        before = step_dir(root, record["number"]) / "canvas_before.png"
-        parent_canvas = canvas_file(root, record["parent"])
-        if not before.exists() and parent_canvas.exists():
-            link_job(parent_canvas, before)()

@@ -33,12 +33,8 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
-def encode_png(image: np.ndarray, level: int = 1, overlay=None):
-    """Yield the bytes of a PNG of `image` ((H, W) grey or (H, W, 3) RGB uint8, any strides).
-
-    overlay: optional (row0, row1, col0, col1, pixels) patched over the image while encoding, so a
-    writer can encode a canvas as it was before a later step changed a strip of it.
-    """
+def encode_png(image: np.ndarray, level: int = 1):
+    """Yield the bytes of a PNG of `image` ((H, W) grey or (H, W, 3) RGB uint8, any strides)."""
     if image.dtype != np.uint8 or image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3):
         raise InputError(f"can only write 8-bit grey or RGB images, got {image.dtype} {image.shape}")
     height, width = image.shape[:2]
@@ -51,11 +47,6 @@ def encode_png(image: np.ndarray, level: int = 1, overlay=None):
     previous = np.zeros((1,) + image.shape[1:], dtype=np.uint8)
     for r0 in range(0, height, block):
         rows = np.array(image[r0 : r0 + block])  # a contiguous copy of one block of rows
-        if overlay is not None:
-            o_r0, o_r1, o_c0, o_c1, pixels = overlay
-            lo, hi = max(r0, o_r0), min(r0 + len(rows), o_r1)
-            if lo < hi:
-                rows[lo - r0 : hi - r0, o_c0:o_c1] = pixels[lo - o_r0 : hi - o_r0]
         filtered = np.empty((len(rows), 1 + row_bytes), dtype=np.uint8)
         filtered[:, 0] = 2  # Up: each row minus the row above, mod 256
         body = filtered[:, 1:].reshape(rows.shape)
@@ -69,9 +60,9 @@ def encode_png(image: np.ndarray, level: int = 1, overlay=None):
     yield _chunk(b"IEND", b"")
 
 
-def write_png(path: str | os.PathLike, image: np.ndarray, level: int = 1, overlay=None) -> Path:
+def write_png(path: str | os.PathLike, image: np.ndarray, level: int = 1) -> Path:
     """Write atomically: the file either does not exist or is complete (see atomic.py)."""
-    return atomic_write(path, encode_png(image, level, overlay))
+    return atomic_write(path, encode_png(image, level))
 
 
 def png_bytes(image: np.ndarray, level: int = 6) -> bytes:

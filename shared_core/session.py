@@ -59,11 +59,8 @@ from .journal import (
     REJECTED,
     SOURCE_FILE,
     UNDONE,
-    canvas_file,
     head_of,
     read_steps,
-    replay_canvas,
-    restore_before_links,
     step_dir,
 )
 from .pngio import read_image, write_png
@@ -94,6 +91,7 @@ from .session_folder import (
     staging_folder,
 )
 from .session_steps import SessionSteps, StepResult, _summary, _user_size
+from .step_canvas import checkpoint_path, rebuild_crops, replay_canvas, write_checkpoint
 from .step_settings import StepSettings, next_settings
 
 RESERVE_STEPS = 16
@@ -130,6 +128,7 @@ class Session(SessionSteps):
         self._writable, self._wait, self._on_wait = write, wait, on_wait
         self._depth = 0  # how deeply this handle holds the writer lock (a step inside extend)
         self._canvas: GrowingCanvas | None = None
+        self._checkpointed: int | None = None  # the step whose whole canvas is on disk (canvas/NNNN.png)
         self._writer = BackgroundWriter()
         self._stamp = self._index_stamp()  # to notice another process's steps (see _reload_if_changed)
         with Session._locks_guard:
@@ -193,6 +192,7 @@ class Session(SessionSteps):
             shutil.rmtree(staging, ignore_errors=True)
         session = cls(root, meta)
         session._canvas = GrowingCanvas.from_image(pixels, direction)
+        session._checkpointed = 0
         return session
 
     @classmethod
@@ -233,7 +233,7 @@ class Session(SessionSteps):
         self._writer.close()
 
     def flush(self) -> None:
-        """Return once every committed step's canvas_before.png / canvas_after.png exists."""
+        """Return once every committed step's canvas_before.png / canvas_after.png (crops) exists."""
         self._writer.flush()
 
     def refresh(self) -> None:
@@ -287,9 +287,12 @@ class Session(SessionSteps):
         return view
 
     def canvas_path(self) -> Path:
-        """The file that holds the current canvas (written before this returns)."""
-        self.flush()
-        return self.root / self.meta["canvas"]
+        """The file that holds the whole current canvas: canvas/NNNN.png (source.png before any step),
+        written at the end of every command that changed it; a writer writes it now if it is not yet."""
+        if self._writable:
+            with self._exclusive():
+                self._checkpoint()
+        return checkpoint_path(self.root, self.head)
 
     def export(self, out: str | os.PathLike, level: int = 6, force: bool = True) -> Path:
         """Write the current canvas to `out` (never into the session; over an existing file only
@@ -303,6 +306,15 @@ class Session(SessionSteps):
             return write_png(out, canvas.user(), level)
         except OSError as error:
             raise storage_error(error, f"the export {out} could not be written") from None
+
+    def repair(self) -> list[str]:
+        """What opening repaired, and every step's crops checked against their checksums and
+        written again where missing or damaged (`exquisite repair`); returns what was done."""
+        with self._exclusive():
+            notes: list[str] = []
+            rebuild_crops(self.root, self.meta["steps"], self.contract, self.meta["source"].get("size"), notes)
+            self.repairs += notes
+        return self.repairs
 
     # ---- stepping ---------------------------------------------------------------------------
 
@@ -338,7 +350,7 @@ class Session(SessionSteps):
                     on_step(result)
                 if not result.committed and stop_on_reject:
                     break
-            self.flush()  # the next writer finds every canvas file written
+            self._checkpoint()  # the whole canvas once per command, not per step
             return results
 
     def step(
@@ -362,7 +374,7 @@ class Session(SessionSteps):
                 raise SessionError("nothing to undo: the session is at its source image")
             touch_atomic(self.step_dir(head) / "undone", f"undone {now()}\n")
             self._canvas = None
-            self._recover()
+            self._recover()  # the parent's canvas: the checkpoint walked back one step, and written
             return next(r for r in self.meta["steps"] if r["number"] == head)
 
     # ---- internals --------------------------------------------------------------------------
@@ -417,21 +429,31 @@ class Session(SessionSteps):
         numbers = [int(p.name) for p in (self.root / "steps").iterdir() if p.name.isdigit()]
         return max(numbers, default=0) + 1
 
-    def _canvas_file(self, number: int) -> Path:
-        return canvas_file(self.root, number)
-
     def _loaded(self) -> GrowingCanvas:
         if self._canvas is None:
-            self._canvas = replay_canvas(
-                self.root,
-                self.meta["steps"],
-                self.head,
-                self.contract,
-                self.meta["source"].get("size"),
-                self._writable,
-                self.repairs,
-            )
+            self._canvas = self._replayed(self.head, self.repairs)
         return self._canvas
+
+    def _replayed(self, head: int, notes: list) -> GrowingCanvas:
+        canvas = replay_canvas(
+            self.root, self.meta["steps"], head, self.contract, self.meta["source"].get("size"), self._writable, notes
+        )
+        self._checkpointed = head if canvas.read_whole == head else None
+        return canvas
+
+    def _checkpoint(self) -> None:
+        """Write the whole head canvas (canvas/NNNN.png) unless it is on disk already: once per
+        command that changed it, so a step's cost does not grow with the canvas (step_canvas.py)."""
+        self.flush()
+        if self._canvas is None or self._checkpointed == self.head:
+            return
+        try:
+            write_checkpoint(self.root, self.head, self._canvas.user())
+        except OSError as error:
+            raise storage_error(
+                error, "the whole canvas could not be written (every step is committed; it is written on the next open)"
+            ) from None
+        self._checkpointed = self.head
 
     def _recover(self) -> None:
         """Rebuild the index and the head canvas from the step folders, which are the truth (a
@@ -452,16 +474,14 @@ class Session(SessionSteps):
         records = [_summary(r) for r in journal.records]
         head = head_of(records)
         self.meta["steps"] = records
-        canvas = replay_canvas(
-            self.root, records, head, self.contract, self.meta["source"].get("size"), self._writable, notes
-        )
+        canvas = self._replayed(head, notes)
         self._canvas = canvas
         last = [r for r in records if r["status"] in (COMMITTED, UNDONE)]
         self.meta = index_of(
             self.meta,
             records,
             head,
-            relative(self._canvas_file(head), self.root),
+            relative(checkpoint_path(self.root, head), self.root),
             list(_user_size(canvas)),
             last[-1]["settings"] if last else None,
         )
@@ -470,7 +490,7 @@ class Session(SessionSteps):
         self.repairs += notes
         self._known_committed = {r["number"] for r in last}
         if self._writable:
-            restore_before_links(self.root, records)
             self._save_index()
+            self._checkpoint()
         else:
             self._stamp = self._index_stamp()

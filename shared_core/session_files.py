@@ -1,11 +1,11 @@
-"""Session file plumbing: atomic JSON and marker files, canvases with their checksums, canvas links,
-the background writer, and the one-writer lock.
+"""Session file plumbing: atomic JSON and marker files, canvases with their checksums, the
+background writer, and the one-writer lock.
 
-Whole-canvas PNGs are derived artifacts (a committed step's canvas can always be replayed from its
-tiles), so they are written in order on a background thread while the next tile is generated, and
-every face waits for them (`flush`) before it returns. Each canvas gets a checksum file beside it
-(`canvas_after.sha256`: sha256 and size of the PNG as written), so a canvas replaced or damaged
-later is noticed on open and replayed instead of being extended.
+A step's canvas crops are derived artifacts (a committed step's canvas can always be replayed from
+its tiles), so they are written in order on a background thread while the next tile is generated,
+and every face waits for them (`flush`) before it returns. Each canvas file gets a checksum file
+beside it (`canvas_after.sha256`: sha256 and size of the PNG as written), so a file replaced or
+damaged later is noticed on open and rebuilt instead of being trusted.
 
 One writer per session: `writer_lock` holds an flock on `.lock` (which names the holder's pid) for
 a whole run of steps, so a second writer is refused at once, saying who holds it, or waits.
@@ -27,9 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import atomic_write
-from .canvas import GrowingCanvas
 from .errors import SessionError
-from .geometry import Contract, from_frontier_right, user_box
 from .pngio import encode_png
 
 try:  # advisory lock between processes; absent on Windows, where the in-process lock still holds
@@ -102,30 +100,16 @@ class BackgroundWriter:
         self.flush()
 
 
-def canvas_job(canvas: GrowingCanvas, contract: Contract, path: Path):
-    """A job that writes the canvas as it is now, even after later steps changed its last O columns.
-
-    Later steps only ever touch columns from L - O on, so the job keeps a copy of those columns (a
-    strip of O x cross pixels) and reads the rest from the live buffer when it runs.
-    """
-    turned = canvas.frontier_right
-    view = canvas.user()
-    strip_box = user_box(
-        (0, turned.shape[0], canvas.length - contract.overlap, canvas.length), turned.shape[:2], canvas.direction
-    )
-    strip = np.array(from_frontier_right(turned[:, canvas.length - contract.overlap :], canvas.direction))
-    return lambda: write_canvas(path, view, overlay=strip_box + (strip,))
-
-
 def checksum_file(canvas: Path) -> Path:
     """Where a canvas's checksum lives: source.png -> source.sha256."""
     return canvas.with_suffix(".sha256")
 
 
-def write_canvas(path: Path, image: np.ndarray, overlay=None) -> Path:
-    """Write a canvas PNG atomically, then its checksum file (sha256 of the bytes, and the size)."""
+def write_canvas(path: Path, image: np.ndarray) -> Path:
+    """Write a canvas PNG (a whole canvas or a step's crop) atomically, then its checksum file
+    (sha256 of the bytes, and the size)."""
     digest = hashlib.sha256()
-    atomic_write(path, _hashed(encode_png(image, 1, overlay), digest), sync=False)  # derived: replayed if lost
+    atomic_write(path, _hashed(encode_png(image, 1), digest), sync=False)  # derived: replayed if lost
     height, width = image.shape[:2]
     atomic_write(checksum_file(path), json.dumps({"sha256": digest.hexdigest(), "size": [width, height]}), sync=False)
     return path
@@ -156,20 +140,6 @@ def canvas_verified(path: Path, size: list | tuple | None) -> bool:
         return file_digest(path) == recorded["sha256"]
     except (OSError, ValueError, KeyError, TypeError):
         return False
-
-
-def link_job(source: Path, target: Path):
-    def link() -> None:
-        if target.exists() or not source.exists():
-            return  # a parent canvas another process has not written yet: restored on open
-        try:
-            os.link(source, target)
-        except FileExistsError:
-            pass
-        except OSError:  # file systems without hard links get a copy
-            atomic_write(target, source.read_bytes())
-
-    return link
 
 
 def relative(path: Path, root: Path) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import time
+from functools import partial
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,14 +26,14 @@ from .pngio import write_png
 from .session_files import (
     BackgroundWriter,
     StorageError,
-    canvas_job,
-    link_job,
     now,
     relative,
     storage_error,
     touch_atomic,
+    write_canvas,
     write_json,
 )
+from .step_canvas import AFTER, BEFORE, checkpoint_path, crop_boxes, cut_crop
 from .step_settings import StepSettings
 
 STALE = object()
@@ -80,8 +81,6 @@ class SessionSteps:
 
         def _next_number(self) -> int: ...
 
-        def _canvas_file(self, number: int) -> Path: ...
-
         def _loaded(self) -> GrowingCanvas: ...
 
         def _save_index(self) -> None: ...
@@ -114,7 +113,6 @@ class SessionSteps:
             "timings": timings,
         }
         (folder / "prompt.txt").write_text(settings.prompt)
-        self._writer.submit(link_job(self._canvas_file(parent), folder / "canvas_before.png"))
         try:
             canvas = self._loaded().turned(settings.direction)
             self._canvas = canvas
@@ -122,6 +120,8 @@ class SessionSteps:
         except ContractError as bad:
             return self._reject(record, folder, str(bad))
         direction = settings.direction
+        before = cut_crop(canvas, crop_boxes(direction, self.size, self.size, contract)[BEFORE])
+        self._writer.submit(partial(write_canvas, folder / "canvas_before.png", before))
         record["frontier"] = [t.to_dict() for t in frontier_tiles(canvas.frontier_right.shape[0], contract)]
         band = canvas.frontier_right[:, canvas.length - contract.band :]  # the whole edge's band (every tile's rows)
         write_png(folder / "conditioning_band.png", from_frontier_right(band, direction))
@@ -142,14 +142,15 @@ class SessionSteps:
         write_step_tiles(folder, applied, canvas, contract)
         seam = applied.seam
         size = _user_size(canvas)
-        record.update(status=COMMITTED, size_after=list(size), finished=now(), seam=seam)
+        crops = crop_boxes(direction, record["size_before"], size, contract)
+        record.update(status=COMMITTED, size_after=list(size), finished=now(), seam=seam, crops=crops)
         timings["overhead_s"] = time.perf_counter() - started - timings["generate_s"]
         commit_step(folder, record)
-        self._writer.submit(canvas_job(canvas, contract, folder / "canvas_after.png"))
+        self._writer.submit(partial(write_canvas, folder / "canvas_after.png", cut_crop(canvas, crops[AFTER])))
         self.meta.update(
             head=number,
             size=list(size),
-            canvas=relative(folder / "canvas_after.png", self.root),
+            canvas=relative(checkpoint_path(self.root, number), self.root),
             last_settings=asdict(settings),
         )
         self.meta["steps"].append(_summary(record))

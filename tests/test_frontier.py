@@ -110,10 +110,12 @@ def test_a_canvas_one_tile_across_gives_the_recorded_single_tile_files(tmp_path,
     truth = ((world(64, 400).astype(int) * 3 + 17) % 256).astype(np.uint8)
     start = np.ascontiguousarray(from_frontier_right(truth[:, :80], direction))
     with Session.create(tmp_path / "s", start, contract, direction=direction) as session:
+        wholes = [session.canvas()]
         session.extend(
             StepSettings(direction=direction, blend=blend, colour_match=False, seed=5, prompt="p"),
             MockGenerator(),
             steps=3,
+            on_step=lambda _: wholes.append(session.canvas()),
         )
         session.flush()
         files = {
@@ -121,6 +123,12 @@ def test_a_canvas_one_tile_across_gives_the_recorded_single_tile_files(tmp_path,
             for n in (1, 2, 3)
             for f in sorted(session.step_dir(n).glob("*.png"))
         }
+        for n in (1, 2, 3):  # the step files hold crops of the whole canvases the golden recorded
+            crops = json.loads((session.step_dir(n) / "step.json").read_text())["crops"]
+            for which, canvas in (("before", wholes[n - 1]), ("after", wholes[n])):
+                x, y, w, h = crops[f"canvas_{which}"]
+                assert files[f"{n}/canvas_{which}.png"] == _pixels_digest(canvas[y : y + h, x : x + w])
+                files[f"{n}/canvas_{which}.png"] = _pixels_digest(canvas)
         assert not (session.step_dir(1) / "tiles").exists()
     assert files == golden
 
@@ -314,6 +322,8 @@ def test_multi_tile_steps_replay_bit_identically_from_their_tiles(tmp_path):
         assert json.loads((folder / "tiles" / "02" / "seam.json").read_text())["box_after"]["width"] == 64
     for number in (2, 3, 4):
         (tmp_path / "s" / "steps" / f"{number:04d}" / "canvas_after.png").unlink()
+    for path in (tmp_path / "s" / "canvas").iterdir():  # no whole canvas either: every step is glued again
+        path.unlink()
     with Session.open(tmp_path / "s") as reopened:
         np.testing.assert_array_equal(reopened.canvas(), expected)
         for number in (2, 3, 4):
@@ -417,9 +427,12 @@ def test_cli_grows_a_full_resolution_canvas_right_then_down_and_exports_any_step
     assert Image.open(tmp_path / "b.png").size == (1712, 1080 + 512)  # the whole new bottom edge: 2 tiles
     steps = sorted((session / "steps").iterdir())
     assert [len(list((s / "tiles").iterdir())) for s in steps] == [2, 2]
-    after_one = np.asarray(Image.open(steps[0] / "canvas_after.png"))
-    (steps[0] / "canvas_after.png").unlink()
-    assert main(["export", str(session), "--step", "1", "--out", str(tmp_path / "one.png")]) == 0
+    after_one = np.asarray(Image.open(tmp_path / "a.png"))
+    assert main(["export", str(session), "--step", "1", "--out", str(tmp_path / "one.png")]) == 0  # walked back
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "one.png")), after_one)
+    (steps[1] / "canvas_before.png").unlink()  # no way back from step 2: forward from the source
+    (steps[0] / "canvas_after.png").unlink()  # ... and step 1 glued again from its tiles
+    assert main(["export", str(session), "--step", "1", "--out", str(tmp_path / "one.png"), "--force"]) == 0
     np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "one.png")), after_one)
     assert main(["export", str(session), "--step", "0", "--out", str(tmp_path / "zero.png")]) == 0
     np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "zero.png")), np.asarray(Image.open(photo)))

@@ -52,23 +52,36 @@ def step(root, n):
     return root / "steps" / f"{n:04d}"
 
 
+def whole(root):
+    """The whole canvas after the last command (step 3)."""
+    return root / "canvas" / "0003.png"
+
+
 # (damage, what the repair note says) -- each is rebuilt at step 3 with the true canvas
 REBUILT = {
-    "head canvas replaced by a PNG of another size": (
-        lambda r: other_png(step(r, 3) / "canvas_after.png", (100, 64)),
-        "did not match its checksum",
+    "whole canvas replaced by a PNG of another size": (
+        lambda r: other_png(whole(r), (100, 64)),
+        "canvas/0003.png did not match its checksum",
     ),
-    "head canvas replaced by a PNG of the same size": (
-        lambda r: other_png(step(r, 3) / "canvas_after.png", (176, 64)),
-        "did not match its checksum",
+    "whole canvas replaced by a PNG of the same size": (
+        lambda r: other_png(whole(r), (176, 64)),
+        "canvas/0003.png did not match its checksum",
     ),
-    "head canvas cut to 20 bytes": (
-        lambda r: (step(r, 3) / "canvas_after.png").write_bytes((step(r, 3) / "canvas_after.png").read_bytes()[:20]),
-        "did not match its checksum",
+    "whole canvas cut to 20 bytes": (
+        lambda r: whole(r).write_bytes(whole(r).read_bytes()[:20]),
+        "canvas/0003.png did not match its checksum",
     ),
-    "middle and head canvases deleted": (
-        lambda r: [(step(r, n) / "canvas_after.png").unlink() for n in (2, 3)],
-        "was not written",
+    "whole canvas and the crops of the middle and head steps deleted": (
+        lambda r: [p.unlink() for p in (whole(r), *(step(r, n) / "canvas_after.png" for n in (2, 3)))],
+        "steps/0003/canvas_after.png was not written",
+    ),
+    "whole canvas deleted and a crop replaced by a PNG of the same size": (
+        lambda r: [whole(r).unlink(), other_png(step(r, 2) / "canvas_after.png", (64, 64))],
+        "steps/0002/canvas_after.png did not match its checksum",
+    ),
+    "whole canvas and a canvas_before crop deleted": (
+        lambda r: [whole(r).unlink(), (step(r, 3) / "canvas_before.png").unlink()],
+        "steps/0003/canvas_before.png was not written",
     ),
     "head step.json deleted": (lambda r: (step(r, 3) / "step.json").unlink(), "restored from committed.ok"),
     "head step.json garbage": (lambda r: (step(r, 3) / "step.json").write_bytes(os.urandom(64)), "restored"),
@@ -120,11 +133,12 @@ def test_damage_is_rebuilt_from_the_committed_tiles(tmp_path, case):
 REFUSED = {
     "steps/ deleted": (lambda r: shutil.rmtree(r / "steps"), "steps/0003 is missing"),
     "source.png and every canvas deleted": (
-        lambda r: [p.unlink() for p in [r / "source.png", *r.glob("steps/*/canvas_after.png")]],
+        lambda r: [p.unlink() for p in [r / "source.png", whole(r), *r.glob("steps/*/canvas_after.png")]],
         "source.png",
     ),
     "head tile damaged and its canvas deleted": (
         lambda r: [
+            whole(r).unlink(),
             (step(r, 3) / "canvas_after.png").unlink(),
             write_png(step(r, 3) / "tile_full.png", np.zeros((64, 64, 3), np.uint8)),
         ],
@@ -248,9 +262,9 @@ def test_a_session_from_before_checksums_opens_without_a_replay(tmp_path):
     with Session.open(root) as session:
         assert session.repairs == [] and session.head == 3
         np.testing.assert_array_equal(session.canvas(), expected)
-    other_png(step(root, 3) / "canvas_after.png", (100, 64))  # the size still guards such a canvas
+    other_png(whole(root), (100, 64))  # the size still guards such a canvas
     with Session.open(root) as session:
-        assert any("steps/0003/canvas_after.png had no checksum" in n for n in session.repairs)
+        assert any("canvas/0003.png had no checksum" in n for n in session.repairs)
         np.testing.assert_array_equal(session.canvas(), expected)
 
 
@@ -267,6 +281,7 @@ def test_every_tile_of_a_frontier_step_is_checked_not_only_the_first(tmp_path):
     second_tile = step(root, 2) / "tiles" / "02" / "tile.png"
     write_png(second_tile, np.zeros((64, 64, 3), np.uint8))
     (step(root, 2) / "canvas_after.png").unlink()
+    (root / "canvas" / "0002.png").unlink()
     for write in (False, True):
         with pytest.raises(SessionError, match=r"steps[/\\]0002[/\\]tiles[/\\]02[/\\]tile.png is missing or damaged"):
             Session.open(root, write=write)
@@ -275,3 +290,36 @@ def test_every_tile_of_a_frontier_step_is_checked_not_only_the_first(tmp_path):
 
 def _record(root: Path, number: int) -> dict:
     return json.loads((step(root, number) / "step.json").read_text())
+
+
+def test_a_session_from_before_crops_opens_undoes_and_continues(tmp_path):
+    """Sessions made before crops hold whole canvases in every step's canvas_after.png (and a link to
+    the parent's as canvas_before.png) and no `crops`: they open from those whole canvases, undo
+    to one, and new steps write crops and whole-canvas checkpoints."""
+    from exquisite.shared_core.session_files import write_canvas
+
+    root = tmp_path / "s"
+    with Session.create(root, user_canvas(TRUTH, 80, "x_ltr"), SMALL) as session:
+        wholes = [session.canvas()]
+        session.extend(StepSettings(), OracleGenerator(TRUTH), steps=3, on_step=lambda _: wholes.append(session.canvas()))
+    shutil.rmtree(root / "canvas")
+    for n in (1, 2, 3):
+        folder = step(root, n)
+        write_canvas(folder / "canvas_after.png", wholes[n])
+        for name in ("canvas_before.png", "canvas_before.sha256"):
+            (folder / name).unlink()
+        os.link(step(root, n - 1) / "canvas_after.png" if n > 1 else root / "source.png", folder / "canvas_before.png")
+        for name in ("step.json", "committed.ok"):
+            record = json.loads((folder / name).read_text())
+            del record["crops"]
+            (folder / name).write_text(json.dumps(record))
+    with Session.open(root) as session:
+        assert session.repairs == [] and session.head == 3
+        np.testing.assert_array_equal(session.canvas(), wholes[3])
+        session.undo()  # no canvas_before crop to walk back with: step 2's whole canvas is read
+        np.testing.assert_array_equal(session.canvas(), wholes[2])
+        session.extend(StepSettings(), OracleGenerator(TRUTH), steps=1)
+        assert "crops" in _record(root, 4) and (root / "canvas" / "0004.png").is_file()
+    with Session.open(root, write=False) as reader:
+        assert reader.repairs == []
+        np.testing.assert_array_equal(reader.canvas(), user_canvas(TRUTH, 80 + 3 * 32, "x_ltr"))

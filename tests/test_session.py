@@ -51,12 +51,20 @@ def test_several_steps_rebuild_the_world_exactly(tmp_path, direction, blend, con
 
 @pytest.mark.parametrize("direction", DIRECTIONS)
 def test_seed_invariants_on_the_default_contract(tmp_path, direction):
-    """Report 13.1: 1024 tiles, 512 px bands, growth by exactly 512, canvas_after is the state."""
+    """Report 13.1: 1024 tiles, 512 px bands, growth by exactly 512; canvas_before/after are the
+    step's crops of the whole canvas before and after it (one tile behind the old frontier to the
+    frontier), and canvas/NNNN.png is the whole state."""
     rng = np.random.default_rng(1)
-    shape = (1024, 700, 3) if direction.startswith("x") else (700, 1024, 3)
+    shape = (1024, 1700, 3) if direction.startswith("x") else (1700, 1024, 3)
     start = rng.integers(0, 255, shape, dtype=np.uint8)
     with Session.create(tmp_path / "s", start, direction=direction) as session:
-        results = session.extend(StepSettings(direction=direction, prompt="a ruler"), MockGenerator(), steps=2)
+        wholes = [session.canvas()]
+        results = session.extend(
+            StepSettings(direction=direction, prompt="a ruler"),
+            MockGenerator(),
+            steps=2,
+            on_step=lambda _: wholes.append(session.canvas()),
+        )
         session.flush()
         for _i, result in enumerate(results, 1):
             folder = Path(result.directory)
@@ -69,18 +77,22 @@ def test_seed_invariants_on_the_default_contract(tmp_path, direction):
             after = read_png_into(folder / "canvas_after.png")
             assert tile.shape == (1024, 1024, 3)
             assert to_frontier_right(band, direction).shape[:2] == (1024, 512)
-            assert to_frontier_right(after, direction).shape[1] == to_frontier_right(before, direction).shape[1] + 512
+            assert to_frontier_right(before, direction).shape[:2] == (1024, 1024)  # one tile, every row
+            assert to_frontier_right(after, direction).shape[:2] == (1024, 1024 + 512)
             assert (folder / "prompt.txt").read_text() == "a ruler"
             record = json.loads((folder / "step.json").read_text())
             assert record["status"] == "committed" and record["backend"] == "mock"
-            assert record["size_after"] == [after.shape[1], after.shape[0]]
-        assert session.canvas_path() == Path(results[-1].directory) / "canvas_after.png"
+            assert record["size_after"] == list(wholes[_i].shape[1::-1])
+            np.testing.assert_array_equal(after, crop(wholes[_i], record["crops"]["canvas_after"]))
+            np.testing.assert_array_equal(before, crop(wholes[_i - 1], record["crops"]["canvas_before"]))
+        assert session.canvas_path() == tmp_path / "s" / "canvas" / "0002.png"
         np.testing.assert_array_equal(read_png_into(session.canvas_path()), session.canvas())
-        # step 2 started from step 1's canvas
-        np.testing.assert_array_equal(
-            read_png_into(Path(results[1].directory) / "canvas_before.png"),
-            read_png_into(Path(results[0].directory) / "canvas_after.png"),
-        )
+        assert not (tmp_path / "s" / "canvas" / "0001.png").exists()  # one whole canvas per command
+
+
+def crop(image, box):
+    x, y, w, h = box
+    return image[y : y + h, x : x + w]
 
 
 class FailingGenerator:
@@ -168,8 +180,9 @@ def test_nothing_saved_is_overwritten(tmp_path):
 def test_undo_reverts_and_continuing_keeps_numbering(tmp_path):
     truth = world(64, 400)
     with Session.create(tmp_path / "s", user_canvas(truth, 80, "x_ltr"), SMALL) as session:
-        session.extend(StepSettings(), OracleGenerator(truth), steps=2)
-        after_one = read_png_into(session.step_dir(1) / "canvas_after.png")
+        wholes = []
+        session.extend(StepSettings(), OracleGenerator(truth), steps=2, on_step=lambda _: wholes.append(session.canvas()))
+        after_one = wholes[0]
         record = session.undo()
         assert record["number"] == 2 and record["status"] == "undone"
         np.testing.assert_array_equal(session.canvas(), after_one)
@@ -194,16 +207,19 @@ def test_reopen_replays_canvases_a_killed_process_did_not_write(tmp_path):
             steps=4,
         )
         expected = session.canvas()
+        crops = {n: [read_png_into(session.step_dir(n) / f"canvas_{w}.png") for w in ("before", "after")] for n in (3, 4)}
     for n in (2, 3, 4):  # as if the process died before the background writer got to them
         (session.step_dir(n) / "canvas_after.png").unlink()
     (session.step_dir(4) / "canvas_before.png").unlink()
+    for path in (tmp_path / "s" / "canvas").iterdir():  # ... and before the command's whole canvas
+        path.unlink()
     with Session.open(tmp_path / "s") as reopened:
         np.testing.assert_array_equal(reopened.canvas(), expected)
-        assert (reopened.step_dir(4) / "canvas_after.png").exists()
-        np.testing.assert_array_equal(
-            read_png_into(reopened.step_dir(4) / "canvas_before.png"),
-            read_png_into(reopened.step_dir(3) / "canvas_after.png"),
-        )
+        for n in (3, 4):
+            for image, which in zip(crops[n], ("before", "after"), strict=True):
+                np.testing.assert_array_equal(read_png_into(reopened.step_dir(n) / f"canvas_{which}.png"), image)
+        assert any("steps/0004/canvas_before.png was not written" in note for note in reopened.repairs)
+        assert (tmp_path / "s" / "canvas" / "0004.png").is_file()
 
 
 KILLER = textwrap.dedent("""
