@@ -29,7 +29,10 @@ class PreviewInfo(BaseModel):
 
 class CanvasFiles(BaseModel):
     canvas_uri: str = Field(description="MCP resource with the full-resolution canvas PNG")
-    canvas_path: str = Field(description="the same file on the server's disk")
+    canvas_path: str = Field(
+        description="the same canvas as a file on the server's disk (canvas/NNNN.png, NNNN the current step; "
+        "the next call that changes the session writes its own and removes this one)"
+    )
 
 
 class OpenResult(CanvasFiles):

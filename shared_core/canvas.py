@@ -21,7 +21,8 @@ from .geometry import (
 
 class GrowingCanvas:
     read_whole: int | None = None
-    """Set by step_canvas.replay_canvas: the step whose whole canvas file this was read from as it is."""
+    """Set by step_canvas.replay_canvas: the step whose whole-canvas file (canvas/NNNN.png or
+    source.png) this was read from unchanged, else None."""
 
     def __init__(self, cross: int, length: int, direction: str, room: int = 0) -> None:
         self.direction = parse_direction(direction)

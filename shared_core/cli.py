@@ -34,7 +34,6 @@ from .service import (
     run_steps,
 )
 from .journal import damaged_tiles
-from .step_canvas import replay_canvas
 from .pngio import write_png
 from .session import ORIGIN_FILE, SESSION_FILE, Session
 from .session_files import StorageError
@@ -388,27 +387,12 @@ def _export(args) -> int:
             session.export(out, force=args.force)
             print(f"wrote {out} ({session.size[0]}x{session.size[1]})")
             return 0
-        canvas = _step_canvas(session, args.step)
+        canvas = session.canvas_at(args.step)
         check_export_target(out, args.force, session.root)
         out.parent.mkdir(parents=True, exist_ok=True)
         write_png(out, canvas, 6)
         print(f"wrote {out} ({canvas.shape[1]}x{canvas.shape[0]}, the canvas after step {args.step})")
     return 0
-
-
-def _step_canvas(session: Session, number: int):
-    """The canvas after step `number` (user frame), refused clearly for a step that made none; rebuilt
-    in memory from the session's files (nothing is written into the session)."""
-    records = {r["number"]: r for r in session.history()}
-    if number != 0 and records.get(number, {}).get("status") not in ("committed", "undone"):
-        made = ", ".join(str(n) for n, r in records.items() if r["status"] in ("committed", "undone")) or "none"
-        status = records[number]["status"] if number in records else "not a step of this session"
-        raise InputError(
-            f"step {number} has no canvas ({status}): give 0 (the source) or a committed or undone step ({made})"
-        )
-    return replay_canvas(
-        session.root, session.history(), number, session.contract, session.meta["source"].get("size"), write=False
-    ).user()
 
 
 def _repair(args) -> int:

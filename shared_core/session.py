@@ -44,7 +44,7 @@ import numpy as np
 
 from .atomic import stale_temp_files
 from .canvas import GrowingCanvas
-from .errors import SessionError
+from .errors import InputError, SessionError
 from .generators import Generator, ProgressCallback
 from .geometry import (
     Contract,
@@ -129,6 +129,7 @@ class Session(SessionSteps):
         self._depth = 0  # how deeply this handle holds the writer lock (a step inside extend)
         self._canvas: GrowingCanvas | None = None
         self._checkpointed: int | None = None  # the step whose whole canvas is on disk (canvas/NNNN.png)
+        self._unsaved_steps = 0  # steps session.json does not list yet (see _save_index_now_and_then)
         self._writer = BackgroundWriter()
         self._stamp = self._index_stamp()  # to notice another process's steps (see _reload_if_changed)
         with Session._locks_guard:
@@ -286,6 +287,23 @@ class Session(SessionSteps):
         view.flags.writeable = False
         return view
 
+    def canvas_at(self, number: int) -> np.ndarray:
+        """The whole canvas after step `number` (0: the source; a committed or undone step) in the
+        user's orientation, rebuilt in memory from the nearest whole canvas and the steps' crops
+        (nothing is written); refused clearly for a step that made none."""
+        records = {r["number"]: r for r in self.history()}
+        if number != 0 and records.get(number, {}).get("status") not in (COMMITTED, UNDONE):
+            made = ", ".join(str(n) for n, r in records.items() if r["status"] in (COMMITTED, UNDONE)) or "none"
+            status = records[number]["status"] if number in records else "not a step of this session"
+            raise InputError(
+                f"step {number} has no canvas ({status}): give 0 (the source) or a committed or undone step ({made})"
+            )
+        if number == self.head:
+            return self.canvas()
+        return replay_canvas(
+            self.root, self.history(), number, self.contract, self.meta["source"].get("size"), write=False
+        ).user()
+
     def canvas_path(self) -> Path:
         """The file that holds the whole current canvas: canvas/NNNN.png (source.png before any step),
         written at the end of every command that changed it; a writer writes it now if it is not yet."""
@@ -350,7 +368,7 @@ class Session(SessionSteps):
                     on_step(result)
                 if not result.committed and stop_on_reject:
                     break
-            self._checkpoint()  # the whole canvas once per command, not per step
+            self._end_command()
             return results
 
     def step(
@@ -361,7 +379,10 @@ class Session(SessionSteps):
         with self._exclusive():
             number = self._next_number()  # the step _step will make (we hold the lock)
             try:
-                return self._step(settings, generator, progress)
+                result = self._step(settings, generator, progress)
+                if self._depth == 1:  # a command of its own (not a step of extend)
+                    self._end_command()
+                return result
             except OSError as error:  # a full disk, a read-only folder: say which step, keep the rest
                 raise self._step_not_saved(number, error) from None
 
@@ -415,8 +436,24 @@ class Session(SessionSteps):
         return st.st_mtime_ns, st.st_size, st.st_ino
 
     def _save_index(self) -> None:
-        write_json(self.root / SESSION_FILE, self.meta)
+        write_json(self.root / SESSION_FILE, self.meta, compact=True)
         self._stamp = self._index_stamp()
+        self._unsaved_steps = 0
+
+    def _save_index_now_and_then(self) -> None:
+        """After a step: session.json lists every step, so rewriting it after each step of a long run
+        would make a step's cost grow with the session; it is rewritten once the steps since the
+        last write reach an eighth of all (amortised constant per step) and at the end of every
+        command. It is an index: the step folders are the truth, read on every open."""
+        self._unsaved_steps += 1
+        if self._unsaved_steps * 8 >= len(self.meta["steps"]):
+            self._save_index()
+
+    def _end_command(self) -> None:
+        """The end of a command that stepped: the index and the whole canvas, once."""
+        if self._unsaved_steps:
+            self._save_index()
+        self._checkpoint()
 
     def _reload_if_changed(self) -> None:
         """If another process changed the session since we last saw it, re-read it from the files."""

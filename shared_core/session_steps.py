@@ -85,6 +85,8 @@ class SessionSteps:
 
         def _save_index(self) -> None: ...
 
+        def _save_index_now_and_then(self) -> None: ...
+
     def _step(self, settings: StepSettings, generator: Generator, progress) -> StepResult:
         """One step: the frontier's k tiles (one generator call each) glued at once, or none (see
         frontier.py for the tiles and frontier_files.py for their files). One function because the
@@ -154,7 +156,7 @@ class SessionSteps:
             last_settings=asdict(settings),
         )
         self.meta["steps"].append(_summary(record))
-        self._save_index()
+        self._save_index_now_and_then()
         return StepResult(number, COMMITTED, "", size, str(folder), dict(timings), seam or {})
 
     def _reject(self, record: dict, folder: Path, reason: str) -> StepResult:
@@ -162,7 +164,7 @@ class SessionSteps:
         write_json(folder / "step.json", record)
         touch_atomic(folder / "rejected.err", reason.rstrip() + "\n")
         self.meta["steps"].append(_summary(record))
-        self._save_index()
+        self._save_index_now_and_then()
         return StepResult(record["number"], REJECTED, reason, self.size, str(folder), dict(record["timings"]))
 
     def _step_not_saved(self, number: int, error: OSError) -> StorageError:

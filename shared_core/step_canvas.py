@@ -160,7 +160,9 @@ def replay_canvas(
         path, start_number = start
         if not _whole_intact(path, by_number.get(start_number), source_size if start_number == 0 else None):
             if notes is not None and start_number != 0 and not _is_crop_way(path):
-                notes.append(f"{relative(path, root)} {_why(path)}: rebuilt from the steps" + ("" if write else READING_ONLY))
+                notes.append(
+                    f"{relative(path, root)} {_why(path)}: rebuilt from the steps" + ("" if write else READING_ONLY)
+                )
             continue
         try:
             canvas = _open_start(start, by_number, forward, contract)
@@ -170,7 +172,8 @@ def replay_canvas(
             continue
         for step in forward:
             canvas = _step_forward(root, canvas, by_number[step], contract, write, notes)
-        canvas.read_whole = None if back or forward else start[1]
+        whole_file = not back and not forward and path == checkpoint_path(root, start_number)
+        canvas.read_whole = start_number if whole_file else None  # not a step's crop that covers all
         return canvas
     path = root / SOURCE_FILE
     raise SessionError(
@@ -278,7 +281,9 @@ def _step_forward(
         return canvas
     canvas = apply_committed_step(canvas, folder, record, contract)
     if notes is not None:
-        notes.append(f"{relative(after, root)} {_why(after)}: rebuilt from the committed tiles" + ("" if write else READING_ONLY))
+        notes.append(
+            f"{relative(after, root)} {_why(after)}: rebuilt from the committed tiles" + ("" if write else READING_ONLY)
+        )
     if write:
         write_canvas(after, cut_crop(canvas, crops[AFTER]))
     return canvas

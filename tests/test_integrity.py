@@ -301,7 +301,9 @@ def test_a_session_from_before_crops_opens_undoes_and_continues(tmp_path):
     root = tmp_path / "s"
     with Session.create(root, user_canvas(TRUTH, 80, "x_ltr"), SMALL) as session:
         wholes = [session.canvas()]
-        session.extend(StepSettings(), OracleGenerator(TRUTH), steps=3, on_step=lambda _: wholes.append(session.canvas()))
+        session.extend(
+            StepSettings(), OracleGenerator(TRUTH), steps=3, on_step=lambda _: wholes.append(session.canvas())
+        )
     shutil.rmtree(root / "canvas")
     for n in (1, 2, 3):
         folder = step(root, n)

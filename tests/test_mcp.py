@@ -275,7 +275,7 @@ def test_open_extend_view_history_undo_export_in_process(place):
         assert (undone.structured_content["undone_step"], undone.structured_content["head"]) == (3, 2)
         assert (undone.structured_content["width"], undone.structured_content["height"]) == (2048, 1024)
         after_two = decode(Path(undone.structured_content["canvas_path"]).read_bytes())
-        assert undone.structured_content["canvas_path"].endswith("steps/0002/canvas_after.png")
+        assert undone.structured_content["canvas_path"].endswith("canvas/0002.png")  # the whole canvas, written
         assert np.array_equal(after_two[:, :1536], canvas[:, :1536])  # step 3 changed only x >= 1536
 
         exported = await client.call_tool("export_canvas", {"session_id": sid, "path": "out/pano.png"})
@@ -309,7 +309,7 @@ def test_open_extend_view_history_undo_export_in_process(place):
     values = [p[0] for p in progress]
     assert values == sorted(values) and values[-1] == 3 and all(p[1] == 3 for p in progress)
     assert sum(1 for p in progress if "committed" in p[2]) == 3
-    assert (place["sessions"] / sid / "steps" / "0003" / "canvas_after.png").exists()
+    assert (place["sessions"] / sid / "steps" / "0003" / "canvas_after.png").exists()  # a crop
 
 
 def test_open_from_base64_with_fit_and_from_blank(place):

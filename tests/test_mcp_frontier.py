@@ -204,7 +204,8 @@ def test_changed_region_is_right_when_another_client_grew_the_session_before_the
         second = await client.call_tool(
             "extend_canvas", {"session_id": sid, "direction": "right", "steps": 2, "backend": "test-interloper"}
         )
-        before = decode((folder / "steps" / "0002" / "canvas_after.png").read_bytes())
+        with Session.open(folder, write=False) as reader:
+            before = reader.canvas_at(2)
         assert not first.is_error, text_of(first)
         return second, before
 
@@ -263,12 +264,13 @@ def test_a_step_that_fails_after_committed_ones_is_reported_not_turned_into_an_e
     async def scenario(client):
         sid = (await client.call_tool("open_canvas", {"image_path": "photo.png"})).structured_content["session_id"]
         partly = await client.call_tool("extend_canvas", {"session_id": sid, "direction": "down", "steps": 3})
+        partly_canvas = canvas_of(partly)  # the next call that changes the session replaces this file
         monkeypatch.setattr(session_module, "write_png", real_write_png)  # the disk has room again
         again = await client.call_tool("extend_canvas", {"session_id": sid, "direction": "down"})
         history = await client.call_tool("session_history", {"session_id": sid})
-        return partly, again, history
+        return partly, partly_canvas, again, history
 
-    partly, again, history = run_with_client(make_app(place), scenario)
+    partly, partly_canvas, again, history = run_with_client(make_app(place), scenario)
     assert not partly.is_error, text_of(partly)
     out = partly.structured_content
     assert [(s["number"], s["status"]) for s in out["steps"]] == [(1, "committed"), (2, "rejected")]
@@ -277,7 +279,7 @@ def test_a_step_that_fails_after_committed_ones_is_reported_not_turned_into_an_e
     assert "No space left on device" in text_of(partly)
     assert (out["width"], out["height"]) == (1024, 1536)
     assert out["changed_region"] == {"x": 0, "y": 512, "width": 1024, "height": 1024}
-    assert_region_is_what_changed(ruler(1024, 1024), canvas_of(partly), (0, 0), out["changed_region"])
+    assert_region_is_what_changed(ruler(1024, 1024), partly_canvas, (0, 0), out["changed_region"])
     assert not again.is_error and again.structured_content["height"] == 2048, text_of(again)
     statuses = {s["number"]: s["status"] for s in history.structured_content["steps"]}
     # step 2 died before its step.json was written: its folder is removed (its number is free again) or it

@@ -113,7 +113,7 @@ def test_a_real_exquisite_mcp_over_stdio(place):
     assert undone.structured_content["height"] == 2048
     written = decode((place["exports"] / "meadow.png").read_bytes())
     assert written.shape == (2048, 1024, 3)
-    after_two = decode((place["sessions"] / sid / "steps" / "0002" / "canvas_after.png").read_bytes())
+    after_two = decode((place["sessions"] / sid / "canvas" / "0002.png").read_bytes())  # written by the undo
     assert np.array_equal(written, after_two)
     assert bad.is_error and "outside the allowed directories" in text_of(bad)
     assert not Path("/etc/evil.png").exists()

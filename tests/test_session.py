@@ -181,7 +181,9 @@ def test_undo_reverts_and_continuing_keeps_numbering(tmp_path):
     truth = world(64, 400)
     with Session.create(tmp_path / "s", user_canvas(truth, 80, "x_ltr"), SMALL) as session:
         wholes = []
-        session.extend(StepSettings(), OracleGenerator(truth), steps=2, on_step=lambda _: wholes.append(session.canvas()))
+        session.extend(
+            StepSettings(), OracleGenerator(truth), steps=2, on_step=lambda _: wholes.append(session.canvas())
+        )
         after_one = wholes[0]
         record = session.undo()
         assert record["number"] == 2 and record["status"] == "undone"
@@ -207,7 +209,9 @@ def test_reopen_replays_canvases_a_killed_process_did_not_write(tmp_path):
             steps=4,
         )
         expected = session.canvas()
-        crops = {n: [read_png_into(session.step_dir(n) / f"canvas_{w}.png") for w in ("before", "after")] for n in (3, 4)}
+        crops = {
+            n: [read_png_into(session.step_dir(n) / f"canvas_{w}.png") for w in ("before", "after")] for n in (3, 4)
+        }
     for n in (2, 3, 4):  # as if the process died before the background writer got to them
         (session.step_dir(n) / "canvas_after.png").unlink()
     (session.step_dir(4) / "canvas_before.png").unlink()
