@@ -6,22 +6,26 @@ A session is a directory:
                             backend); written once
     session.json            the index of steps, derived from the folders (rewritten atomically)
     source.png source.sha256   the starting canvas (after an optional fit) and its checksum
+    canvas/NNNN.png (.sha256)  the whole canvas after step NNNN, written at the end of each command
+                            (the newest only; see step_canvas.py)
     .lock                   the writer lock (flock; holds the writing process's pid)
     steps/NNNN/             one folder per step, never reused or overwritten:
         prompt.txt conditioning_band.png reference.png mask.png canvas_before.png tile_full.png
-        new_half.png canvas_after.png canvas_after.sha256 step.json   and   committed.ok  or  rejected.err
+        new_half.png canvas_after.png (+ .sha256) step.json   and   committed.ok  or  rejected.err
+        (canvas_before/after are crops of the whole canvas around what the step changed: `crops`)
 
 The files are the truth; session.json is an index rebuilt from them on open (see journal.py).
 
 Commit protocol (why a kill at any moment is safe): a session folder is made beside its target and
 renamed into place, so it exists whole or not at all. A step writes its inputs and the tile, glues
 in memory, then writes step.json (with the tile's checksum) and committed.ok (a copy of the record):
-that is the commit. canvas_after.png is a derived artifact: the glue is a pure function of the
-parent canvas and the tile, so a canvas that was not yet written when a process died, or that no
-longer matches its checksum, is rebuilt on open by replaying the committed tiles. The whole-canvas
-PNGs are encoded by a background writer while the next tile is generated (their cost still grows
-with the canvas), and every step's canvas files exist once `flush()` (called by every face before it
-returns) has run. The step itself is in session_steps.py.
+that is the commit. The crops and the whole canvas are derived artifacts: the glue is a pure
+function of the parent canvas and the tiles, so a file that was not yet written when a process died,
+or that no longer matches its checksum, is rebuilt on open from the committed tiles (step_canvas.py).
+The crops are encoded by a background writer while the next tile is generated, and exist once
+`flush()` (called by every face before it returns) has run; the whole canvas and session.json are
+written at the end of each command (`_end_command`), so a step's cost does not grow with the canvas.
+The step itself is in session_steps.py.
 
 One writer at a time: a run of steps, an undo and the repairs on open hold the session's writer
 lock (session_files.writer_lock); a second writer is refused at once with the holder's pid, or
@@ -42,9 +46,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import stale_temp_files
 from .canvas import GrowingCanvas
-from .errors import InputError, SessionError
+from .errors import SessionError
 from .generators import Generator, ProgressCallback
 from .geometry import (
     Contract,
@@ -63,9 +66,9 @@ from .journal import (
     read_steps,
     step_dir,
 )
-from .pngio import read_image, write_png
+from .pngio import read_image
 from .rgb import check_rgb
-from .service import canvas_pixel_limit, check_export_target, check_step_settings, check_steps
+from .service import canvas_pixel_limit, check_step_settings, check_steps
 from .session_files import (
     BackgroundWriter,
     now,
@@ -90,8 +93,9 @@ from .session_folder import (
     remove_leftovers,
     staging_folder,
 )
+from .session_canvas import SessionCanvas
 from .session_steps import SessionSteps, StepResult, _summary, _user_size
-from .step_canvas import checkpoint_path, rebuild_crops, replay_canvas, write_checkpoint
+from .step_canvas import checkpoint_path, rebuild_crops
 from .step_settings import StepSettings, next_settings
 
 RESERVE_STEPS = 16
@@ -112,7 +116,7 @@ __all__ = [
 ]
 
 
-class Session(SessionSteps):
+class Session(SessionSteps, SessionCanvas):
     """One growing canvas on disk. Use `create` or `open`; call `close` (or use `with`)."""
 
     _locks: dict[str, threading.Lock] = {}  # noqa: RUF012  (shared on purpose: one lock per folder per process)
@@ -276,55 +280,6 @@ class Session(SessionSteps):
     def step_dir(self, number: int) -> Path:
         return step_dir(self.root, number)
 
-    def canvas(self) -> np.ndarray:
-        """A copy of the current canvas in the user's orientation."""
-        return np.array(self._loaded().user())
-
-    def canvas_view(self) -> np.ndarray:
-        """The current canvas in the user's orientation without a copy (for previews of long
-        canvases); valid only until the next step or undo, so read it while no step runs."""
-        view = self._loaded().user()
-        view.flags.writeable = False
-        return view
-
-    def canvas_at(self, number: int) -> np.ndarray:
-        """The whole canvas after step `number` (0: the source; a committed or undone step) in the
-        user's orientation, rebuilt in memory from the nearest whole canvas and the steps' crops
-        (nothing is written); refused clearly for a step that made none."""
-        records = {r["number"]: r for r in self.history()}
-        if number != 0 and records.get(number, {}).get("status") not in (COMMITTED, UNDONE):
-            made = ", ".join(str(n) for n, r in records.items() if r["status"] in (COMMITTED, UNDONE)) or "none"
-            status = records[number]["status"] if number in records else "not a step of this session"
-            raise InputError(
-                f"step {number} has no canvas ({status}): give 0 (the source) or a committed or undone step ({made})"
-            )
-        if number == self.head:
-            return self.canvas()
-        return replay_canvas(
-            self.root, self.history(), number, self.contract, self.meta["source"].get("size"), write=False
-        ).user()
-
-    def canvas_path(self) -> Path:
-        """The file that holds the whole current canvas: canvas/NNNN.png (source.png before any step),
-        written at the end of every command that changed it; a writer writes it now if it is not yet."""
-        if self._writable:
-            with self._exclusive():
-                self._checkpoint()
-        return checkpoint_path(self.root, self.head)
-
-    def export(self, out: str | os.PathLike, level: int = 6, force: bool = True) -> Path:
-        """Write the current canvas to `out` (never into the session; over an existing file only
-        with `force`, which faces that asked the user already pass)."""
-        out = check_export_target(out, force, self.root)
-        canvas = self._loaded()
-        try:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            for tmp in stale_temp_files(out.parent, out.name):  # an earlier export to `out`, killed
-                tmp.unlink(missing_ok=True)
-            return write_png(out, canvas.user(), level)
-        except OSError as error:
-            raise storage_error(error, f"the export {out} could not be written") from None
-
     def repair(self) -> list[str]:
         """What opening repaired, and every step's crops checked against their checksums and
         written again where missing or damaged (`exquisite repair`); returns what was done."""
@@ -465,32 +420,6 @@ class Session(SessionSteps):
     def _next_number(self) -> int:
         numbers = [int(p.name) for p in (self.root / "steps").iterdir() if p.name.isdigit()]
         return max(numbers, default=0) + 1
-
-    def _loaded(self) -> GrowingCanvas:
-        if self._canvas is None:
-            self._canvas = self._replayed(self.head, self.repairs)
-        return self._canvas
-
-    def _replayed(self, head: int, notes: list) -> GrowingCanvas:
-        canvas = replay_canvas(
-            self.root, self.meta["steps"], head, self.contract, self.meta["source"].get("size"), self._writable, notes
-        )
-        self._checkpointed = head if canvas.read_whole == head else None
-        return canvas
-
-    def _checkpoint(self) -> None:
-        """Write the whole head canvas (canvas/NNNN.png) unless it is on disk already: once per
-        command that changed it, so a step's cost does not grow with the canvas (step_canvas.py)."""
-        self.flush()
-        if self._canvas is None or self._checkpointed == self.head:
-            return
-        try:
-            write_checkpoint(self.root, self.head, self._canvas.user())
-        except OSError as error:
-            raise storage_error(
-                error, "the whole canvas could not be written (every step is committed; it is written on the next open)"
-            ) from None
-        self._checkpointed = self.head
 
     def _recover(self) -> None:
         """Rebuild the index and the head canvas from the step folders, which are the truth (a

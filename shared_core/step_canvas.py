@@ -120,12 +120,15 @@ def checkpoints(root: Path) -> list[tuple[int, Path]]:
 
 
 def write_checkpoint(root: Path, number: int, image: np.ndarray) -> Path:
-    """Write the whole canvas after step `number`, then remove the older checkpoints (the new one
-    is complete, checksum included, before any other goes)."""
-    if number == 0:
-        remove_checkpoints(root)
-        return root / SOURCE_FILE
+    """Write the whole canvas after step `number` (for 0, source.png if it is missing or damaged),
+    then remove the older checkpoints (the new one is complete, checksum included, before any other
+    goes)."""
     path = checkpoint_path(root, number)
+    if number == 0:  # the source, rewritten only if it was lost (the walk back rebuilt it from crops)
+        if not canvas_verified(path, [image.shape[1], image.shape[0]]):
+            write_canvas(path, image)
+        remove_checkpoints(root)
+        return path
     path.parent.mkdir(exist_ok=True)
     write_canvas(path, image)
     remove_checkpoints(root, keep=number)

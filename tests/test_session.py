@@ -343,3 +343,35 @@ def test_refresh_shows_another_handles_steps_and_touches_nothing_when_unchanged(
     np.testing.assert_array_equal(reader.canvas(), writer.canvas())
     reader.close()
     writer.close()
+
+
+def test_undo_and_any_step_walk_the_crops_not_the_tiles(tmp_path):
+    """Right, down, left: undo (and canvas_at) reach each earlier canvas from the whole canvas by the
+    steps' canvas_before crops, to the pixel, with every tile and the source gone (nothing is glued
+    again), and each step's crops stay the size of one tile plus its advance, whatever the canvas."""
+    truth = world(64, 400)
+    root = tmp_path / "s"
+    with Session.create(root, user_canvas(truth, 80, "x_ltr"), SMALL) as session:
+        wholes = [session.canvas()]
+        for direction in ("right", "down", "left"):
+            session.extend(
+                StepSettings(direction=direction, blend="smooth"),
+                MockGenerator(),  # tiles that disagree with the canvas: a wrong walk would show
+                steps=2,
+                on_step=lambda _: wholes.append(session.canvas()),
+            )
+    for n in range(1, 7):
+        record = json.loads((root / "steps" / f"{n:04d}" / "step.json").read_text())
+        after = read_png_into(root / "steps" / f"{n:04d}" / "canvas_after.png")
+        assert to_frontier_right(after, record["direction"]).shape[1] == SMALL.tile + SMALL.advance
+    for path in [root / "source.png", *root.glob("steps/*/tile_full.png"), *root.glob("steps/*/tiles/*/tile.png")]:
+        path.unlink()
+    with Session.open(root, write=False) as reader:
+        for n in range(7):
+            np.testing.assert_array_equal(reader.canvas_at(n), wholes[n])
+    with Session.open(root) as session:
+        for n in range(5, -1, -1):
+            session.undo()
+            np.testing.assert_array_equal(session.canvas(), wholes[n])
+            whole = root / ("source.png" if n == 0 else f"canvas/{n:04d}.png")  # written at each undo's end
+            np.testing.assert_array_equal(read_png_into(whole), wholes[n])
