@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from exquisite.shared_core.step_canvas import damaged_crops
 from exquisite.shared_core.canvas import GrowingCanvas
 from exquisite.shared_core.geometry import Contract
 from exquisite.shared_core.journal import (
@@ -55,6 +56,7 @@ class Tally:
     steps_lost: int = 0
     leftovers: int = 0
     mismatches: int = 0
+    crops_damaged: int = 0
     repairs: int = 0
     problems: list[str] = field(default_factory=list)
     ops: dict = field(default_factory=dict)
@@ -110,6 +112,7 @@ def run_parallel(kills: int, seed: int, work: Path, workers: int = 2) -> Tally:
             "steps_lost",
             "leftovers",
             "mismatches",
+            "crops_damaged",
             "repairs",
         ):
             setattr(total, name, getattr(total, name) + getattr(tally, name))
@@ -192,6 +195,10 @@ def _check(root: Path, known: dict[Path, set[int]], tally: Tally) -> None:
         if not (np.array_equal(on_disk, replayed) and np.array_equal(session.canvas(), replayed)):
             tally.mismatches += 1
             tally.problems.append(f"{root.name}: canvas at step {session.head} differs from its replay")
+        damaged = damaged_crops(root, session.history())  # what the open did not put right
+        tally.crops_damaged += len(damaged)
+        if damaged:
+            tally.problems.append(f"{root.name}: steps {damaged} have missing or damaged crops after a writer's open")
     for path in root.rglob("*"):
         if path.name.endswith(".tmp") or (path.parent.name == "steps" and not (path / "step.json").exists()):
             tally.leftovers += 1
@@ -261,7 +268,7 @@ def main() -> int:
     )
     print(
         f"steps lost {tally.steps_lost}, canvases differing from their replay {tally.mismatches}, "
-        f"leftovers {tally.leftovers}"
+        f"steps with crops missing or damaged after a writer's open {tally.crops_damaged}, leftovers {tally.leftovers}"
     )
     for problem in tally.problems:
         print(f"  {problem}")

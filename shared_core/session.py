@@ -69,17 +69,8 @@ from .journal import (
 from .pngio import read_image
 from .rgb import check_rgb
 from .service import canvas_pixel_limit, check_step_settings, check_steps
-from .session_files import (
-    BackgroundWriter,
-    now,
-    relative,
-    storage_error,
-    touch_atomic,
-    write_canvas,
-    write_json,
-    writer_lock,
-    writer_pid,
-)
+from .session_files import BackgroundWriter, now, relative, storage_error, touch_atomic, write_canvas, write_json
+from .session_files import writer_lock, writer_pid
 from .session_folder import (
     FORMAT,
     ORIGIN_FILE,
