@@ -17,30 +17,32 @@
       box.replaceChildren(this.status, this.holder);
     }
 
-    /** Show the session's current canvas; reopen only when its file changed. */
+    /** Show the session's current canvas; reopen only when the head (or its version) changed. */
     async show(sessionId, session, selected) {
       this.steps = session.steps.filter((s) => s.head_box);
       this.selected = selected;
       if (!session.canvas) {
-        this.status.textContent = "The current canvas is being written; it appears here in a moment.";
+        this.status.textContent = "The current canvas is not readable yet; it appears here in a moment.";
         return;
       }
-      const key = `${sessionId}|${session.canvas.url}`;
+      const query = session.canvas.query; // step=N&v=...: the server finds or renders that canvas
+      const key = `${sessionId}|${query}`;
       if (key === this.key) { this.drawBoxes(); return; }
       this.key = key;
-      this.status.textContent = `Building the zoom pyramid of ${EV.size([session.canvas.width, session.canvas.height])}…`;
-      const file = encodeURIComponent(session.canvas.file);
+      this.status.textContent = `Building the zoom pyramid of ${EV.size([session.canvas.width, session.canvas.height])}` +
+        (session.canvas.rendered ? " (no whole canvas is on disk yet: rendering it from the steps)…" : "…");
       const id = encodeURIComponent(sessionId);
-      const response = await fetch(`api/sessions/${id}/canvas?file=${file}`);
+      const response = await fetch(`api/sessions/${id}/canvas?${query}`);
       if (key !== this.key) return; // a newer canvas arrived meanwhile
       if (!response.ok) { this.status.textContent = "The canvas could not be read yet; retrying on the next change."; this.key = null; return; }
       const info = await response.json();
-      this.status.textContent = `Current canvas ${EV.size([info.width, info.height])} at step ${session.head}: ` +
+      this.status.textContent = `Current canvas ${EV.size([info.width, info.height])} at step ${session.head}` +
+        (session.canvas.file ? "" : " (rendered from the steps)") + ": " +
         "scroll to zoom, drag to pan; numbered outlines are where each step's tile landed.";
       const source = {
         width: info.width, height: info.height, tileSize: info.tile_size, tileOverlap: 0,
         minLevel: 0, maxLevel: info.max_level,
-        getTileUrl: (level, x, y) => `tiles/${id}/${level}/${x}_${y}.jpg?file=${file}`,
+        getTileUrl: (level, x, y) => `tiles/${id}/${level}/${x}_${y}.jpg?${query}`,
       };
       const keep = this.visibleRegion(); // a zoomed-in view survives a new canvas (a step landing)
       if (!this.viewer) {
