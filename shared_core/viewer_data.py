@@ -244,6 +244,9 @@ def read_step(folder: Path, url_prefix: str, contract: dict) -> dict | None:
         else None
     )
     step["head_box"] = None
+    number = int(folder.name)
+    version = canvas_version(folder.parent.parent, number) if step["tile_box"] is not None else None
+    step["canvas_query"] = f"step={number}&v={version}" if version else None  # its whole canvas after
     prompt_file = _read_text(folder / "prompt.txt")
     if not step["prompt"] and prompt_file:
         step["prompt"] = prompt_file

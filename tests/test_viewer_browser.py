@@ -289,3 +289,41 @@ def test_the_blink_layers_show_the_right_pixels_of_a_long_session(tmp_path, brow
     finally:
         page.close()
         server.stop()
+
+
+def test_the_zoom_view_renders_a_head_with_no_whole_canvas_and_any_steps_canvas(tmp_path, browser):
+    """During a run no whole canvas of the head is on disk: the zoom view still shows it (the
+    server renders it); the toggle shows the canvas after the selected step instead."""
+    folder = make_long_session(tmp_path / "long", ["x_ltr", "y_btt", "x_rtl", "y_ttb"])
+    steps = read_session(folder, "long")["steps"]
+    server = serve([folder])
+    server.start()
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    console = Console(page)
+    tiles = []
+    page.on("request", lambda r: tiles.append(r.url) if "/tiles/long/" in r.url else None)
+    size = "() => { const i = EV.canvasView.viewer.world.getItemAt(0); return i ? [i.getContentSize().x, i.getContentSize().y] : null; }"
+    try:
+        page.goto(server.url + "?session=long&step=2")
+        page.locator('.step-box[data-step="4"]').wait_for()
+        assert page.evaluate(size) == steps[3]["size_after"]
+        assert "(rendered from the steps)" in page.locator(".canvas-status").inner_text()
+        assert tiles and all("step=4&v=" in url for url in tiles)
+        page.locator("#canvas-at-step").check()
+        page.wait_for_function(
+            f"() => JSON.stringify(({size})()) === '{json.dumps(steps[1]['size_after'], separators=(',', ':'))}'"
+        )
+        assert page.locator(".step-box").count() == 1 and page.locator('.step-box[data-step="2"]').count() == 1
+        assert "Canvas after step 2" in page.locator(".canvas-status").inner_text()
+        page.wait_for_function("() => [...document.querySelectorAll('#osd canvas')].length > 0")
+        page.wait_for_timeout(500)
+        assert any("step=2&v=" in url for url in tiles)
+        shot(page, "viewer-canvas-after-step")
+        page.locator("#canvas-at-step").uncheck()
+        page.wait_for_function(
+            f"() => JSON.stringify(({size})()) === '{json.dumps(steps[3]['size_after'], separators=(',', ':'))}'"
+        )
+        assert console.errors == []
+    finally:
+        page.close()
+        server.stop()

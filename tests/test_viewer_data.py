@@ -92,6 +92,7 @@ def test_reader_reports_status_reason_boxes_and_images(tmp_path):
     assert steps[0]["images"]["canvas_before"]["box"] == [300 - 256, 0, 256, 256]
     assert steps[0]["images"]["canvas_after"]["box"] == [300 - 256, 0, 256 + 128, 256]
     assert steps[1]["images"]["canvas_before"]["box"] == [428 - 256, 0, 256, 256]  # rejected: no crops recorded
+    assert steps[0]["canvas_query"].startswith("step=1&v=") and steps[1]["canvas_query"] is None  # nothing glued
 
 
 def test_growth_to_the_left_moves_earlier_tiles_on_the_current_canvas(tmp_path):
