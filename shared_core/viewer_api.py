@@ -6,12 +6,13 @@ they serve the same JSON and refuse the same paths. Paths are relative to where 
 mounted (`/` for `exquisite view`, `/exquisite/viewer/` in ComfyUI) and the page only uses relative
 URLs. Every file served is confined: session files to their session folder (real path, so `..` and
 symlinks out are refused), of the kinds the journal writes (PNG, JSON, text); page files to the
-package's web folder. Nothing here writes anything.
+package's web folder. Nothing here writes into a session.
 
 Routes (see docs/viewer.md): ``api/sessions``, ``api/sessions/ID``, ``api/sessions/ID/stamp``,
-``api/sessions/ID/canvas?file=REL``, ``files/ID/REL``, ``tiles/ID/LEVEL/COL_ROW.jpg?file=REL``,
-``crop/ID?file=REL&box=X,Y,W,H``, and the
-page itself (``""``, ``static/...``).
+``api/sessions/ID/canvas?step=N|file=REL``, ``files/ID/REL``,
+``tiles/ID/LEVEL/COL_ROW.jpg?step=N|file=REL``, ``crop/ID?step=N|file=REL&box=X,Y,W,H``, and the
+page itself (``""``, ``static/...``). `step=N` is the whole canvas after step N (viewer_canvas.py:
+the session's file that holds it, or rendered from the steps into the viewer's temporary folder).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from urllib.parse import unquote
 from .errors import InputError
 from .paths import inside, real
 from .viewer_data import SERVED_SUFFIXES, list_sessions, read_session, stamp, summary
-from .viewer_tiles import PyramidCache
+from .viewer_canvas import canvas_pyramid, canvas_version, session_key
+from .viewer_tiles import Pyramid, PyramidCache
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web" / "viewer"
 CONTENT_TYPES = {
@@ -104,10 +106,12 @@ class ViewerApi:
     def __init__(self, roots: list[Path], web_dir: Path = WEB_DIR) -> None:
         self.roots = [Path(r) for r in roots]
         self.web_dir = web_dir
-        self.pyramids = PyramidCache()
+        self.pyramids = PyramidCache()  # PNG files of the sessions (a step's crops)
+        self.canvases = PyramidCache(keep=2)  # whole canvases after a step: apart, so crops do not push them out
 
     def close(self) -> None:
         self.pyramids.close()
+        self.canvases.close()
 
     def sessions(self) -> dict[str, Path]:
         found: dict[str, Path] = {}
@@ -174,10 +178,24 @@ class ViewerApi:
             return _json(self._pyramid(parts[0], query).info())
         raise Refused(404, f"no such endpoint {'/'.join(parts)!r}")
 
-    def _pyramid(self, session_id: str, query: dict[str, str]):
+    def _pyramid(self, session_id: str, query: dict[str, str]) -> Pyramid:
+        """`step=N`: the whole canvas after step N; `file=REL`: a PNG of the session."""
         folder = self._session(session_id)
+        if "step" in query:
+            return self._canvas(folder, query["step"])
         target = confined(folder, query.get("file", ""), (".png",))
         return self.pyramids.get(target)
+
+    def _canvas(self, folder: Path, text: str) -> Pyramid:
+        """Made once per committed step (see viewer_canvas.py), whatever the session does later."""
+        if not text.isdigit() or len(text) > 6:
+            raise Refused(404, f"step is a step number (step=3), got {text!r}")
+        number = int(text)
+        version = canvas_version(folder, number)
+        if version is None:
+            raise Refused(404, f"step {number} is not committed: it has no canvas to show")
+        key = ("step", session_key(folder), number, version)
+        return self.canvases.get_built(key, lambda scratch: canvas_pyramid(folder, number, scratch))
 
     def _static(self, relative: str) -> Reply:
         target = confined(self.web_dir, relative, tuple(s for s in CONTENT_TYPES if s != ".json"))

@@ -11,7 +11,11 @@ one module to adapt.
 
 Coordinates: `tile_box` is where the step's tile landed on the canvas after that step, as
 [x, y, width, height]; `head_box` is the same region on the current canvas (later steps that grow
-left or up move it), or null for a step whose tile is not part of the current canvas.
+left or up move it), or null for a step whose tile is not part of the current canvas. A step's
+canvas_before.png / canvas_after.png are crops of the whole canvas before / after it (step_canvas.py);
+their `box` is where each sits on that whole canvas (the whole of it for a session made before
+crops). The whole current canvas (`canvas`) is a checkpoint file when one holds it, else the server
+renders it from the steps (viewer_canvas.py).
 """
 
 from __future__ import annotations
@@ -21,10 +25,13 @@ import struct
 from pathlib import Path
 from urllib.parse import quote
 
-from .errors import InputError
+from .errors import ExquisiteError, InputError
+from .geometry import Contract
 from .journal import INDEX_FIELDS
 from .pngio import png_size
 from .session_folder import json_object
+from .step_canvas import AFTER, BEFORE, crop_boxes
+from .viewer_canvas import canvas_version, whole_file
 
 SESSION_FILE = "session.json"
 SOURCE_FILE = "source.png"
@@ -136,6 +143,29 @@ def _status(folder: Path, record: dict) -> tuple[str, str]:
     return RUNNING, ""
 
 
+def _crop_boxes(images: dict, record: dict, contract) -> None:
+    """Give canvas_before / canvas_after their `box`: where the image sits on the whole canvas
+    before / after the step, [x, y, w, h]. A committed step records its crops; an image of the
+    recorded size is whole (a session made before crops); a rejected step's canvas_before is the
+    crop a step would cut (step_canvas.crop_boxes, no growth)."""
+    recorded = record.get("crops")
+    crops: dict = recorded if isinstance(recorded, dict) else {}
+    for name, size_key in ((BEFORE, "size_before"), (AFTER, "size_after")):
+        info, size = images.get(name), record.get(size_key)
+        if info is None:
+            continue
+        box = crops.get(name)
+        if box is None and isinstance(size, list) and [info["width"], info["height"]] == size:
+            box = [0, 0, *size]
+        elif box is None and name == BEFORE and isinstance(size, list):
+            try:
+                box = crop_boxes(str(record.get("direction")), size, size, Contract.from_dict(contract))[BEFORE]
+            except (ExquisiteError, TypeError, ValueError, KeyError):
+                box = None
+        if box is not None and list(box[2:]) == [info["width"], info["height"]]:
+            info["box"] = [int(v) for v in box]
+
+
 def tile_box(direction: str, size_before, size_after, contract: dict) -> list[int] | None:
     """[x, y, w, h] of the tile on the canvas after the step (frontier-right: tile column c lies on
     canvas column L - band + c, L the length before); None when the record lacks what it needs."""
@@ -200,7 +230,8 @@ def read_step(folder: Path, url_prefix: str, contract: dict) -> dict | None:
     step["status"], step["reason"] = status, reason or record.get("reason") or ""
     step["extra"] = {k: v for k, v in record.items() if k not in KNOWN_FIELDS}
     step["duration_s"] = _duration(record.get("timings"))
-    step["images"] = _images(folder, url_prefix)
+    step["images"] = images = _images(folder, url_prefix)
+    _crop_boxes(images, record, record.get("contract") or contract or {})
     step["tiles"] = _tiles(folder, url_prefix)
     step["tile_box"] = (
         tile_box(
@@ -213,6 +244,9 @@ def read_step(folder: Path, url_prefix: str, contract: dict) -> dict | None:
         else None
     )
     step["head_box"] = None
+    number = int(folder.name)
+    version = canvas_version(folder.parent.parent, number) if step["tile_box"] is not None else None
+    step["canvas_query"] = f"step={number}&v={version}" if version else None  # its whole canvas after
     prompt_file = _read_text(folder / "prompt.txt")
     if not step["prompt"] and prompt_file:
         step["prompt"] = prompt_file
@@ -238,10 +272,7 @@ def read_session(folder: Path, session_id: str, url_root: str = "files") -> dict
             steps.append(step)
     head = max((s["number"] for s in steps if s["status"] == "committed"), default=0)
     _place_on_head(steps, head)
-    canvas_rel = f"steps/{head:04d}/canvas_after.png" if head else SOURCE_FILE
-    canvas = _image(folder, canvas_rel, base)
-    if canvas is not None:
-        canvas["file"] = canvas_rel
+    canvas = head_canvas(folder, head, steps_by_number(steps).get(head), meta, base)
     return {
         "id": session_id,
         "name": folder.name,
@@ -255,6 +286,26 @@ def read_session(folder: Path, session_id: str, url_root: str = "files") -> dict
         "canvas_pending": canvas is None,
         "steps": steps,
         "source_image": _image(folder, SOURCE_FILE, base),
+    }
+
+
+def head_canvas(folder: Path, head: int, step: dict | None, meta: dict, base: str) -> dict | None:
+    """The whole canvas after the head, for the deep zoom: `query` names it to the server (step=N
+    and a version for the browser's cache), `file` is the session file that holds it, or null
+    while none does (a run in progress, a crash): then the server renders it (viewer_canvas.py)."""
+    version = canvas_version(folder, head)
+    size = step.get("size_after") if step is not None else (meta.get("source") or {}).get("size")
+    if version is None or not size:
+        return None
+    relative = whole_file(folder, head, step)
+    return {
+        "step": head,
+        "width": int(size[0]),
+        "height": int(size[1]),
+        "file": relative,
+        "url": f"{base}/{relative}?v={version}" if relative else None,
+        "rendered": relative is None,
+        "query": f"step={head}&v={version}",
     }
 
 

@@ -4,9 +4,9 @@ Why a pyramid and not the PNG: a browser asked to scale a 65,536 px image decode
 on every zoom. Here the canvas is decoded once by the streaming reader into a memory-mapped file in
 a temporary folder (never in the session), halved level by level, and served as 256 px JPEG tiles
 in the numbering OpenSeadragon uses (level `max_level` is full size, each level below is half the
-one above, level 0 is one pixel). Canvas files of a session are never rewritten (each step writes
-its own), so a pyramid is keyed by the file's inode, size and mtime and stays valid; the few most
-recently used are kept.
+one above, level 0 is one pixel). A file's pyramid is keyed by its inode, size and mtime (a file
+replaced gets a new one); a canvas the viewer rendered from the steps (viewer_canvas.py) is kept
+under its own key; the few most recently used are kept.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import tempfile
 import threading
 import weakref
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -54,18 +55,28 @@ class Pyramid:
     """Every level of one canvas, in memory-mapped files under `folder`."""
 
     def __init__(self, path: Path, folder: Path) -> None:
-        self.width, self.height = (int(v) for v in png_size(path))
-        self.max_level = max_level(self.width, self.height)
-        self.folder = folder
-        full = np.lib.format.open_memmap(
-            folder / "0.npy", mode="w+", dtype=np.uint8, shape=(self.height, self.width, 3)
-        )
+        full = self._begin(folder, *(int(v) for v in png_size(path)))
         try:
             read_png_into(path, full)  # straight into the mapped file: no second copy in memory
         except InputError:  # a grey PNG (not a canvas the session writes, but readable)
             full[:] = read_png_into(path)[..., None]
+
+    @classmethod
+    def of_image(cls, image: np.ndarray, folder: Path) -> Pyramid:
+        """The pyramid of a canvas already in memory (one the viewer rendered from the steps)."""
+        pyramid = cls.__new__(cls)
+        pyramid._begin(folder, image.shape[1], image.shape[0])[:] = image
+        return pyramid
+
+    def _begin(self, folder: Path, width: int, height: int) -> np.ndarray:
+        """The full-size level: a mapped file in `folder` (never the session's) to fill."""
+        self.width, self.height = width, height
+        self.max_level = max_level(width, height)
+        self.folder = folder
+        full = np.lib.format.open_memmap(folder / "0.npy", mode="w+", dtype=np.uint8, shape=(height, width, 3))
         self.levels = [full]  # levels[d]: scale 1 / 2**d, halved on first use (a crop needs none)
         self._lock = threading.Lock()
+        return full
 
     def level(self, depth: int) -> np.ndarray:
         with self._lock:
@@ -134,8 +145,13 @@ class PyramidCache:
             return Path(tempfile.mkdtemp(dir=self._root))
 
     def get(self, path: Path) -> Pyramid:
+        """The pyramid of a PNG file, keyed by what changes when the file is replaced."""
         st = os.stat(path)
-        key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)  # a step's canvas_before is a hard link
+        key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+        return self.get_built(key, lambda folder: Pyramid(path, folder))
+
+    def get_built(self, key: tuple, build: Callable[[Path], Pyramid]) -> Pyramid:
+        """The pyramid under `key`, made by `build(empty temporary folder)` if it is not kept."""
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
@@ -145,7 +161,12 @@ class PyramidCache:
             with self._lock:
                 if key in self._items:
                     return self._items[key]
-            pyramid = Pyramid(path, self._folder())
+            folder = self._folder()
+            try:
+                pyramid = build(folder)
+            except BaseException:
+                shutil.rmtree(folder, ignore_errors=True)
+                raise
             with self._lock:
                 self._items[key] = pyramid
                 self._building.pop(key, None)

@@ -8,9 +8,17 @@ import sys
 import textwrap
 from pathlib import Path
 
+import json
+import urllib.request
+
+import numpy as np
 import pytest
+from exquisite.shared_core.pngio import decode_image_bytes
+from exquisite.shared_core.session import Session
+from exquisite.shared_core.step_canvas import replay_canvas
+from exquisite.shared_core.viewer_data import read_session
 from exquisite.shared_core.viewer_server import serve
-from test_viewer_data import REASON, make_session
+from test_viewer_data import REASON, make_long_session, make_session
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots"
 CHROMIUM_ARGS = [
@@ -61,7 +69,7 @@ def shot(page, name: str) -> None:
 
 
 def test_a_rejected_step_shows_its_reason_in_full(viewer):
-    server, page, console, _ = viewer
+    server, page, console, folder = viewer
     page.goto(server.url + "?session=demo&step=2")
     card = page.locator('#timeline .step[data-step="2"]')
     card.wait_for()
@@ -71,6 +79,18 @@ def test_a_rejected_step_shows_its_reason_in_full(viewer):
     assert page.locator("#reason").is_visible()
     banner = page.locator("#banner")
     assert "1 earlier step rejected" in banner.inner_text()  # the last step committed; the banner still says
+    # nothing glued: the canvas before the step at its frontier, cut from its canvas_before crop
+    caption = page.locator(".frontier figcaption").inner_text()
+    assert (
+        caption
+        == "canvas_before.png (a 256×256 crop of the whole canvas), pixels 172–428 × 0–256 of 428×256 (the growth frontier)"
+    )
+    page.wait_for_function("() => document.querySelector('.frontier img').naturalWidth > 0")
+    with urllib.request.urlopen(page.locator(".frontier img").evaluate("e => e.src"), timeout=10) as response:
+        shown = decode_image_bytes(response.read())
+    with Session.open(folder, write=False) as reader:
+        step1 = replay_canvas(folder, reader.meta["steps"], 1, reader.contract, write=False).user()
+    assert np.array_equal(shown, step1[:, 172:428])
     shot(page, "viewer-rejected-step")
     assert console.errors == []
 
@@ -112,9 +132,12 @@ def test_growth_to_the_left_puts_the_old_canvas_right_of_the_new_tile(tmp_path, 
     try:
         page.goto(server.url + "?session=left&step=3")
         page.locator("#compare .layer.before").wait_for(state="attached")
-        # window: canvas columns 0-512 of 556; the old 428 px canvas starts 128 px in (556 - 428)
+        # window: canvas columns 0-384 of 556 (the tile and as much before it, clipped to the step's
+        # canvas_after crop); the old 428 px canvas starts 128 px in (556 - 428), and its crop, the
+        # 256 columns at its frontier, covers columns 128-384
+        assert page.locator(".compare-stage").get_attribute("data-window") == "0,0,384,256"
         before = page.locator("#compare .layer.before").evaluate("e => [e.style.left, e.style.width]")
-        assert before == ["25%", "75%"]
+        assert before == ["33.3333%", "66.6667%"]
         outline = page.locator(".tile-outline").evaluate("e => [e.getAttribute('x'), e.getAttribute('width')]")
         assert outline == ["0", "256"]
         shot(page, "viewer-growing-left")
@@ -182,7 +205,7 @@ def test_the_whole_canvas_is_tiled_and_outlines_every_step(viewer):
     page.wait_for_function("() => document.querySelectorAll('#osd canvas').length > 0")
     page.locator('.step-box[data-step="1"] .step-label').click()
     page.wait_for_function("() => document.querySelector('#timeline .step.selected').dataset.step === '1'")
-    assert tiles and all(".jpg?file=steps%2F0003%2Fcanvas_after.png" in url for url in tiles)
+    assert tiles and all(".jpg?step=3&v=" in url for url in tiles)
     shot(page, "viewer-whole-canvas")
     assert console.errors == []
 
@@ -192,3 +215,115 @@ def test_a_path_outside_the_session_is_refused_from_the_page(viewer):
     page.goto(server.url)
     status = page.evaluate("async () => (await fetch('files/demo/..%2F..%2Fsecret.png')).status")
     assert status in (403, 404)
+
+
+def shown_pixels(page, selector: str, window: list[int]) -> tuple[list[float], np.ndarray]:
+    """Where a comparator layer sits (whole-canvas pixels of the canvas after the step, from its
+    style and the window) and the image it shows, fetched from its own URL."""
+    layer = page.locator(selector)
+    left, top, width, height, src, natural = layer.evaluate(
+        "e => [e.style.left, e.style.top, e.style.width, e.style.height, e.src, [e.naturalWidth, e.naturalHeight]]"
+    )
+    x, y, w, h = window
+    at = [
+        x + float(left[:-1]) * w / 100,
+        y + float(top[:-1]) * h / 100,
+        float(width[:-1]) * w / 100,
+        float(height[:-1]) * h / 100,
+    ]
+    with urllib.request.urlopen(src, timeout=10) as response:
+        image = decode_image_bytes(response.read())
+    assert [image.shape[1], image.shape[0]] == natural
+    return at, image
+
+
+@pytest.mark.parametrize("directions", [["x_rtl"] * 4, ["y_ttb"] * 4, ["x_ltr", "y_btt", "x_rtl", "y_ttb"]])
+def test_the_blink_layers_show_the_right_pixels_of_a_long_session(tmp_path, browser, directions):
+    """Every step of a 4-step session: the after layer is the canvas after the step at its place,
+    the before layer the canvas before it (shifted where the step grew left or up), the outline on
+    the tile; the step images are crops, so this checks the translation into their pixels."""
+    folder = make_long_session(tmp_path / "long", directions)
+    records = json.loads((folder / "session.json").read_text())["steps"]
+    canvases = {0: decode_image_bytes((folder / "source.png").read_bytes())}
+    with Session.open(folder, write=False) as reader:
+        for record in records:
+            canvases[record["number"]] = (
+                replay_canvas(folder, reader.meta["steps"], record["number"], reader.contract, write=False)
+                .user()
+                .copy()
+            )
+    server = serve([folder])
+    server.start()
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    console = Console(page)
+    try:
+        for record in records:
+            number, direction = record["number"], record["direction"]
+            page.goto(server.url + f"?session=long&step={number}")
+            page.wait_for_function(
+                "() => { const i = [...document.querySelectorAll('#compare img')]; "
+                "return i.length === 2 && i.every(e => e.complete && e.naturalWidth > 0); }"
+            )
+            window = [int(v) for v in page.locator(".compare-stage").get_attribute("data-window").split(",")]
+            (wb, hb), (wa, ha) = record["size_before"], record["size_after"]
+            dx, dy = (wa - wb if direction == "x_rtl" else 0), (ha - hb if direction == "y_btt" else 0)
+            at, image = shown_pixels(page, "#compare .layer.after", window)
+            assert at == pytest.approx(window, abs=0.01)
+            x, y, w, h = window
+            assert np.array_equal(image, canvases[number][y : y + h, x : x + w]), (direction, number)
+            at, image = shown_pixels(page, "#compare .layer.before", window)
+            x, y, w, h = (round(v) for v in at)
+            assert at == pytest.approx([x, y, w, h], abs=0.01) and w > 0 and h > 0
+            expected = canvases[record["parent"]][y - dy : y - dy + h, x - dx : x - dx + w]
+            assert np.array_equal(image, expected), (direction, number)
+            tx, ty, tw, th = page.locator(".tile-outline").evaluate(
+                "e => ['x', 'y', 'width', 'height'].map(k => Number(e.getAttribute(k)))"
+            )
+            step = next(s for s in read_session(folder, "long")["steps"] if s["number"] == number)
+            assert [tx + window[0], ty + window[1], tw, th] == step["tile_box"]
+            cropped = step["images"]["canvas_after"]["box"] != [0, 0, wa, ha]  # the first steps' crops are whole
+            hint = page.locator("#compare .hint").inner_text()
+            assert f"of {wa}×{ha}" + (", from the step's crops of the whole canvas" if cropped else ".") in hint
+        shot(page, "viewer-compare-long-" + "-".join(directions))
+        assert console.errors == []
+    finally:
+        page.close()
+        server.stop()
+
+
+def test_the_zoom_view_renders_a_head_with_no_whole_canvas_and_any_steps_canvas(tmp_path, browser):
+    """During a run no whole canvas of the head is on disk: the zoom view still shows it (the
+    server renders it); the toggle shows the canvas after the selected step instead."""
+    folder = make_long_session(tmp_path / "long", ["x_ltr", "y_btt", "x_rtl", "y_ttb"])
+    steps = read_session(folder, "long")["steps"]
+    server = serve([folder])
+    server.start()
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    console = Console(page)
+    tiles = []
+    page.on("request", lambda r: tiles.append(r.url) if "/tiles/long/" in r.url else None)
+    size = "() => { const i = EV.canvasView.viewer.world.getItemAt(0); return i ? [i.getContentSize().x, i.getContentSize().y] : null; }"
+    try:
+        page.goto(server.url + "?session=long&step=2")
+        page.locator('.step-box[data-step="4"]').wait_for()
+        assert page.evaluate(size) == steps[3]["size_after"]
+        assert "(rendered from the steps)" in page.locator(".canvas-status").inner_text()
+        assert tiles and all("step=4&v=" in url for url in tiles)
+        page.locator("#canvas-at-step").check()
+        page.wait_for_function(
+            f"() => JSON.stringify(({size})()) === '{json.dumps(steps[1]['size_after'], separators=(',', ':'))}'"
+        )
+        assert page.locator(".step-box").count() == 1 and page.locator('.step-box[data-step="2"]').count() == 1
+        assert "Canvas after step 2" in page.locator(".canvas-status").inner_text()
+        page.wait_for_function("() => [...document.querySelectorAll('#osd canvas')].length > 0")
+        page.wait_for_timeout(500)
+        assert any("step=2&v=" in url for url in tiles)
+        shot(page, "viewer-canvas-after-step")
+        page.locator("#canvas-at-step").uncheck()
+        page.wait_for_function(
+            f"() => JSON.stringify(({size})()) === '{json.dumps(steps[3]['size_after'], separators=(',', ':'))}'"
+        )
+        assert console.errors == []
+    finally:
+        page.close()
+        server.stop()

@@ -15,7 +15,7 @@ import pytest
 from exquisite.shared_core.errors import GenerationError, InputError
 from exquisite.shared_core.generators import MockGenerator
 from exquisite.shared_core.geometry import Contract
-from exquisite.shared_core.pngio import decode_image_bytes, write_png
+from exquisite.shared_core.pngio import decode_image_bytes, png_bytes, write_png
 from exquisite.shared_core.session import Session, StepSettings
 from exquisite.shared_core.viewer_data import (
     list_sessions,
@@ -23,6 +23,7 @@ from exquisite.shared_core.viewer_data import (
     stamp,
     tile_box,
 )
+from exquisite.shared_core.viewer_api import ViewerApi
 from exquisite.shared_core.viewer_server import serve
 from exquisite.shared_core.viewer_tiles import TILE_SIZE, Pyramid, max_level
 from PIL import Image
@@ -39,7 +40,8 @@ class Refusing:
 
 
 def make_session(root: Path, direction: str = "x_ltr", width: int = 300) -> Path:
-    """A real session: step 1 committed, 2 rejected (reason of two lines), 3 committed."""
+    """A real session: step 1 committed, 2 rejected (reason of two lines), 3 committed; the whole
+    canvas written at the end (canvas/0003.png), as a command does."""
     rng = np.random.default_rng(7)
     shape = (256, width, 3) if direction.startswith("x") else (width, 256, 3)
     image = rng.integers(0, 255, shape, dtype=np.uint8)
@@ -47,7 +49,22 @@ def make_session(root: Path, direction: str = "x_ltr", width: int = 300) -> Path
         session.step(StepSettings(direction=direction, prompt="sea", seed=1), MockGenerator())
         session.step(StepSettings(direction=direction, prompt="gulls", seed=2), Refusing())
         session.step(StepSettings(direction=direction, prompt="more sea", seed=3), MockGenerator())
+        session.canvas_path()
+    return root
+
+
+def make_long_session(root: Path, directions: list[str], width: int = 300) -> Path:
+    """A session of one committed step per direction given, with no whole canvas of its head (as
+    during a run: canvas/NNNN.png is written only when the command ends)."""
+    rng = np.random.default_rng(11)
+    first = directions[0]
+    shape = (256, width, 3) if first.startswith("x") else (width, 256, 3)
+    with Session.create(root, rng.integers(0, 255, shape, dtype=np.uint8), CONTRACT, direction=first) as session:
+        for seed, direction in enumerate(directions, 1):
+            session.step(StepSettings(direction=direction, prompt="sea", seed=seed), MockGenerator())
         session.flush()
+    for path in (root / "canvas").glob("*"):
+        path.unlink()
     return root
 
 
@@ -62,7 +79,8 @@ def test_reader_reports_status_reason_boxes_and_images(tmp_path):
     assert [s["status"] for s in steps] == ["committed", "rejected", "committed"]
     assert steps[1]["reason"] == REASON  # in full, both lines
     assert data["head"] == 3 and data["size"] == [300 + 2 * 128, 256]
-    assert data["canvas"]["file"] == "steps/0003/canvas_after.png" and data["canvas"]["width"] == 556
+    assert data["canvas"]["file"] == "canvas/0003.png" and data["canvas"]["width"] == 556
+    assert data["canvas"]["query"].startswith("step=3&v=") and data["canvas"]["rendered"] is False
     # tile column c lies on canvas column L - band + c: step 1 had L = 300, step 3 had L = 428
     assert steps[0]["tile_box"] == [172, 0, 256, 256] and steps[2]["tile_box"] == [300, 0, 256, 256]
     assert steps[0]["head_box"] == steps[0]["tile_box"] and steps[1]["head_box"] is None
@@ -70,6 +88,11 @@ def test_reader_reports_status_reason_boxes_and_images(tmp_path):
     assert "tile_full" not in steps[1]["images"] and "canvas_before" in steps[1]["images"]
     assert steps[0]["images"]["mask"]["url"].startswith("files/s/steps/0001/mask.png?v=")
     assert steps[0]["seam"]["seam_step"] >= 0 and steps[0]["duration_s"] > 0
+    # the step images are crops: one tile behind the old frontier to the frontier, every row
+    assert steps[0]["images"]["canvas_before"]["box"] == [300 - 256, 0, 256, 256]
+    assert steps[0]["images"]["canvas_after"]["box"] == [300 - 256, 0, 256 + 128, 256]
+    assert steps[1]["images"]["canvas_before"]["box"] == [428 - 256, 0, 256, 256]  # rejected: no crops recorded
+    assert steps[0]["canvas_query"].startswith("step=1&v=") and steps[1]["canvas_query"] is None  # nothing glued
 
 
 def test_growth_to_the_left_moves_earlier_tiles_on_the_current_canvas(tmp_path):
@@ -95,6 +118,88 @@ def test_reading_writes_nothing_even_with_an_interrupted_step_and_undo(tmp_path)
     assert [s["status"] for s in data["steps"]] == ["committed", "rejected", "undone", "running"]
     assert data["head"] == 1 and data["steps"][3]["extra"] == {"novel": 1}
     assert data["steps"][2]["head_box"] is None  # an undone tile is not on the current canvas
+
+
+def whole_canvas(api: ViewerApi, session_id: str, step: int, size) -> np.ndarray:
+    """The whole canvas after `step` as the viewer serves it (its deep zoom's full-size level)."""
+    info = json.loads(api.handle(f"api/sessions/{session_id}/canvas", {"step": str(step)}).body)
+    assert [info["width"], info["height"]] == list(size), info
+    reply = api.handle(f"crop/{session_id}", {"step": str(step), "box": f"0,0,{size[0]},{size[1]}"})
+    assert reply.status == 200, reply.body
+    return decode_image_bytes(reply.body)
+
+
+@pytest.mark.parametrize("directions", [["x_ltr"] * 4, ["y_btt", "x_rtl", "y_ttb", "x_ltr"]])
+def test_a_head_without_a_whole_canvas_is_rendered_without_writing(tmp_path, directions):
+    folder = make_long_session(tmp_path / "s", directions)
+    assert not list((folder / "canvas").glob("*.png"))  # as during a run, or after a crash
+    before = snapshot(folder)
+    data = read_session(folder, "s")
+    assert data["head"] == 4 and data["canvas"]["file"] is None and data["canvas"]["rendered"] is True
+    api = ViewerApi([folder])
+    try:
+        shown = whole_canvas(api, "s", 4, data["size"])
+        with Session.open(folder, write=False) as reader:
+            assert np.array_equal(shown, reader.canvas())
+        assert api.handle("tiles/s/0/0_0.jpg", {"step": "4"}).status == 200
+        # any committed step's canvas, by the same path: step 2's is step 3's canvas_before crop's source
+        record = json.loads((folder / "steps" / "0003" / "step.json").read_text())
+        x, y, w, h = record["crops"]["canvas_before"]
+        crop = decode_image_bytes((folder / "steps" / "0003" / "canvas_before.png").read_bytes())
+        assert np.array_equal(whole_canvas(api, "s", 2, record["size_before"])[y : y + h, x : x + w], crop)
+        assert api.handle("api/sessions/s/canvas", {"step": "9"}).status == 404
+        assert api.handle("api/sessions/s/canvas", {"step": "x"}).status == 404
+        scratch = api.canvases._root
+        assert scratch is not None and list(scratch.rglob("0.npy"))  # rendered into the viewer's own folder
+    finally:
+        api.close()
+    assert snapshot(folder) == before  # nothing written into the session
+    assert not scratch.exists()  # and the viewer's folder is gone when it stops
+
+
+def test_a_whole_canvas_on_disk_is_served_and_a_damaged_one_is_rendered(tmp_path):
+    folder = make_session(tmp_path / "s")
+    with Session.open(folder, write=False) as reader:
+        expected = reader.canvas()
+    api = ViewerApi([folder])
+    try:
+        assert np.array_equal(whole_canvas(api, "s", 3, [556, 256]), expected)
+    finally:
+        api.close()
+    checkpoint = folder / "canvas" / "0003.png"
+    image = np.array(decode_image_bytes(checkpoint.read_bytes()))
+    image[:, :10] = 0
+    checkpoint.write_bytes(png_bytes(image))  # damaged: its checksum no longer matches
+    before = snapshot(folder)
+    api = ViewerApi([folder])
+    try:
+        assert np.array_equal(whole_canvas(api, "s", 3, [556, 256]), expected)
+    finally:
+        api.close()
+    assert snapshot(folder) == before
+
+
+def test_a_session_made_before_crops_has_whole_step_canvases(tmp_path):
+    """Steps without `crops` hold whole canvases in canvas_before/after.png: their box is everything."""
+    folder = make_session(tmp_path / "s")
+    with Session.open(folder, write=False) as reader:
+        head = reader.canvas()
+    step3 = folder / "steps" / "0003"
+    for name in ("step.json", "committed.ok"):
+        record = json.loads((step3 / name).read_text())
+        record.pop("crops")
+        (step3 / name).write_text(json.dumps(record))
+    write_png(step3 / "canvas_after.png", head)
+    for path in [*step3.glob("*.sha256"), *(folder / "canvas").glob("*")]:
+        path.unlink()
+    data = read_session(folder, "s")
+    assert data["steps"][2]["images"]["canvas_after"]["box"] == [0, 0, 556, 256]
+    assert data["canvas"]["file"] == "steps/0003/canvas_after.png"
+    api = ViewerApi([folder])
+    try:
+        assert np.array_equal(whole_canvas(api, "s", 3, [556, 256]), head)
+    finally:
+        api.close()
 
 
 def test_many_tile_frontiers_and_unknown_files_pass_through(tmp_path):

@@ -5,7 +5,7 @@
   const POLL_MS = 1000;
   const $ = (id) => document.getElementById(id);
 
-  const state = { sessions: [], id: null, session: null, selected: null, follow: true, stamp: null, ticks: 0 };
+  const state = { sessions: [], id: null, session: null, selected: null, follow: true, stamp: null, ticks: 0, atStep: false };
   const compare = new EV.Compare();
   let canvasView = null;
 
@@ -71,7 +71,10 @@
     $("follow").checked = state.follow;
     EV.renderStep($("step"), { sessionId: state.id, contract: s.contract }, step, compare);
     EV.renderChart($("chart"), s.steps, state.selected, select);
-    if (canvasView) canvasView.show(state.id, s, state.selected).catch((e) => { $("canvas-note").textContent = String(e); });
+    if (!canvasView) return;
+    const at = state.atStep && step && step.canvas_query ? step : null; // else the current canvas
+    $("canvas-note").textContent = state.atStep && !at ? "The selected step changed no canvas: showing the current one." : "";
+    canvasView.show(state.id, s, state.selected, at).catch((e) => { $("canvas-note").textContent = String(e); });
   }
 
   async function poll() {
@@ -112,6 +115,7 @@
       state.id = e.target.value; state.follow = true; state.stamp = null; remember(); await loadSession();
     });
     $("follow").addEventListener("change", (e) => { state.follow = e.target.checked; if (state.follow) loadSession(); remember(); });
+    $("canvas-at-step").addEventListener("change", (e) => { state.atStep = e.target.checked; if (state.session) render(); });
     document.addEventListener("keydown", onKey);
     if (typeof OpenSeadragon === "function") canvasView = EV.canvasView = new EV.CanvasView($("canvas"), select);
     else $("canvas-note").textContent = "The deep-zoom library did not load; the rest of the viewer works.";

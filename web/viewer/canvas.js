@@ -17,30 +17,37 @@
       box.replaceChildren(this.status, this.holder);
     }
 
-    /** Show the session's current canvas; reopen only when its file changed. */
-    async show(sessionId, session, selected) {
-      this.steps = session.steps.filter((s) => s.head_box);
+    /** Show the session's current canvas, or the canvas after step `at` (with only its tile
+     * outlined); reopen only when the canvas shown (its step or version) changed. */
+    async show(sessionId, session, selected, at) {
+      this.steps = at ? [{ ...at, head_box: at.tile_box }] : session.steps.filter((s) => s.head_box);
       this.selected = selected;
-      if (!session.canvas) {
-        this.status.textContent = "The current canvas is being written; it appears here in a moment.";
+      const canvas = at
+        ? { step: at.number, query: at.canvas_query, width: at.size_after[0], height: at.size_after[1], rendered: false, file: "" }
+        : session.canvas;
+      if (!canvas) {
+        this.status.textContent = "The current canvas is not readable yet; it appears here in a moment.";
         return;
       }
-      const key = `${sessionId}|${session.canvas.url}`;
+      const query = canvas.query; // step=N&v=...: the server finds or renders that canvas
+      const key = `${sessionId}|${query}`;
       if (key === this.key) { this.drawBoxes(); return; }
       this.key = key;
-      this.status.textContent = `Building the zoom pyramid of ${EV.size([session.canvas.width, session.canvas.height])}…`;
-      const file = encodeURIComponent(session.canvas.file);
+      this.status.textContent = `Building the zoom pyramid of ${EV.size([canvas.width, canvas.height])}` +
+        (canvas.rendered ? " (no whole canvas is on disk yet: rendering it from the steps)…" : "…");
       const id = encodeURIComponent(sessionId);
-      const response = await fetch(`api/sessions/${id}/canvas?file=${file}`);
+      const response = await fetch(`api/sessions/${id}/canvas?${query}`);
       if (key !== this.key) return; // a newer canvas arrived meanwhile
       if (!response.ok) { this.status.textContent = "The canvas could not be read yet; retrying on the next change."; this.key = null; return; }
       const info = await response.json();
-      this.status.textContent = `Current canvas ${EV.size([info.width, info.height])} at step ${session.head}: ` +
+      this.status.textContent = (at ? `Canvas after step ${at.number}, ${EV.size([info.width, info.height])}`
+        : `Current canvas ${EV.size([info.width, info.height])} at step ${session.head}`) +
+        (canvas.file !== null ? "" : " (rendered from the steps)") + ": " +
         "scroll to zoom, drag to pan; numbered outlines are where each step's tile landed.";
       const source = {
         width: info.width, height: info.height, tileSize: info.tile_size, tileOverlap: 0,
         minLevel: 0, maxLevel: info.max_level,
-        getTileUrl: (level, x, y) => `tiles/${id}/${level}/${x}_${y}.jpg?file=${file}`,
+        getTileUrl: (level, x, y) => `tiles/${id}/${level}/${x}_${y}.jpg?${query}`,
       };
       const keep = this.visibleRegion(); // a zoomed-in view survives a new canvas (a step landing)
       if (!this.viewer) {
