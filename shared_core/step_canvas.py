@@ -153,15 +153,19 @@ def replay_canvas(
     source_size: list | None = None,
     write: bool = True,
     notes: list | None = None,
+    known: tuple[int, np.ndarray] | None = None,
 ) -> GrowingCanvas:
     """The canvas after step `number`, from the nearest whole canvas and the steps' crops (see the
     module docstring). With `write`, crops found missing or damaged on the way are written again,
-    and `notes` says which."""
+    and `notes` says which. `known`: (step, its whole canvas in the user's orientation) that the
+    caller already holds (a viewer following a run), one more start to walk from."""
     by_number = {r["number"]: r for r in records}
     line = _line(by_number, number)
-    for start, back, forward in _starts(root, by_number, line):
+    for start, back, forward in _starts(root, by_number, line, known):
         path, start_number = start
-        if not _whole_intact(path, by_number.get(start_number), source_size if start_number == 0 else None):
+        if isinstance(path, Path) and not _whole_intact(
+            path, by_number.get(start_number), source_size if start_number == 0 else None
+        ):
             if notes is not None and start_number != 0 and not _is_crop_way(path):
                 notes.append(
                     f"{relative(path, root)} {_why(path)}: rebuilt from the steps" + ("" if write else READING_ONLY)
@@ -175,7 +179,7 @@ def replay_canvas(
             continue
         for step in forward:
             canvas = _step_forward(root, canvas, by_number[step], contract, write, notes)
-        whole_file = not back and not forward and path == checkpoint_path(root, start_number)
+        whole_file = not back and not forward and isinstance(path, Path) and path == checkpoint_path(root, start_number)
         canvas.read_whole = start_number if whole_file else None  # not a step's crop that covers all
         return canvas
     path = root / SOURCE_FILE
@@ -192,12 +196,15 @@ def _line(by_number: dict, number: int) -> list[int]:
     return line
 
 
-def _starts(root: Path, by_number: dict, line: list[int]):
+def _starts(root: Path, by_number: dict, line: list[int], known=None):
     """Ways to reach line[0], cheapest first: (whole canvas path and its step, steps to walk back
     from it, steps to walk forward)."""
     on_line = {n: i for i, n in enumerate(line)}
     ways = []
-    for number, path in checkpoints(root):
+    whole: list[tuple[int, Path | np.ndarray]] = list(checkpoints(root))
+    if known is not None and known[0] in by_number:
+        whole.append(known)
+    for number, path in whole:
         record = by_number.get(number)
         if record is None or record["status"] not in (COMMITTED, UNDONE):
             continue
@@ -239,6 +246,8 @@ def _open_start(start, by_number: dict, forward: list, contract: Contract) -> Gr
         direction = by_number[number]["direction"]
     else:  # the source, turned the way its first step grows (no copy then)
         direction = by_number[forward[0]]["direction"] if forward else "x_ltr"
+    if not isinstance(path, Path):  # a canvas the caller holds
+        return GrowingCanvas.from_image(path, direction, room=(len(forward) + 4) * contract.advance)
     try:
         width, height = png_size(path)
         cross, length = frontier_right_shape((height, width), direction)[:2]

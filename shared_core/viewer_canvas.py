@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -96,12 +97,25 @@ def render_canvas(folder: Path, number: int) -> np.ndarray:
         if number and not any(r["number"] == number and r["status"] in (COMMITTED, UNDONE) for r in records):
             raise InputError(f"step {number} of {folder.name} is not committed: it has no canvas to show")
         source_size = (meta.get("source") or {}).get("size")
-        canvas = replay_canvas(folder, records, number, contract, source_size, write=False)
+        last = _last_rendered.get(session_key(folder))  # a run in progress: walk on from the last head
+        known = (last[0], last[2]) if last and canvas_version(folder, last[0]) == last[1] else None
+        canvas = replay_canvas(folder, records, number, contract, source_size, write=False, known=known)
     except InputError:
         raise
     except (ExquisiteError, OSError, KeyError, TypeError) as error:
         raise InputError(f"the canvas after step {number} cannot be rebuilt: {error}") from None
-    return canvas.user()
+    image = np.array(canvas.user())
+    with _last_lock:
+        _last_rendered[session_key(folder)] = (number, canvas_version(folder, number), image)
+    return image
+
+
+_last_rendered: dict[str, tuple] = {}
+"""Per session, the last canvas rendered (step, its commit marker's version, pixels): the next head of
+a run in progress is walked to from it (a few crops pasted) instead of from the last whole canvas on
+disk; used only while that step's commit marker is the same file (a session made anew in the same
+folder is not mistaken for it). One per session."""
+_last_lock = threading.Lock()
 
 
 def session_key(folder: Path) -> str:

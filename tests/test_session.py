@@ -375,3 +375,31 @@ def test_undo_and_any_step_walk_the_crops_not_the_tiles(tmp_path):
             np.testing.assert_array_equal(session.canvas(), wholes[n])
             whole = root / ("source.png" if n == 0 else f"canvas/{n:04d}.png")  # written at each undo's end
             np.testing.assert_array_equal(read_png_into(whole), wholes[n])
+
+
+def test_a_canvas_the_caller_holds_is_walked_on_from(tmp_path):
+    """replay_canvas(known=(n, canvas)): a viewer following a run walks on from the head it showed
+    last, even with no whole canvas and no tile left on disk."""
+    from exquisite.shared_core.step_canvas import replay_canvas
+
+    truth = world(64, 400)
+    root = tmp_path / "s"
+    with Session.create(root, user_canvas(truth, 80, "x_ltr"), SMALL) as session:
+        wholes = [session.canvas()]
+        for direction in ("right", "down"):
+            session.extend(
+                StepSettings(direction=direction),
+                MockGenerator(),
+                steps=3,
+                on_step=lambda _: wholes.append(session.canvas()),
+            )
+        records, contract = session.history(), session.contract
+    # no source, no whole canvas, no tile; step 4's crop (the whole canvas: it was one tile long) gone too
+    for path in [root / "source.png", *root.glob("canvas/*"), *root.glob("steps/*/tile*.png")]:
+        path.unlink()
+    (root / "steps" / "0004" / "canvas_after.png").unlink()
+    for start in (4, 5):
+        canvas = replay_canvas(root, records, 6, contract, write=False, known=(start, wholes[start]))
+        np.testing.assert_array_equal(canvas.user(), wholes[6])
+    with pytest.raises(SessionError, match="source.png"):  # nothing else to start from
+        replay_canvas(root, records, 6, contract, write=False)
