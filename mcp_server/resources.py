@@ -90,7 +90,8 @@ RESOURCES = (
         step_image_resource,
         f"{URI_ROOT}/{{session_id}}/steps/{{number}}/{{artifact}}.png",
         "image/png",
-        "a step's image: " + ", ".join(STEP_IMAGES),
+        "a step's image: " + ", ".join(STEP_IMAGES) + " (canvas_before and canvas_after are crops of the whole "
+        "canvas around what the step changed; where each sits is the step record's `crops`)",
     ),
     ResourceSpec(
         step_record_resource,
