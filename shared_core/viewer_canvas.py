@@ -106,7 +106,11 @@ def render_canvas(folder: Path, number: int) -> np.ndarray:
         raise InputError(f"the canvas after step {number} cannot be rebuilt: {error}") from None
     image = np.array(canvas.user())
     with _last_lock:
-        _last_rendered[session_key(folder)] = (number, canvas_version(folder, number), image)
+        key = session_key(folder)
+        _last_rendered.pop(key, None)
+        _last_rendered[key] = (number, canvas_version(folder, number), image)
+        while len(_last_rendered) > KEEP_LAST:  # the sessions looked at least recently go first
+            _last_rendered.pop(next(iter(_last_rendered)))
     return image
 
 
@@ -114,7 +118,8 @@ _last_rendered: dict[str, tuple] = {}
 """Per session, the last canvas rendered (step, its commit marker's version, pixels): the next head of
 a run in progress is walked to from it (a few crops pasted) instead of from the last whole canvas on
 disk; used only while that step's commit marker is the same file (a session made anew in the same
-folder is not mistaken for it). One per session."""
+folder is not mistaken for it). One per session, for the KEEP_LAST sessions rendered most recently."""
+KEEP_LAST = 2
 _last_lock = threading.Lock()
 
 
