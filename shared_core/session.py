@@ -282,11 +282,15 @@ class Session(SessionSteps, SessionCanvas):
 
     # ---- stepping ---------------------------------------------------------------------------
 
+    @contextlib.contextmanager
     def writing(self):
         """Hold the writer lock across several calls (plan, steps, export), so no other writer's
         steps come between them: `with session.writing(): ...` (refused at once, or waited for, as
-        the session was opened)."""
-        return self._exclusive()
+        the session was opened). It is one command: its end writes what is still unwritten (the
+        index, the whole canvas)."""
+        with self._exclusive():
+            yield
+            self._end_command()
 
     def extend(
         self,

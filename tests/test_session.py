@@ -403,3 +403,17 @@ def test_a_canvas_the_caller_holds_is_walked_on_from(tmp_path):
         np.testing.assert_array_equal(canvas.user(), wholes[6])
     with pytest.raises(SessionError, match="source.png"):  # nothing else to start from
         replay_canvas(root, records, 6, contract, write=False)
+
+
+def test_steps_inside_writing_end_as_one_command(tmp_path):
+    """Single steps under `writing()` (as a face that plans, steps and exports under one lock): the
+    whole canvas and the index are written when the block ends, once."""
+    truth = world(64, 400)
+    root = tmp_path / "s"
+    with Session.create(root, user_canvas(truth, 80, "x_ltr"), SMALL) as session:
+        with session.writing():
+            for seed in range(3):
+                assert session.step(StepSettings(seed=seed), OracleGenerator(truth)).committed
+                assert not (root / "canvas").exists()  # not per step
+        np.testing.assert_array_equal(read_png_into(root / "canvas" / "0003.png"), session.canvas())
+        assert json.loads((root / "session.json").read_text())["head"] == 3
