@@ -6,25 +6,27 @@ seam but keeps the cast, and because the next step is conditioned on this one, t
 into bands across a panorama. The cure is to measure the cast where the tile and the canvas show the
 same place (the overlap) and remove it from the whole tile.
 
-Method (after Reinhard et al. 2001): per channel, an affine map (gain, offset) that gives the tile's
-overlap the canvas's statistics on the same pixels, applied to every pixel of the tile. The fit
-(fit_colour_map, on any two aligned regions: a tile's overlap and the canvas under it, or later the
-strip two neighbouring tiles share) is robust three ways (robust_fit):
-* content: blocks of the overlap where the tile disagrees with the canvas (a repainted or blurred
-  patch) are left out, because they would skew the map for the whole tile and the next step would
-  carry the skew on;
-* shifts: everything is measured on block statistics, which a shift of a few pixels barely moves;
-* clipping (opt-in, `fit_colour_map(..., clipping=True)`): values at 0 or 255 say only "at most 0" /
-  "at least 255"; the gain is then measured on the blocks neither image has clipped and the offset
-  keeps the overlap's mean colour. Exact on synthetic clipped tiles, but on the photo bench at tile
-  1024 it drifted more than the plain robust fit, so matching does not use it (docs/seams.md).
+Method: per channel, an affine map (gain, offset) fitted where tile and canvas show the same place,
+applied to every pixel of the tile. fit_colour_map (on any two aligned regions: a tile's overlap and
+the canvas under it, or the strip two neighbouring tiles share) has two methods:
+* "registered" (the default for RGB, colour_fit.py): the tile's shift against the canvas is measured
+  and pixel pairs are regressed, chosen by the canvas's value so that clipped tile values (0 or 255:
+  only "at most" / "at least") never enter; blocks that disagree in content are trimmed; clipped
+  values map to what the canvas shows under them; the offset keeps the canvas's mean colour.
+* "moments" (after Reinhard et al. 2001; robust_fit, the default until the registered fit): the
+  gain maps the tile's std onto the canvas's and the offset its mean, over blocks, so a shift of a
+  few pixels barely moves them; blocks that disagree (a repainted patch) are trimmed; an opt-in
+  clipping rule measures the gain on unclipped blocks. It is the registered fit's starting point,
+  the fallback for a channel whose pairs say nothing (a flat overlap) and the only method in Lab.
+On the photo bench (docs/seams.md, bench/seams/colour_fit.py) the registered fit cuts the median
+drift after 8 steps by a third and its worst case by a quarter; the moments fit's gain is bent by clipping (tests/test_colour.py: 3-4% on a tile
+a fifth of whose values clip).
 The channels are sRGB's by default: the errors generators make (a VAE's or a model's gain and
 offset per channel) are affine in RGB but not in Lab, and on the ground-truth bench RGB left less
-drift than Lab (docs/seams.md); `space="lab"` (Reinhard's own choice) stays available, without the
-clipping rule (Lab mixes the channels). Moments rather than histogram matching or MKL because the two
-regions are pixel-aligned views of the same place: what differs is a gain and offset; a histogram or
-a full covariance map would also fit the tile's legitimately different detail (and noise) and carry
-that fit into the new half. Which fit, and why, is measured in docs/seams.md (bench/seams/colour_fit.py).
+drift than Lab (docs/seams.md); `space="lab"` (Reinhard's own choice) stays available. An affine map
+per channel rather than histogram matching or MKL because the two regions are views of the same
+place: what differs is a gain and offset; a histogram or a full covariance map would also fit the
+tile's legitimately different detail (and noise) and carry that fit into the new half.
 
 Anchored to the canvas: the target statistics are always read from the canvas as it is now, never
 from a chain of earlier corrections, so a residual error does not accumulate over steps. The std
@@ -39,6 +41,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import InputError
+from .colour_fit import mapped_values, registered_fit
 from .geometry import Contract
 
 MAX_GAIN = 1.5
@@ -298,15 +301,17 @@ def robust_fit(
 
 class ColourMap:
     """A per-channel affine colour map (target ~ gain * source + offset) in `space`, fitted on two
-    aligned regions by fit_colour_map; apply() it to any image of the source's."""
+    aligned regions by fit_colour_map; apply() it to any image of the source's. `ends` (rgb only,
+    (2, 3), NaN = the line's value): what source values 0 and 255 map to, when they were clipped."""
 
-    def __init__(self, space: str, gain, offset) -> None:
+    def __init__(self, space: str, gain, offset, ends=None) -> None:
         self.space = space
         self.gain, self.offset = np.asarray(gain, dtype=np.float64), np.asarray(offset, dtype=np.float64)
+        self.ends = np.full((2, 3), np.nan) if ends is None else np.asarray(ends, dtype=np.float64)
 
     def table(self) -> np.ndarray:
         """(256, 3) uint8: what each value of each RGB channel becomes (rgb maps)."""
-        return _rgb_uint8(np.arange(256)[:, None] * self.gain + self.offset)
+        return _rgb_uint8(np.stack([mapped_values(self.gain[c], self.offset[c], self.ends[:, c]) for c in range(3)], 1))
 
     def is_identity(self) -> bool:
         if self.space == "rgb":
@@ -323,6 +328,9 @@ class ColourMap:
         return from_space(to_space(image) * self.gain + self.offset)
 
 
+METHODS = ("registered", "moments")
+
+
 def fit_colour_map(
     target: np.ndarray,
     source: np.ndarray,
@@ -330,17 +338,24 @@ def fit_colour_map(
     max_gain: float = MAX_GAIN,
     robust: bool = True,
     clipping: bool = False,
+    method: str = "registered",
 ) -> ColourMap:
     """The map that takes source's colours onto target's, fitted on two aligned uint8 RGB regions of
     one shape that show the same place: a tile's overlap and the canvas under it (match_colour), or
-    the strip two neighbouring tiles share. See robust_fit for `robust` and `clipping` (rgb only:
-    Lab mixes the channels, so a clipped RGB value has no clipped Lab channel to leave out).
-    clipping is off by default: it recovers a clipped tile's gain exactly on synthetic ground truth,
-    but on the photo bench at tile 1024 it left more drift than without it (0.54 / 2.54 against
-    0.48 / 1.99 ΔE median / worst after 8 steps, docs/seams.md), so match_colour does not use it.
+    the strip two neighbouring tiles share.
+
+    method "registered" (the default, rgb only): pixel pairs after registering the shift, censoring
+    aware (colour_fit.registered_fit, started from the moments fit); on the photo bench at tile 1024
+    it leaves 0.31 / 1.52 ΔE median / worst drift after 8 steps where the moments fit leaves 0.48 /
+    2.00 (2 runs of 36 over 1 ΔE against 9; docs/seams.md). "moments": robust_fit alone (see it for `robust` and `clipping`); Lab maps
+    always use it (Lab mixes the channels, so a clipped RGB value has no clipped Lab channel).
+    `robust` trims content the tile changed in either method; `clipping` is the moments fit's opt-in
+    clipping rule (more drift than without it on the bench).
     """
     if space not in SPACES:
         raise InputError(f"unknown colour space {space!r}: use one of {', '.join(SPACES)}")
+    if method not in METHODS:
+        raise InputError(f"unknown colour fit {method!r}: use one of {', '.join(METHODS)}")
     target, source = np.asarray(target), np.asarray(source)
     if (
         target.shape != source.shape
@@ -353,10 +368,14 @@ def fit_colour_map(
             f"a colour fit needs two aligned uint8 RGB regions of one shape, got "
             f"{target.dtype} {target.shape} and {source.dtype} {source.shape}"
         )
-    if space == "rgb":
-        return ColourMap(space, *robust_fit(target, source, max_gain, robust, clipping))
-    to_space, _ = _SPACES[space]
-    return ColourMap(space, *robust_fit(to_space(target), to_space(source), max_gain, robust))
+    if space != "rgb":
+        to_space, _ = _SPACES[space]
+        return ColourMap(space, *robust_fit(to_space(target), to_space(source), max_gain, robust))
+    moments = robust_fit(target, source, max_gain, robust, clipping)
+    if method == "moments" or clipping:
+        return ColourMap(space, *moments)
+    size = fit_block_size(target.shape)
+    return ColourMap(space, *registered_fit(target, source, moments, max_gain, robust, size))
 
 
 def match_colour(

@@ -7,11 +7,15 @@ than run.py), so several fits can be compared on the same photos, seeds and dist
 default-fit rows equal run.py's drift columns (the same oracle, seeds and band).
 
 Candidates (colour.fit_colour_map options):
-  plain            mean/std over the whole overlap, every value
-  robust           blocks that disagree in content trimmed (the default)
-  robust+clipping  ... and the gain measured on the blocks no clip has touched, the offset keeping the
-                   overlap's mean (opt-in: more drift than robust at tile 1024, docs/seams.md)
-  lab              the default fit's moments in CIE Lab (no clipping rule: Lab mixes the channels)
+  registered        the default: pixel pairs after registering the shift, chosen by the canvas's
+                    value away from the clip, blocks that disagree trimmed, clipped ends mapped to
+                    what they cover, mean-keeping offset (colour_fit.py)
+  moments           per-channel mean/std over blocks, those that disagree in content trimmed (the
+                    default until the registered fit)
+  moments+clipping  ... and the gain measured on the blocks no clip has touched, the offset keeping
+                    the overlap's mean (opt-in)
+  plain             mean/std over the whole overlap, every value
+  lab               the moments fit in CIE Lab (no clipping rule: Lab mixes the channels)
 
 Printed per candidate: median and worst (max over photos x seeds x patches) of the drift after step
 1 and after the last step, ΔE76 of mean Lab against the truth, and the fit's time per tile.
@@ -39,9 +43,10 @@ from exquisite.shared_core.geometry import Contract
 from oracle import BENCH_PHOTOS, PHOTOS, Disturbance, PhotoOracle, panorama
 
 CANDIDATES = {
-    "plain": {"robust": False, "clipping": False},
-    "robust": {"robust": True, "clipping": False},
-    "robust+clipping": {"robust": True, "clipping": True},
+    "registered": {"method": "registered"},
+    "moments": {"method": "moments"},
+    "moments+clipping": {"method": "moments", "clipping": True},
+    "plain": {"method": "moments", "robust": False},
     "lab": {"space": "lab"},
 }
 
