@@ -56,8 +56,27 @@ def register(target: np.ndarray, source: np.ndarray, search: int = SEARCH_PX) ->
     magnitude = np.abs(cross)
     surface = np.fft.irfft2(cross / (magnitude + 1e-9 * max(float(magnitude.max()), 1e-30)), s=grey[0].shape)
     near = np.roll(surface, (search, search), axis=(0, 1))[: 2 * search + 1, : 2 * search + 1]
-    dy, dx = np.unravel_index(int(np.argmax(near)), near.shape)
-    return int(dy) - search, int(dx) - search
+    dy, dx = (int(v) - search for v in np.unravel_index(int(np.argmax(near)), near.shape))
+    if (dy, dx) != (0, 0):
+        clipped = [((image[crop] == 0) | (image[crop] == 255)).any(axis=-1) for image in (target, source)]
+        if _agreement(grey, clipped, 0, 0, search) >= _agreement(grey, clipped, dy, dx, search):
+            return 0, 0  # no better than no shift: a smooth or periodic overlap (a ruler) fooled the peak
+    return dy, dx
+
+
+def _agreement(grey: list[np.ndarray], clipped: list[np.ndarray], dy: int, dx: int, search: int) -> float:
+    """Correlation of the two grey images' pixel pairs under the shift (dy, dx), inside a margin of
+    `search`, over the pairs where neither pixel is clipped (a clip flattens the very differences a
+    shift makes): a true shift makes the pairs correspond, so it agrees better than no shift."""
+    rows, cols = grey[0].shape
+    inner = (slice(search, rows - search), slice(search, cols - search))
+    moved = (slice(search + dy, rows - search + dy), slice(search + dx, cols - search + dx))
+    ok = ~(clipped[0][inner] | clipped[1][moved])
+    if ok.sum() < 16:
+        return 0.0
+    a, b = grey[0][inner][ok], grey[1][moved][ok]
+    a, b = a - a.mean(), b - b.mean()
+    return float((a * b).sum() / (np.sqrt(float((a * a).sum()) * float((b * b).sum())) + 1e-12))
 
 
 def aligned_pairs(target: np.ndarray, source: np.ndarray, search: int) -> tuple[np.ndarray, np.ndarray]:

@@ -354,3 +354,18 @@ def test_lab_space_removes_a_lightness_and_chroma_shift():
     assert np.abs(matched.astype(int) - true_tile).mean() < 1.0
     with pytest.raises(InputError, match="unknown colour space"):
         match_colour(truth[:, 100 : 100 + BIG.band], tile, BIG, "hsv")
+
+
+def test_an_unshifted_ruler_is_not_given_a_false_shift():
+    """Phase correlation alone found a 2 px shift in an unshifted ruler tile (tests/rulers.py: stripes
+    and a vertical gradient, clipped by a +25 cast), which turned into an 8-level offset error; a
+    peak that agrees no better than no shift is refused, and the cast is recovered."""
+    from rulers import SMALL, world
+
+    truth = world(64, 200)
+    band = truth[:, 90 - SMALL.band : 90]
+    noise = np.random.default_rng(4).integers(-6, 7, (64, SMALL.band, 3))
+    tile = np.clip(truth[:, 90 - SMALL.band : 90].astype(int) + 25 + noise, 0, 255).astype(np.uint8)
+    assert register(band, tile, 4) == (0, 0)
+    fitted = fit_colour_map(band, tile)
+    assert abs(fitted.offset[0] + 25) < 1.5 and abs(fitted.offset[2] + 25) < 1.5, fitted.offset
