@@ -163,10 +163,11 @@ def replay_canvas(
     line = _line(by_number, number)
     for start, back, forward in _starts(root, by_number, line, known):
         path, start_number = start
-        if isinstance(path, Path) and not _whole_intact(
+        checkpoint = start_number != 0 and isinstance(path, Path) and path == checkpoint_path(root, start_number)
+        if isinstance(path, Path) and not whole_intact(
             path, by_number.get(start_number), source_size if start_number == 0 else None
         ):
-            if notes is not None and start_number != 0 and not _is_crop_way(path):
+            if notes is not None and checkpoint:  # an old session's canvas_after is noted when the walk passes it
                 notes.append(
                     f"{relative(path, root)} {_why(path)}: rebuilt from the steps" + ("" if write else READING_ONLY)
                 )
@@ -179,8 +180,8 @@ def replay_canvas(
             continue
         for step in forward:
             canvas = _step_forward(root, canvas, by_number[step], contract, write, notes)
-        whole_file = not back and not forward and isinstance(path, Path) and path == checkpoint_path(root, start_number)
-        canvas.read_whole = start_number if whole_file else None  # not a step's crop that covers all
+        read_whole = (checkpoint or start_number == 0) and not back and not forward and isinstance(path, Path)
+        canvas.read_whole = start_number if read_whole else None  # not a step's crop that covers all
         return canvas
     path = root / SOURCE_FILE
     raise SessionError(
@@ -222,13 +223,10 @@ def _starts(root: Path, by_number: dict, line: list[int], known=None):
     return ways
 
 
-def _is_crop_way(path: Path) -> bool:
-    """An old session's whole canvas_after (its damage is noted when the walk passes the step)."""
-    return path.name == "canvas_after.png"
-
-
-def _whole_intact(path: Path, record: dict | None, source_size) -> bool:
-    """A whole canvas matches its checksum (sessions older than checksums: its recorded size)."""
+def whole_intact(path: Path, record: dict | None, source_size) -> bool:
+    """A whole canvas file (a checkpoint, source.png, an old session's canvas_after.png) matches its
+    checksum (sessions older than checksums: its recorded size). `record`: the step's (None for the
+    source, checked against `source_size`)."""
     size = record["size_after"] if record is not None else source_size
     if canvas_verified(path, size):
         return True

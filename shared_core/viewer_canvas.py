@@ -27,9 +27,9 @@ from .errors import ExquisiteError, InputError
 from .geometry import Contract
 from .journal import COMMITTED, SOURCE_FILE, UNDONE, read_steps, step_dir
 from .pngio import png_size
-from .session_files import canvas_verified, checksum_file
+from .session_files import checksum_file
 from .session_folder import json_object
-from .step_canvas import AFTER, checkpoint_path, replay_canvas
+from .step_canvas import AFTER, checkpoint_path, replay_canvas, whole_intact
 from .viewer_tiles import Pyramid
 
 SESSION_FILE = "session.json"
@@ -48,7 +48,7 @@ def canvas_version(folder: Path, number: int) -> str | None:
 
 def _sized(path: Path, size) -> bool:
     """Cheap: the file is a PNG of `size` and its checksum file (if any) records that size. The
-    bytes are checked against the checksum when the pyramid is built (`intact`)."""
+    bytes are checked against the checksum when the pyramid is built (`step_canvas.whole_intact`)."""
     try:
         if size is not None and list(png_size(path)) != [int(v) for v in size]:
             return False
@@ -58,13 +58,6 @@ def _sized(path: Path, size) -> bool:
         return path.is_file() and not checksum_file(path).exists()  # a session older than checksums
     except (OSError, ValueError, KeyError, TypeError, ExquisiteError):
         return False
-
-
-def intact(path: Path, size) -> bool:
-    """The file holds the whole canvas: its checksum matches (older sessions: its size does)."""
-    if checksum_file(path).exists():
-        return canvas_verified(path, size)
-    return _sized(path, size)
 
 
 def whole_file(folder: Path, number: int, record: dict | None) -> str | None:
@@ -141,9 +134,8 @@ def canvas_pyramid(folder: Path, number: int, scratch: Path) -> Pyramid:
     relative = whole_file(folder, number, record)
     if relative is not None:
         path = folder / relative
-        size = record["size_after"] if record is not None else None
         try:
-            if intact(path, size):
+            if whole_intact(path, record, None):
                 return Pyramid(path, scratch)
         except (OSError, InputError):  # removed by the next command's checkpoint, or damaged
             pass
