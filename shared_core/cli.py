@@ -94,6 +94,13 @@ def _parser() -> argparse.ArgumentParser:
         "do not drift (default on; --no-colour-match turns it off)",
     )
     extend.add_argument(
+        "--register",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="move a tile whose picture came back a few px off its band onto it before blending "
+        "(default on; --no-register glues it where it lies)",
+    )
+    extend.add_argument(
         "--colour-space",
         choices=COLOUR_SPACES,
         default=None,
@@ -208,6 +215,7 @@ def _chosen_settings(args) -> dict:
         "fill": args.fill,
         "colour_match": args.colour_match,
         "colour_space": args.colour_space,
+        "register": args.register,
         "blend_ramp_start": args.blend_ramp_start,
         "blend_ramp_end": args.blend_ramp_end,
     }

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
-SEARCH_PX = 4
-"""Largest shift (px, each axis) registered: a tile shifted 2 px against a band shifted 2 px."""
+from .registration import SEARCH_PX, register
+
 MARGIN = 5.0
 """Grey levels a canvas value and a predicted tile value must keep from 0 and 255 to enter the fit."""
 TRIM = 2.0
@@ -39,44 +39,6 @@ MIN_CORRELATION = 0.5
 """A channel whose pairs correlate less (a flat overlap: noise only) keeps the moments fit."""
 MAX_PAIRS = 100_000
 """Pairs are taken on every k-th row and column so that at most this many enter (CPU time)."""
-REGISTER_SIDE = 512
-"""The shift is measured on at most this many central rows and columns (CPU time; a shift is global)."""
-
-
-def register(target: np.ndarray, source: np.ndarray, search: int = SEARCH_PX) -> tuple[int, int]:
-    """(dy, dx) such that source[y + dy, x + dx] shows what target[y, x] shows: the peak of the
-    phase correlation of the grey levels (Hann-windowed) within +-search px."""
-    rows, cols = target.shape[:2]
-    top, left = max(0, (rows - REGISTER_SIDE) // 2), max(0, (cols - REGISTER_SIDE) // 2)
-    crop = (slice(top, top + REGISTER_SIDE), slice(left, left + REGISTER_SIDE))
-    grey = [np.asarray(image[crop], dtype=np.float32).mean(axis=-1, dtype=np.float64) for image in (target, source)]
-    window = np.outer(np.hanning(grey[0].shape[0]), np.hanning(grey[0].shape[1]))
-    spectra = [np.fft.rfft2((g - g.mean()) * window) for g in grey]
-    cross = np.conj(spectra[0]) * spectra[1]
-    magnitude = np.abs(cross)
-    surface = np.fft.irfft2(cross / (magnitude + 1e-9 * max(float(magnitude.max()), 1e-30)), s=grey[0].shape)
-    near = np.roll(surface, (search, search), axis=(0, 1))[: 2 * search + 1, : 2 * search + 1]
-    dy, dx = (int(v) - search for v in np.unravel_index(int(np.argmax(near)), near.shape))
-    if (dy, dx) != (0, 0):
-        clipped = [((image[crop] == 0) | (image[crop] == 255)).any(axis=-1) for image in (target, source)]
-        if _agreement(grey, clipped, 0, 0, search) >= _agreement(grey, clipped, dy, dx, search):
-            return 0, 0  # no better than no shift: a smooth or periodic overlap (a ruler) fooled the peak
-    return dy, dx
-
-
-def _agreement(grey: list[np.ndarray], clipped: list[np.ndarray], dy: int, dx: int, search: int) -> float:
-    """Correlation of the two grey images' pixel pairs under the shift (dy, dx), inside a margin of
-    `search`, over the pairs where neither pixel is clipped (a clip flattens the very differences a
-    shift makes): a true shift makes the pairs correspond, so it agrees better than no shift."""
-    rows, cols = grey[0].shape
-    inner = (slice(search, rows - search), slice(search, cols - search))
-    moved = (slice(search + dy, rows - search + dy), slice(search + dx, cols - search + dx))
-    ok = ~(clipped[0][inner] | clipped[1][moved])
-    if ok.sum() < 16:
-        return 0.0
-    a, b = grey[0][inner][ok], grey[1][moved][ok]
-    a, b = a - a.mean(), b - b.mean()
-    return float((a * b).sum() / (np.sqrt(float((a * a).sum()) * float((b * b).sum())) + 1e-12))
 
 
 def aligned_pairs(target: np.ndarray, source: np.ndarray, search: int) -> tuple[np.ndarray, np.ndarray]:

@@ -22,7 +22,7 @@ With one tile whose rows are the whole edge this is exactly the single-tile glue
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from collections.abc import Callable
 
 import numpy as np
@@ -32,6 +32,7 @@ from .colour import match_colour
 from .geometry import Contract, FrontierTile, check_canvas, frontier_tiles, pack_reference
 from .glue import blend_joint, joint_alpha, overlap_blend
 from .mask import frontier_mask
+from .registration import register_tile
 from .seam_report import SEAM_WINDOW, joint_report, report_grown, tail_before
 from .step_settings import StepSettings, alpha_for
 
@@ -55,6 +56,7 @@ class FrontierStep:
         self.alpha = alpha_for(settings, contract)
         self.blend = overlap_blend(settings.blend)
         self.joints: list[dict] = []
+        self.shifts: list[tuple[int, int]] = []  # per tile, the (dy, dx) registration moved it back by
 
     def rows(self, tile: FrontierTile) -> slice:
         return slice(tile.cross_start, tile.cross_start + tile.rows)
@@ -70,15 +72,19 @@ class FrontierStep:
         return reference, mask
 
     def matched(self, tile: FrontierTile, raw: np.ndarray, reference: np.ndarray) -> np.ndarray:
-        """The tile's colours mapped onto the canvas's on the band overlap (as a single tile is) and,
-        for a later tile, onto its neighbours' on the joint rows (colour.match_colour on the pair
-        turned so that the joint is its band)."""
+        """The tile as glued: moved so its conditioning half lies on the band it was shown
+        (registration.register_tile), then its colours mapped onto the canvas's on the band overlap
+        (as a single tile is) and, for a later tile, onto its neighbours' on the joint rows
+        (colour.match_colour on the pair turned so that the joint is its band)."""
         c, s = self.contract, self.settings
+        band = self.band[self.rows(tile)]
+        repeat = np.arange(c.tile) % tile.rows  # an edge shorter than a tile: its real rows repeated
+        if s.register:
+            raw, shift = register_tile(band[repeat], raw, c)
+            self.shifts.append(shift)
         if not s.colour_match:
             return raw
-        band = self.band[self.rows(tile)]
-        if tile.rows < c.tile:  # an edge shorter than a tile: the real rows repeated, so only they count
-            repeat = np.arange(c.tile) % tile.rows
+        if tile.rows < c.tile:  # only the real rows count
             glued = np.array(raw)
             glued[: tile.rows] = match_colour(band[repeat], raw[repeat], c, s.colour_space)[: tile.rows]
             return glued
@@ -179,9 +185,10 @@ def apply_step(
 def _seam(frontier: FrontierStep, applied: AppliedStep, before_tail: np.ndarray) -> dict:
     contract, turned = frontier.contract, frontier.canvas.frontier_right
     reports = []
-    for tile, glued, raw in zip(applied.tiles, applied.glued, applied.raw):
+    for i, (tile, glued, raw) in enumerate(zip(applied.tiles, applied.glued, applied.raw)):
         rows, n = frontier.rows(tile), tile.rows
-        reports.append(report_grown(before_tail[rows], turned[rows], glued[:n], contract, raw[:n]).to_dict())
+        report = report_grown(before_tail[rows], turned[rows], glued[:n], contract, raw[:n])
+        reports.append(replace(report, shift_px=frontier.shifts[i] if frontier.shifts else (0, 0)).to_dict())
     if len(reports) == 1:
         return reports[0]
     worst = dict(max(reports, key=lambda r: r["seam_step"]))

@@ -24,6 +24,7 @@ alpha ones are `mix`. Whatever the blend, only the overlap and the new half are 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
@@ -38,6 +39,7 @@ from .geometry import (
     to_frontier_right,
 )
 from .mask import check_mask, generation_mask, ramp
+from .registration import register_tile
 from .rgb import check_rgb
 from .seam_report import report_grown, tail_before
 
@@ -177,18 +179,24 @@ def glue_step(
     blend: str = "linear",
     colour_match: bool = False,
     colour_space: str = "rgb",
-) -> np.ndarray:
+    register: bool = True,
+) -> tuple[np.ndarray, tuple[int, int]]:
     """Glue one tile in place onto a canvas turned to the step's direction (frontier-right frame):
+    move it onto the band it was shown (registration.register_tile) unless `register` is off,
     colour-match it on the overlap if asked, blend the overlap, paste the new half, grow the canvas.
-    Returns the tile as glued. `glue` comes through here; sessions glue frontiers of any length
+    Returns the tile as glued and the shift registration moved it by. `glue` comes through here; sessions glue frontiers of any length
     through frontier.apply_step, which gives the same pixels for an edge exactly one tile across."""
     check_one_tile(canvas.frontier_right.shape[0], contract)
+    band = extract_band(canvas.frontier_right, contract)
+    shift = (0, 0)
+    if register:
+        turned_tile, shift = register_tile(band, turned_tile, contract)
     if colour_match:
-        turned_tile = match_colour(extract_band(canvas.frontier_right, contract), turned_tile, contract, colour_space)
+        turned_tile = match_colour(band, turned_tile, contract, colour_space)
     canvas.length = _paste(
         canvas.buffer_for_step(contract), canvas.length, turned_tile, contract, alpha, overlap_blend(blend)
     )
-    return turned_tile
+    return turned_tile, shift
 
 
 def glue(
@@ -202,12 +210,14 @@ def glue(
     colour_match: bool = False,
     colour_space: str = "rgb",
     report: bool = False,
+    register: bool = True,
 ):
     """Pure glue in the user's frame: a new (grown) canvas; the inputs are not modified.
 
     `mask`, for the mask-family blends, is the generation (or compositing) mask in the user's frame
     (as the generator saw it). `colour_match` first maps the tile's colours onto the canvas's
-    (see colour.match_colour). With `report`, returns (canvas, SeamReport): the numbers a session
+    (see colour.match_colour), after `register` has moved the tile onto the band it was shown
+    (registration.register_tile; on by default, as in a session step). With `report`, returns (canvas, SeamReport): the numbers a session
     step records in step.json for the same pixels and settings.
     """
     direction = parse_direction(direction)
@@ -219,9 +229,9 @@ def glue(
     check_canvas(grown.frontier_right.shape, contract)
     check_one_tile(grown.frontier_right.shape[0], contract)
     before_tail = tail_before(grown.frontier_right, contract) if report else None
-    glued = glue_step(grown, turned_tile, contract, alpha, blend, colour_match, colour_space)
+    glued, shift = glue_step(grown, turned_tile, contract, alpha, blend, colour_match, colour_space, register)
     out = np.ascontiguousarray(grown.user())
     if not report:
         return out
     assert before_tail is not None
-    return out, report_grown(before_tail, grown.frontier_right, glued, contract, turned_tile)
+    return out, replace(report_grown(before_tail, grown.frontier_right, glued, contract, turned_tile), shift_px=shift)

@@ -28,7 +28,7 @@ from .session_files import (
     touch_atomic,
     write_json,
 )
-from .step_settings import StepSettings
+from .step_settings import recorded_settings
 
 SOURCE_FILE = "source.png"
 COMMITTED, REJECTED, UNDONE, RUNNING = "committed", "rejected", "undone", "running"
@@ -228,7 +228,7 @@ def head_of(records: list[dict]) -> int:
 def apply_committed_step(canvas: GrowingCanvas, folder: Path, record: dict, contract: Contract) -> GrowingCanvas:
     """Apply one committed step (its tiles, checked against their checksums, glued as its recorded
     settings say) to its parent's canvas."""
-    settings = StepSettings(**record["settings"])
+    settings = recorded_settings(record["settings"])
     canvas = canvas.turned(settings.direction)
     damaged = unmatched_tiles(folder, record)
     try:

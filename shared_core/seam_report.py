@@ -105,10 +105,14 @@ class SeamReport:
     drift_lab: tuple[float, float, float]
     drift_raw: float | None
     gradient_discontinuity: float
+    shift_px: tuple[int, int] = (0, 0)
+    """(dy, dx): how far the tile's picture lay off its band (it showed the band's pixel (y, x) at
+    (y + dy, x + dx), frontier-right frame); registration moved it back (registration.py)."""
 
     def to_dict(self) -> dict:
         data = asdict(self)
         data["drift_lab"] = list(self.drift_lab)
+        data["shift_px"] = list(self.shift_px)
         return data
 
     def brief(self) -> str:
@@ -119,9 +123,11 @@ class SeamReport:
 def brief(seam: dict) -> str:
     """A seam report (as recorded in step.json) on one line, ΔE in Lab."""
     raw = "" if seam.get("drift_raw") is None else f" (raw {seam['drift_raw']:.1f})"
+    dy, dx = seam.get("shift_px") or (0, 0)
+    moved = f", tile was {dx:+d},{dy:+d} px off its band (moved back)" if (dy, dx) != (0, 0) else ""
     return (
         f"seam step {seam['seam_step']:.1f} at +{seam['seam_at_px']}px, drift {seam['drift']:.1f}{raw}, "
-        f"gradient discontinuity {seam['gradient_discontinuity']:.1f} (ΔE)"
+        f"gradient discontinuity {seam['gradient_discontinuity']:.1f} (ΔE){moved}"
     )
 
 

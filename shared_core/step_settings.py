@@ -35,6 +35,7 @@ class StepSettings:
     fill: str = "gray"
     colour_match: bool = True
     colour_space: str = "rgb"
+    register: bool = True
     blend_ramp_start: float | None = None
     blend_ramp_end: float | None = None
 
@@ -51,6 +52,8 @@ class StepSettings:
             raise InputError(f"the seed must be a whole number from 0 to 2**63-1, got {self.seed!r}")
         if not isinstance(self.colour_match, bool):
             raise InputError(f"colour_match is true or false, got {self.colour_match!r}")
+        if not isinstance(self.register, bool):
+            raise InputError(f"register is true or false, got {self.register!r}")
         if self.colour_space not in COLOUR_SPACES:
             raise InputError(f"unknown colour space {self.colour_space!r}: use one of {', '.join(COLOUR_SPACES)}")
         if (self.blend_ramp_start, self.blend_ramp_end) != (None, None) and self.blend not in MASK_BLENDS:
@@ -62,6 +65,11 @@ class StepSettings:
         alpha_for(settings, contract)  # feather and ramp ranges
         overlap_blend(settings.blend)  # refuses a blend whose extra is not installed
         return settings
+
+
+def recorded_settings(record: dict) -> StepSettings:
+    """The settings a step recorded; a step recorded before registration existed was glued without it."""
+    return StepSettings(**{"register": False, **record})
 
 
 def next_settings(last: dict | None, chosen: dict, backend_blend: str | None = None) -> StepSettings:

@@ -9,7 +9,7 @@ from exquisite.shared_core.colour import (
     match_colour,
     rgb_to_lab,
 )
-from exquisite.shared_core.colour_fit import register
+from exquisite.shared_core.registration import register
 from exquisite.shared_core.errors import InputError
 from exquisite.shared_core.geometry import Contract
 from exquisite.shared_core.session import Session, StepSettings

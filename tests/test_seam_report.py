@@ -91,7 +91,15 @@ def test_every_step_records_and_returns_its_report(tmp_path, capsys):
         )
     record = json.loads((Path(result.directory) / "step.json").read_text())
     assert record["seam"] == result.seam and result.seam["seam_step"] > 1 and result.seam["drift"] > 1
-    assert set(result.seam) == {"seam_step", "seam_at_px", "drift", "drift_lab", "drift_raw", "gradient_discontinuity"}
+    assert set(result.seam) == {
+        "seam_step",
+        "seam_at_px",
+        "drift",
+        "drift_lab",
+        "drift_raw",
+        "gradient_discontinuity",
+        "shift_px",
+    }
     assert Session.open(tmp_path / "s").history()[0]["seam"] == result.seam
     assert main(["show", str(tmp_path / "s")]) == 0
     assert "seam step" in capsys.readouterr().out

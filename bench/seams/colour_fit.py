@@ -20,8 +20,11 @@ Candidates (colour.fit_colour_map options):
 Printed per candidate: median and worst (max over photos x seeds x patches) of the drift after step
 1 and after the last step, ΔE76 of mean Lab against the truth, and the fit's time per tile.
 
+Every tile is first moved onto its band (registration.register_tile), as a session step does;
+--no-register glues it where the oracle shifted it (the chain before registration).
+
 Run: python bench/seams/colour_fit.py [--tile 1024] [--steps 8] [--seeds 3] [--photos ...]
-     [--patches none,repaint] [--jobs 2]
+     [--patches none,repaint] [--jobs 2] [--no-register]
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from exquisite.shared_core.colour import fit_colour_map, reference_columns, rgb_to_lab
 from exquisite.shared_core.generators import TileRequest
 from exquisite.shared_core.geometry import Contract
+from exquisite.shared_core.registration import register_tile
 from oracle import BENCH_PHOTOS, PHOTOS, Disturbance, PhotoOracle, panorama
 
 CANDIDATES = {
@@ -55,8 +59,9 @@ def mean_lab_distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.linalg.norm(rgb_to_lab(a).reshape(-1, 3).mean(0) - rgb_to_lab(b).reshape(-1, 3).mean(0)))
 
 
-def chain(truth, contract, steps, first_seed, disturbance, options) -> tuple[list[float], float]:
-    """Drift after each step of a session grown from truth[:, :tile] with this fit; seconds per fit."""
+def chain(truth, contract, steps, first_seed, disturbance, options, register=True) -> tuple[list[float], float]:
+    """Drift after each step of a session grown from truth[:, :tile] with this fit (each tile first
+    moved onto its band, as a session step does, unless `register` is off); seconds per fit."""
     b, a, t = contract.band, contract.advance, contract.tile
     start = t
     oracle = PhotoOracle(truth, start, contract, first_seed, disturbance)
@@ -68,6 +73,8 @@ def chain(truth, contract, steps, first_seed, disturbance, options) -> tuple[lis
         reference = np.zeros((t, t, 3), np.uint8)
         reference[:, :b] = band
         tile = oracle.generate(TileRequest(reference, mask, "", first_seed + step, "x_ltr"))
+        if register:
+            tile, _ = register_tile(band, tile, contract)
         t0 = time.perf_counter()
         matched = fit_colour_map(band[:, ref_start:ref_stop], tile[:, ref_start:ref_stop], **options).apply(tile)
         spent += time.perf_counter() - t0
@@ -77,13 +84,13 @@ def chain(truth, contract, steps, first_seed, disturbance, options) -> tuple[lis
 
 
 def one_case(args) -> dict:
-    name, seed, patch, tile, steps, candidates = args
+    name, seed, patch, tile, steps, candidates, register = args
     half = tile // 2
     contract = Contract(tile=tile, band=half, overlap=half, advance=half)
     truth = panorama(name, tile, tile + steps * half + 4 * tile)
     out = {}
     for candidate in candidates:
-        drifts, seconds = chain(truth, contract, steps, seed, Disturbance(patch=patch), CANDIDATES[candidate])
+        drifts, seconds = chain(truth, contract, steps, seed, Disturbance(patch=patch), CANDIDATES[candidate], register)
         out[candidate] = (drifts[0], drifts[-1], seconds)
     return {"case": (name, seed, patch), "results": out}
 
@@ -97,16 +104,19 @@ def main(argv=None) -> int:
     parser.add_argument("--patches", default="none,repaint")
     parser.add_argument("--candidates", default=",".join(CANDIDATES))
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument(
+        "--no-register", action="store_true", help="glue each tile where it lies (before registration, the default)"
+    )
     parser.add_argument("--cases", action="store_true", help="also print every case's drift after the last step")
     args = parser.parse_args(argv)
     candidates = args.candidates.split(",")
     cases = [
-        (p, 1000 * s + 1, patch, args.tile, args.steps, candidates)
+        (p, 1000 * s + 1, patch, args.tile, args.steps, candidates, not args.no_register)
         for p, s, patch in itertools.product(args.photos.split(","), range(args.seeds), args.patches.split(","))
     ]
     print(
         f"tile {args.tile}, {args.steps} steps, photos {args.photos}, {args.seeds} seeds, patches {args.patches}, "
-        f"disturbance {Disturbance()} (patch per case)"
+        f"disturbance {Disturbance()} (patch per case), tiles registered: {not args.no_register}"
     )
     with Pool(args.jobs) as pool:
         done = pool.map(one_case, cases)

@@ -7,8 +7,10 @@ oracle's disturbance (gain 0.9-1.1 and offset +-12 per channel, shift up to 2 px
 Per run:
 
   seam     the seam report's seam_step (ΔE), mean over steps
-  +lin     seam minus the seam of a plain linear feather without colour matching on the same
-           photo, seed and patch (the baseline row "linear off" is always run)
+  +lin     seam minus the seam of a plain linear feather without colour matching (and without
+           registration) on the same photo, seed and patch (the baseline row "linear off" is always
+           run). Every other row registers each tile onto its band first, as a session step does,
+           unless --no-register
   drift1   ΔE76 between the mean Lab of step 1's new region and the truth's there
   drift8   the same for the last step's new region (colour drift after `steps` steps)
   psnr     PSNR (dB) of everything the steps added against the truth
@@ -17,7 +19,7 @@ Per run:
 Printed per blend and colour matching: the median and the worst (max; min for PSNR) over the runs.
 
 Run: python bench/seams/run.py [--tile 1024] [--steps 8] [--seeds 3] [--photos astronaut,coffee]
-     [--patches none,repaint] [--blends linear,seam] [--colour rgb] [--jobs 2] [--register-tile]
+     [--patches none,repaint] [--blends linear,seam] [--colour rgb] [--jobs 2] [--no-register]
 Defaults: tile 1024 (band = overlap = advance = 512), 6 photos x 3 seeds x 2 patch variants, every
 blend with rgb matching plus the linear-off baseline: 288 sessions, about an hour on 2 cores.
 Measured on a shared 2-core machine (load 8-12): --tile 1024 --seeds 1 --photos retina,astronaut
@@ -39,8 +41,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from exquisite.shared_core import frontier as frontier_module
-from exquisite.shared_core.colour import match_colour, reference_columns, rgb_to_lab
-from exquisite.shared_core.colour_fit import register
+from exquisite.shared_core.colour import rgb_to_lab
 from exquisite.shared_core.geometry import Contract
 from exquisite.shared_core.glue import BLENDS
 from exquisite.shared_core.session import Session, StepSettings
@@ -67,19 +68,6 @@ frontier_module.FrontierStep.add = _timed(frontier_module.FrontierStep.add)  # t
 frontier_module.report_grown = _timed(frontier_module.report_grown)
 
 
-def match_and_register(turned_band, turned_tile, contract, *args, **kwargs):
-    """--register-tile (an experiment, not the default): colour matching, then the whole tile moved
-    back by the integer shift its overlap shows against the band (edges padded from the tile)."""
-    matched = match_colour(turned_band, turned_tile, contract, *args, **kwargs)
-    start, stop = reference_columns(contract)
-    if min(turned_band.shape[0], stop - start) < 40:
-        return matched
-    dy, dx = register(turned_band[:, start:stop], turned_tile[:, start:stop])
-    m = 4
-    padded = np.pad(matched, ((m, m), (m, m), (0, 0)), mode="edge")
-    return np.ascontiguousarray(padded[m + dy : m + dy + matched.shape[0], m + dx : m + dx + matched.shape[1]])
-
-
 def mean_lab_distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.linalg.norm(rgb_to_lab(a).reshape(-1, 3).mean(0) - rgb_to_lab(b).reshape(-1, 3).mean(0)))
 
@@ -91,15 +79,20 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 def run_one(case) -> dict:
     """One session grown on ground truth; the per-run figures (see the module doc)."""
-    name, seed, patch, blend, colour, tile, steps, clean = case
+    name, seed, patch, blend, colour, tile, steps, clean, register = case
     half = tile // 2
     contract = Contract(tile=tile, band=half, overlap=half, advance=half)
     start = tile
     truth = panorama(name, tile, start + steps * half + 4 * tile)
     disturbance = Disturbance.none() if clean else Disturbance(patch=patch)
     oracle = PhotoOracle(truth, start, contract, seed, disturbance)
+    plain = (blend, colour) == ("linear", "off")  # the baseline: no registration either
     settings = StepSettings(
-        blend=blend, colour_match=colour != "off", seed=seed, colour_space="rgb" if colour == "off" else colour
+        blend=blend,
+        colour_match=colour != "off",
+        seed=seed,
+        colour_space="rgb" if colour == "off" else colour,
+        register=register and not plain,
     )
     SPENT.clear()
     with (
@@ -174,13 +167,11 @@ def main(argv=None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="processes (the machine has 2 cores)")
     parser.add_argument("--clean", action="store_true", help="no disturbance: every mode must give the truth")
     parser.add_argument(
-        "--register-tile",
+        "--no-register",
         action="store_true",
-        help="experiment: move each colour-matched tile back by the shift measured on its overlap before the blend",
+        help="glue every tile where it lies (no registration, the session's default, for any row)",
     )
     args = parser.parse_args(argv)
-    if args.register_tile:
-        frontier_module.match_colour = match_and_register  # the session's own call, in every worker (fork)
     configs = [("linear", "off")] + [
         (b, c) for b in args.blends.split(",") for c in args.colour.split(",") if (b, c) != ("linear", "off")
     ]
@@ -193,9 +184,13 @@ def main(argv=None) -> int:
     print(
         f"tile {args.tile} (band = overlap = advance = {args.tile // 2}), {args.steps} steps, photos "
         f"{args.photos}, {args.seeds} seeds, patches {args.patches}: {len(cases)} runs per row; "
-        f"disturbance {Disturbance()}"
+        f"disturbance {Disturbance()}; tiles registered: {not args.no_register} (never in the linear-off baseline)"
     )
-    jobs = [(*case, blend, colour, args.tile, args.steps, args.clean) for blend, colour in configs for case in cases]
+    jobs = [
+        (*case, blend, colour, args.tile, args.steps, args.clean, not args.no_register)
+        for blend, colour in configs
+        for case in cases
+    ]
     with Pool(args.jobs) as pool:
         runs = pool.map(run_one, jobs, chunksize=1)
     print(
