@@ -1,6 +1,7 @@
 """Glue: composite the whole generated tile onto the canvas at the frontier.
 
-The tile's conditioning half lies exactly on the band (see geometry). Only the tile's region is
+The tile's conditioning half lies exactly on the band (see geometry); a tile whose picture came back
+a few px off its band is first moved back onto it (registration.py, on by default). Only the tile's region is
 touched: columns [L - O, L) are blended (old canvas fading into the tile), [L, L + A) are the tile's
 new half, and everything before L - O stays bit-identical.
 

@@ -1,9 +1,12 @@
 """Registration: a tile that came back shifted is moved onto the band it was shown, to the pixel."""
 
+import ast
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
+from exquisite.shared_core import registration as registration_module
 from exquisite.shared_core.errors import InputError
 from exquisite.shared_core.geometry import Contract, from_frontier_right, to_frontier_right
 from exquisite.shared_core.registration import SEARCH_PX, register_tile, registration
@@ -140,3 +143,11 @@ def test_a_step_recorded_before_registration_replays_without_it_and_the_next_ste
 def test_register_must_be_true_or_false():
     with pytest.raises(InputError, match="register is true or false"):
         StepSettings(register="yes").checked(CONTRACT)  # type: ignore[arg-type]
+
+
+def test_registration_is_pure_numpy():
+    """No image library, no torch, no I/O: the module imports only numpy and the geometry contract."""
+    tree = ast.parse(Path(registration_module.__file__).read_text())
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert imported == {"__future__", "dataclasses", "numpy", "geometry"}, imported
