@@ -18,7 +18,10 @@ Candidates (colour.fit_colour_map options):
   lab               the moments fit in CIE Lab (no clipping rule: Lab mixes the channels)
 
 Printed per candidate: median and worst (max over photos x seeds x patches) of the drift after step
-1 and after the last step, ΔE76 of mean Lab against the truth, and the fit's time per tile.
+1 and after the last step, ΔE76 of mean Lab against the truth, the fit's time per tile, and
+colour8: the drift after the last step with the pixels the oracle repainted left out (its patch,
+widened by registration.SEARCH_PX): where a patch reaches the new half, drift8 also counts the
+patch's other content, which no colour fit can or should undo; colour8 is the colour cast alone.
 
 Every tile is first moved onto its band (registration.register_tile), as a session step does;
 --no-register glues it where the oracle shifted it (the chain before registration).
@@ -55,20 +58,23 @@ CANDIDATES = {
 }
 
 
-def mean_lab_distance(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.linalg.norm(rgb_to_lab(a).reshape(-1, 3).mean(0) - rgb_to_lab(b).reshape(-1, 3).mean(0)))
+def mean_lab_distance(a: np.ndarray, b: np.ndarray, keep: np.ndarray | None = None) -> float:
+    """ΔE76 between the mean Lab of a and of b, over the pixels `keep` marks (all by default)."""
+    keep = np.ones(a.shape[:2], bool) if keep is None or not keep.any() else keep
+    return float(np.linalg.norm(rgb_to_lab(a)[keep].mean(0) - rgb_to_lab(b)[keep].mean(0)))
 
 
-def chain(truth, contract, steps, first_seed, disturbance, options, register=True) -> tuple[list[float], float]:
+def chain(truth, contract, steps, first_seed, disturbance, options, register=True):
     """Drift after each step of a session grown from truth[:, :tile] with this fit (each tile first
-    moved onto its band, as a session step does, unless `register` is off); seconds per fit."""
+    moved onto its band, as a session step does, unless `register` is off), the same with the
+    repainted patch's pixels left out (colour alone), and the seconds per fit."""
     b, a, t = contract.band, contract.advance, contract.tile
     start = t
     oracle = PhotoOracle(truth, start, contract, first_seed, disturbance)
     band = truth[:, start - b : start]
     mask = np.ones((t, t), np.float32)
     ref_start, ref_stop = reference_columns(contract)
-    drifts, spent = [], 0.0
+    drifts, colours, spent = [], [], 0.0
     for step in range(steps):
         reference = np.zeros((t, t, 3), np.uint8)
         reference[:, :b] = band
@@ -79,8 +85,10 @@ def chain(truth, contract, steps, first_seed, disturbance, options, register=Tru
         matched = fit_colour_map(band[:, ref_start:ref_stop], tile[:, ref_start:ref_stop], **options).apply(tile)
         spent += time.perf_counter() - t0
         band = matched[:, b:]
-        drifts.append(mean_lab_distance(band, truth[:, start + step * a : start + (step + 1) * a]))
-    return drifts, spent / steps
+        cols = slice(start + step * a, start + (step + 1) * a)
+        drifts.append(mean_lab_distance(band, truth[:, cols]))
+        colours.append(mean_lab_distance(band, truth[:, cols], ~oracle.repainted_pixels(truth.shape[:2])[:, cols]))
+    return drifts, colours, spent / steps
 
 
 def one_case(args) -> dict:
@@ -90,8 +98,10 @@ def one_case(args) -> dict:
     truth = panorama(name, tile, tile + steps * half + 4 * tile)
     out = {}
     for candidate in candidates:
-        drifts, seconds = chain(truth, contract, steps, seed, Disturbance(patch=patch), CANDIDATES[candidate], register)
-        out[candidate] = (drifts[0], drifts[-1], seconds)
+        drifts, colours, seconds = chain(
+            truth, contract, steps, seed, Disturbance(patch=patch), CANDIDATES[candidate], register
+        )
+        out[candidate] = (drifts[0], drifts[-1], seconds, colours[-1])
     return {"case": (name, seed, patch), "results": out}
 
 
@@ -122,19 +132,25 @@ def main(argv=None) -> int:
         done = pool.map(one_case, cases)
     if args.cases:
         for d in done:
-            print(d["case"], " ".join(f"{c}={d['results'][c][1]:.2f}" for c in candidates))
-    header = f"{'fit':<20}{'drift1 med':>11}{'worst':>7}{'drift8 med':>11}{'worst':>7}  worst case{'':<28}{'ms/fit':>7}"
+            print(d["case"], " ".join(f"{c}={d['results'][c][1]:.2f}/{d['results'][c][3]:.2f}" for c in candidates))
+    header = (
+        f"{'fit':<20}{'drift1 med':>11}{'worst':>7}{'drift8 med':>11}{'worst':>7}  worst case{'':<28}{'ms/fit':>7}"
+        f"{'colour8 med':>12}{'worst':>7}  worst case"
+    )
     print(header)
     print("-" * len(header))
     for c in candidates:
         rows = [(d["results"][c], d["case"]) for d in done]
         first = [r[0][0] for r in rows]
         last = [r[0][1] for r in rows]
+        colour = [r[0][3] for r in rows]
         worst = max(rows, key=lambda r: r[0][1])[1]
+        worst_colour = max(rows, key=lambda r: r[0][3])[1]
         ms = 1000 * statistics.mean(r[0][2] for r in rows)
         print(
             f"{c:<20}{statistics.median(first):>11.2f}{max(first):>7.2f}{statistics.median(last):>11.2f}"
-            f"{max(last):>7.2f}  {worst!s:<38}{ms:>7.1f}"
+            f"{max(last):>7.2f}  {worst!s:<38}{ms:>7.1f}{statistics.median(colour):>12.2f}{max(colour):>7.2f}"
+            f"  {worst_colour}"
         )
     return 0
 

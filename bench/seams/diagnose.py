@@ -22,6 +22,7 @@ import oracle as oracle_module
 from exquisite.shared_core.colour import ColourMap, fit_colour_map, reference_columns
 from exquisite.shared_core.generators import TileRequest, seeded_rng
 from exquisite.shared_core.geometry import Contract
+from exquisite.shared_core.registration import register_tile
 from colour_fit import mean_lab_distance
 from oracle import Disturbance, PhotoOracle, panorama
 
@@ -64,6 +65,7 @@ def main(argv=None) -> int:
         reference = np.zeros((t, t, 3), np.uint8)
         reference[:, :half] = band
         tile = oracle.generate(TileRequest(reference, mask, "", args.seed + step, "x_ltr"))
+        tile, _ = register_tile(band, tile, contract)  # as a session step does
         gain, offset = known_error(args.seed + step, d)
         fit = fit_colour_map(band[:, start:stop], tile[:, start:stop], method=args.method)
         level = tile[:, half:].reshape(-1, 3).mean(axis=0)

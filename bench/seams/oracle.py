@@ -30,6 +30,7 @@ from exquisite.shared_core.geometry import (
     from_frontier_right,
     to_frontier_right,
 )
+from exquisite.shared_core.registration import SEARCH_PX
 from PIL import Image, ImageFilter
 
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "retina", "hubble_deep_field", "immunohistochemistry")
@@ -57,6 +58,10 @@ def panorama(name: str, height: int, width: int) -> np.ndarray:
     return np.ascontiguousarray(np.concatenate(pieces, axis=1)[:, :width])
 
 
+FOLLOW_LEVELS = (5, 250)
+"""follow_band fits on the pixels whose TRUE value lies within these levels (and whose band value is
+not clipped): pairs chosen by the truth's level (the regressor), so a band clipped to black over a
+black surround neither biases the line nor leaves only a repainted remnant to fit it on."""
 FOLLOW_ROUNDS = 3
 FOLLOW_CUT = 3.0
 FOLLOW_FLOOR = 8.0
@@ -94,7 +99,7 @@ def follow_band(true_band: np.ndarray, band: np.ndarray, search: int, robust: bo
     fits = []
     for ch in range(3):
         x, y = aligned[..., ch].ravel(), inner[..., ch].ravel()
-        ok = (x > 0) & (x < 255) & (y > 0) & (y < 255)
+        ok = (x >= FOLLOW_LEVELS[0]) & (x <= FOLLOW_LEVELS[1]) & (y > 0) & (y < 255)
         if ok.sum() < 16:
             ok = np.ones_like(ok)
         a, b = np.polyfit(x[ok], y[ok], 1)
@@ -142,6 +147,7 @@ class PhotoOracle:
     ) -> None:
         self.truth, self.start_length, self.contract = truth, start_length, contract
         self.first_seed, self.disturbance = first_seed, disturbance
+        self.repainted: dict[int, tuple[slice, slice]] = {}  # step -> (rows, truth columns) of its patch
         margin = disturbance.shift_px
         self._padded = np.pad(truth, ((margin, margin), (margin, margin), (0, 0)), mode="reflect")
 
@@ -170,12 +176,16 @@ class PhotoOracle:
         if d.noise:
             tile += rng.normal(0.0, d.noise, tile.shape)
         if d.patch != "none" and d.patch_fraction:
-            self._patch(tile, rng)
+            rows, cols = self._patch(tile, rng)
+            self.repainted[step] = (
+                rows,
+                slice(self.tile_origin(step) + cols.start, self.tile_origin(step) + cols.stop),
+            )
         out = np.clip(np.rint(tile), 0, 255).astype(np.uint8)
         return np.ascontiguousarray(from_frontier_right(out, request.direction))
 
-    def _patch(self, tile: np.ndarray, rng: np.random.Generator) -> None:
-        """One patch across the overlap where the tile's content disagrees with the canvas."""
+    def _patch(self, tile: np.ndarray, rng: np.random.Generator) -> tuple[slice, slice]:
+        """One patch across the overlap where the tile's content disagrees with the canvas; its box."""
         c, d = self.contract, self.disturbance
         side = max(2, int(c.tile * d.patch_fraction))
         top = int(rng.integers(0, c.tile - side))
@@ -191,3 +201,13 @@ class PhotoOracle:
         else:  # repainted: the same place shows other content of the photo
             src = int(rng.integers(0, self.truth.shape[1] - patch.shape[1]))
             tile[box] = self.truth[top : top + side, src : src + patch.shape[1]]
+        return box
+
+    def repainted_pixels(self, shape: tuple[int, int]) -> np.ndarray:
+        """(rows, truth columns) True where any step's patch lay, widened by the largest shift a tile
+        can be moved by (registration.SEARCH_PX): content the oracle repainted, not a colour cast."""
+        out = np.zeros(shape, bool)
+        m = SEARCH_PX
+        for rows, cols in self.repainted.values():
+            out[max(0, rows.start - m) : rows.stop + m, max(0, cols.start - m) : cols.stop + m] = True
+        return out
