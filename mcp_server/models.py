@@ -69,7 +69,8 @@ class StepOutcome(BaseModel):
         description=(
             "how well the tile fits (committed steps): seam_step = largest colour jump across the seam not "
             "already in the picture, drift = remaining colour cast of the new region, gradient_discontinuity; "
-            "all in Lab ΔE (about 2 is barely visible). A high value is a reason to undo and retry"
+            "all in Lab ΔE (about 2 is barely visible). A high value is a reason to undo and retry. "
+            "shift_px = [dy, dx]: how far the tile's picture lay off its band; it was moved back before the glue"
         ),
     )
 

@@ -124,7 +124,11 @@ def brief(seam: dict) -> str:
     """A seam report (as recorded in step.json) on one line, ΔE in Lab."""
     raw = "" if seam.get("drift_raw") is None else f" (raw {seam['drift_raw']:.1f})"
     dy, dx = seam.get("shift_px") or (0, 0)
-    moved = f", tile was {dx:+d},{dy:+d} px off its band (moved back)" if (dy, dx) != (0, 0) else ""
+    moved = (
+        f", tile was {dx:+d} px along the growth, {dy:+d} across off its band (moved back)"
+        if (dy, dx) != (0, 0)
+        else ""
+    )
     return (
         f"seam step {seam['seam_step']:.1f} at +{seam['seam_at_px']}px, drift {seam['drift']:.1f}{raw}, "
         f"gradient discontinuity {seam['gradient_discontinuity']:.1f} (ΔE){moved}"

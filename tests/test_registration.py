@@ -10,6 +10,7 @@ from exquisite.shared_core import registration as registration_module
 from exquisite.shared_core.errors import InputError
 from exquisite.shared_core.geometry import Contract, from_frontier_right, to_frontier_right
 from exquisite.shared_core.registration import SEARCH_PX, register_tile, registration
+from exquisite.shared_core.seam_report import brief
 from exquisite.shared_core.session import Session, StepSettings
 from exquisite.shared_core.step_settings import next_settings, recorded_settings
 from rulers import SMALL, world
@@ -109,6 +110,7 @@ def test_a_session_glues_a_shifted_tile_where_the_truth_is_and_replays_it(tmp_pa
         grown = to_frontier_right(session.canvas(), direction)
     assert [tuple(r.seam["shift_px"]) for r in results] == shifts
     assert json.loads((tmp_path / "s/steps/0002/step.json").read_text())["seam"]["shift_px"] == [-1, 2]
+    assert "tile was -1 px along the growth, +2 across off its band (moved back)" in brief(results[0].seam)
     kept = np.ones(grown.shape[:2], bool)
     kept[:, 200:264] = ~reflected(CONTRACT.tile, *shifts[0])[:, 64:]  # step 1's new half (step 2's band)
     kept[:, 264:] = ~reflected(CONTRACT.tile, *shifts[1])[:, 64:]

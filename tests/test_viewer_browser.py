@@ -327,3 +327,29 @@ def test_the_zoom_view_renders_a_head_with_no_whole_canvas_and_any_steps_canvas(
     finally:
         page.close()
         server.stop()
+
+
+def test_a_tile_moved_back_onto_its_band_says_so_in_the_seam_table(tmp_path, browser):
+    """Registration's shift is shown with the seam numbers, along and across the growth axis."""
+    from test_registration import CONTRACT, ShiftingModel, texture
+    from exquisite.shared_core.registration import SEARCH_PX
+    from exquisite.shared_core.session import StepSettings
+
+    truth = texture(CONTRACT.tile + 2 * SEARCH_PX, 600)
+    source = np.ascontiguousarray(truth[SEARCH_PX : SEARCH_PX + CONTRACT.tile, :200])
+    with Session.create(tmp_path / "sessions" / "moved", source, CONTRACT) as session:
+        session.extend(StepSettings(colour_match=False), ShiftingModel(truth, 200, [(2, -1)]), steps=1)
+    server = serve([tmp_path / "sessions"])
+    server.start()
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    console = Console(page)
+    try:
+        page.goto(server.url + "?session=moved&step=1")
+        row = page.locator("table.seam tr.shift")
+        row.wait_for()
+        assert row.locator("th").inner_text() == "tile off its band (px; moved back before the glue)"
+        assert row.locator("td").inner_text() == "-1 along the growth, +2 across"
+        assert console.errors == []
+    finally:
+        page.close()
+        server.stop()

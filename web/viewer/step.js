@@ -30,12 +30,21 @@
         el("span", { class: "dims", text: `${info.width}×${info.height}` })));
   }
 
+  function signed(v) { return `${v > 0 ? "+" : ""}${v}`; }
+
   function seamTable(seam) {
     if (!seam || typeof seam !== "object") return el("p", { class: "muted", text: "no seam report (only committed steps have one)" });
     const rows = Object.entries(seam).filter(([, v]) => typeof v === "number" || v === null);
-    return el("table", { class: "seam" }, rows.map(([k, v]) => el("tr", {},
+    const table = el("table", { class: "seam" }, rows.map(([k, v]) => el("tr", {},
       el("th", { text: SEAM_LABELS[k] || k }),
       el("td", { class: k === "seam_at_px" ? "" : EV.severity(v), text: v === null ? "–" : k === "seam_at_px" ? String(v) : EV.num(v, 2) }))));
+    const shift = Array.isArray(seam.shift_px) ? seam.shift_px : null;
+    if (shift && (shift[0] || shift[1])) {  // registration moved the tile back onto its band
+      table.appendChild(el("tr", { class: "shift" },
+        el("th", { text: "tile off its band (px; moved back before the glue)" }),
+        el("td", { text: `${signed(shift[1])} along the growth, ${signed(shift[0])} across` })));
+    }
+    return table;
   }
 
   function timingsLine(step) {
