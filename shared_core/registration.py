@@ -46,9 +46,11 @@ def register_tile(band: np.ndarray, tile: np.ndarray, contract: Contract) -> tup
     m = SEARCH_PX
     padded = np.pad(tile, ((m, m), (m, m), (0, 0)), mode="reflect")
     moved = np.array(padded[m + dy : m + dy + t, m + dx : m + dx + tile.shape[1]])
-    rows = np.zeros(t, bool)
-    rows[t - dy :] = dy > 0
-    rows[: max(0, -dy)] = True
+    rows = np.zeros(t, bool)  # rows the move uncovers: at the bottom if moved up, at the top if moved down
+    if dy > 0:
+        rows[t - dy :] = True
+    elif dy < 0:
+        rows[:-dy] = True
     cols = np.zeros(b, bool)
     cols[: max(0, -dx)] = True  # a tile moved right uncovers the band's first columns
     uncovered = rows[:, None] | cols[None, :]

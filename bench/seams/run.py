@@ -20,7 +20,7 @@ Per run:
 Printed per blend and colour matching: the median and the worst (max; min for PSNR) over the runs.
 
 Run: python bench/seams/run.py [--tile 1024] [--steps 8] [--seeds 3] [--photos astronaut,coffee]
-     [--patches none,repaint] [--blends linear,seam] [--colour rgb] [--jobs 2] [--no-register]
+     [--patches none,repaint] [--blends linear,seam] [--colour rgb] [--jobs 2] [--no-register] [--edges]
 Defaults: tile 1024 (band = overlap = advance = 512), 6 photos x 3 seeds x 2 patch variants, every
 blend with rgb matching plus the linear-off baseline: 288 sessions, about an hour on 2 cores.
 Measured on a shared 2-core machine (load 8-12): --tile 1024 --seeds 1 --photos retina,astronaut
@@ -44,11 +44,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 from exquisite.shared_core import frontier as frontier_module
 from exquisite.shared_core.geometry import Contract
 from exquisite.shared_core.glue import BLENDS
+from exquisite.shared_core.registration import SEARCH_PX
 from exquisite.shared_core.session import Session, StepSettings
 from colour_fit import mean_lab_distance
 from oracle import BENCH_PHOTOS, PHOTOS, Disturbance, PhotoOracle, panorama
 
 SPENT: list[float] = []
+EDGE = SEARCH_PX
+"""Rows at the top and bottom that --edges measures: the most a tile can be moved by."""
 
 
 def _timed(fn):
@@ -117,8 +120,26 @@ def run_one(case) -> dict:
         "drift8": mean_lab_distance(*new_region(steps)),
         "colour8": mean_lab_distance(*new_region(steps, colour_only=True)),
         "psnr": psnr(canvas[:, grown], truth[:, grown]),
+        "edge_psnr": psnr(*(np.concatenate([x[:EDGE], x[-EDGE:]]) for x in (canvas[:, grown], truth[:, grown]))),
         "ms": 1000 * sum(SPENT) / steps,
     }
+
+
+def edges(runs: list[dict], configs) -> list[str]:
+    """--edges: PSNR of the EDGE outer rows of what the steps added (where a tile moved back onto
+    its band shows its own edge reflected, registration.py) beside the PSNR of all it added."""
+    lines = [
+        "| blend | colour | PSNR med | PSNR min | outer rows' PSNR med | outer rows' PSNR min |",
+        "|---|---|" + "---:|" * 4,
+    ]
+    for blend, colour in configs:
+        mine = [r for r in runs if (r["blend"], r["colour"]) == (blend, colour)]
+        whole, edge = [r["psnr"] for r in mine], [r["edge_psnr"] for r in mine]
+        lines.append(
+            f"| {blend} | {colour} | {statistics.median(whole):.2f} | {min(whole):.2f} | "
+            f"{statistics.median(edge):.2f} | {min(edge):.2f} |"
+        )
+    return lines
 
 
 def summarise(runs: list[dict], configs) -> list[str]:
@@ -172,6 +193,7 @@ def main(argv=None) -> int:
         action="store_true",
         help="glue every tile where it lies (no registration, the session's default, for any row)",
     )
+    parser.add_argument("--edges", action="store_true", help="also the PSNR of the outer rows (registration's edges)")
     args = parser.parse_args(argv)
     configs = [("linear", "off")] + [
         (b, c) for b in args.blends.split(",") for c in args.colour.split(",") if (b, c) != ("linear", "off")
@@ -200,6 +222,9 @@ def main(argv=None) -> int:
     )
     print("|---|---|" + "---:|" * 13 + "---|")
     print("\n".join(summarise(runs, configs)))
+    if args.edges:
+        print(f"\nThe outer {EDGE} rows (top and bottom) of what the steps added:")
+        print("\n".join(edges(runs, configs)))
     return 0
 
 
