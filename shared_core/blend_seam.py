@@ -23,6 +23,13 @@ MULTIBAND_MARGIN = 1 / 4
 """For seam_multiband the path keeps this fraction of the ramp's width from each end, so the
 pyramid has room for its coarse bands."""
 
+SHOWN_AT = 24.0
+SHOWN_OVER = 3.0
+"""A cut shows where the path's RGB distance (3 x 3 mean) exceeds SHOWN_AT grey levels and SHOWN_OVER
+times its median along the path (noise of sigma 2 on both sides is about 5)."""
+SHARE_ROWS = 32
+"""The fade's share is smoothed over height / SHARE_ROWS rows either side."""
+
 SMOOTHING = 1
 """Radius of the box that averages the disagreement, so the path follows regions, not single pixels."""
 
@@ -76,22 +83,44 @@ def path_weight(path: np.ndarray, width: int, feather: float) -> np.ndarray:
     return (t * t * (3.0 - 2.0 * t)).astype(np.float32)
 
 
-def _seam(old: np.ndarray, new: np.ndarray, alpha: np.ndarray, margin: float) -> tuple[np.ndarray, int, int]:
+def _seam(
+    old: np.ndarray, new: np.ndarray, alpha: np.ndarray, margin: float
+) -> tuple[np.ndarray, np.ndarray, int, int]:
     lo, hi = ramp_zone(alpha)
     keep = int(np.ceil(margin))
     first, last = lo + keep, hi - keep
     if last <= first:  # a ramp too narrow for the margin: cut through its middle
         first = (lo + hi) // 2
         last = first + 1
-    return min_error_path(disagreement(old, new), first, last), lo, hi
+    cost = disagreement(old, new)
+    return min_error_path(cost, first, last), cost, lo, hi
+
+
+def fade_where_the_cut_shows(weight: np.ndarray, alpha: np.ndarray, path: np.ndarray, cost: np.ndarray) -> np.ndarray:
+    """The seam's weight, turned into the ramp's own fade on the rows where even the cheapest path
+    crosses a disagreement (content that differs on both sides of every possible cut: a patch the
+    model repainted across the whole zone). A cut there shows the whole difference as a step; a
+    fade spreads it. Rows where the path's RGB distance exceeds SHOWN_AT (and SHOWN_OVER x the
+    path's median) fade in proportion, smoothed over neighbouring rows so that rows do not switch."""
+    along = np.sqrt(cost[np.arange(len(path)), path])
+    level = max(SHOWN_AT, SHOWN_OVER * float(np.median(along)))
+    share = np.clip(along / level - 1.0, 0.0, 1.0)
+    if not share.any():
+        return weight
+    radius = max(1, len(path) // SHARE_ROWS)
+    padded = np.pad(share, radius, mode="edge")
+    share = np.convolve(padded, np.ones(2 * radius + 1) / (2 * radius + 1), mode="valid")
+    share = np.maximum.reduce([np.roll(share, k) for k in range(-radius, radius + 1)])  # cover the row edges
+    return ((1.0 - share)[:, None] * weight + share[:, None] * alpha).astype(np.float32)
 
 
 def seam_overlap(old: np.ndarray, new: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """The `seam` blend: the minimum-error path with a short smoothstep feather along it."""
+    """The `seam` blend: the minimum-error path with a short smoothstep feather along it (the ramp's
+    fade where the cheapest cut still crosses a disagreement: fade_where_the_cut_shows)."""
     lo, hi = ramp_zone(alpha)
     feather = max(2.0, (hi - lo) * FEATHER_FRACTION)
-    path, lo, hi = _seam(old, new, alpha, feather / 2 + 1)
-    weight = path_weight(path, old.shape[1], feather)
+    path, cost, lo, hi = _seam(old, new, alpha, feather / 2 + 1)
+    weight = fade_where_the_cut_shows(path_weight(path, old.shape[1], feather), alpha, path, cost)
     blended = old.astype(np.float32) + (new.astype(np.float32) - old.astype(np.float32)) * weight[..., None]
     return keep_ends(old, new, alpha, blended)
 
@@ -100,7 +129,7 @@ def seam_multiband_overlap(old: np.ndarray, new: np.ndarray, alpha: np.ndarray) 
     """The `seam_multiband` blend: the minimum-error path, multi-band blended across it."""
     lo, hi = ramp_zone(alpha)
     margin = (hi - lo) * MULTIBAND_MARGIN
-    path, lo, hi = _seam(old, new, alpha, margin)
-    weight = path_weight(path, old.shape[1], 0)
+    path, cost, lo, hi = _seam(old, new, alpha, margin)
+    weight = fade_where_the_cut_shows(path_weight(path, old.shape[1], 0), alpha, path, cost)
     room = float(min((path - lo).min(), (hi - path).min()))
     return keep_ends(old, new, alpha, multiband(old, new, weight, levels_for(room)))

@@ -71,6 +71,30 @@ def test_the_seam_follows_a_diagonal_agreement():
     assert ((path >= 10 + rows // 2) & (path < 14 + rows // 2)).all()
 
 
+@pytest.mark.parametrize("blend", ["seam", "seam_multiband"])
+def test_where_every_cut_crosses_a_repainted_patch_the_seam_fades_instead(blend):
+    """Rows 48-80 of the tile were repainted across the whole overlap: no path avoids them. There the
+    seam blends take the ramp's own fade (the step across any column stays a fraction of the patch's
+    difference); far from the patch they cut along the path as before, to the pixel."""
+    from exquisite.shared_core.blend_seam import fade_where_the_cut_shows, path_weight
+
+    rng = np.random.default_rng(4)
+    old = np.clip(128 + rng.normal(0, 3, (128, 64, 3)), 0, 255).astype(np.uint8)
+    new = np.clip(old.astype(int) + rng.normal(0, 2, old.shape), 0, 255).astype(np.uint8)
+    new[48:80] = 230  # repainted, every column of the zone
+    ramp = np.tile(np.linspace(0, 1, 64, dtype=np.float32), (128, 1))
+    cost = disagreement(old, new)
+    path = min_error_path(cost, 2, 62)
+    cut = path_weight(path, 64, 4.0)
+    weight = fade_where_the_cut_shows(cut, ramp, path, cost)
+    np.testing.assert_array_equal(weight[:20], cut[:20])
+    np.testing.assert_array_equal(weight[108:], cut[108:])
+    np.testing.assert_allclose(weight[56:72], ramp[56:72], atol=1e-6)
+    out = overlap_blend(blend)(old, new, ramp).astype(float)
+    step = np.abs(np.diff(out[56:72].mean(axis=2), axis=1))  # every row's step from column to column
+    assert step.max() < 0.1 * (230 - 128), step.max()  # a fade: no row jumps by the patch's difference (a cut: 13-41)
+
+
 def test_multiband_spreads_a_colour_step_but_keeps_the_ends():
     old = np.full((64, 32, 3), 80, np.uint8)
     new = np.full((64, 32, 3), 160, np.uint8)
