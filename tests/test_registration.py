@@ -153,3 +153,24 @@ def test_registration_is_pure_numpy():
     imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     assert imported == {"__future__", "dataclasses", "numpy", "geometry"}, imported
+
+
+def test_the_cli_turns_registration_off_and_the_next_step_keeps_that(tmp_path):
+    from exquisite.shared_core.cli import main
+    from PIL import Image
+
+    Image.fromarray(texture(1024, 1100)).save(tmp_path / "in.png")
+    common = ["-b", "mock", "--out", str(tmp_path / "out.png"), "--force"]
+    assert (
+        main(
+            ["extend", str(tmp_path / "in.png"), "-n", "1", "--session", str(tmp_path / "s"), "--no-register", *common]
+        )
+        == 0
+    )
+    assert main(["extend", str(tmp_path / "s"), "-n", "1", *common]) == 0
+    recorded = [
+        json.loads((tmp_path / f"s/steps/000{n}/step.json").read_text())["settings"]["register"] for n in (1, 2)
+    ]
+    assert recorded == [False, False]
+    assert main(["extend", str(tmp_path / "s"), "-n", "1", "--register", *common]) == 0
+    assert json.loads((tmp_path / "s/steps/0003/step.json").read_text())["settings"]["register"] is True
