@@ -84,8 +84,11 @@ def path_weight(path: np.ndarray, width: int, feather: float) -> np.ndarray:
 
 
 def _seam(
-    old: np.ndarray, new: np.ndarray, alpha: np.ndarray, margin: float
+    old: np.ndarray, new: np.ndarray, alpha: np.ndarray, margin: float, across: int = 0
 ) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """The path, its per-pixel cost, and the ramp's zone. `across`: the path is steered by the
+    disagreement averaged over that many columns either side as well, the width its feather mixes,
+    so that a disagreement just beside the path (a repainted patch's edge) is not half-mixed in."""
     lo, hi = ramp_zone(alpha)
     keep = int(np.ceil(margin))
     first, last = lo + keep, hi - keep
@@ -93,7 +96,11 @@ def _seam(
         first = (lo + hi) // 2
         last = first + 1
     cost = disagreement(old, new)
-    return min_error_path(cost, first, last), cost, lo, hi
+    steer = cost
+    if across > 0:
+        summed = np.pad(np.pad(cost, ((0, 0), (across, across)), mode="edge").cumsum(axis=1), ((0, 0), (1, 0)))
+        steer = (summed[:, 2 * across + 1 :] - summed[:, : -2 * across - 1]) / (2 * across + 1)
+    return min_error_path(steer, first, last), cost, lo, hi
 
 
 def fade_where_the_cut_shows(weight: np.ndarray, alpha: np.ndarray, path: np.ndarray, cost: np.ndarray) -> np.ndarray:
@@ -119,7 +126,7 @@ def seam_overlap(old: np.ndarray, new: np.ndarray, alpha: np.ndarray) -> np.ndar
     fade where the cheapest cut still crosses a disagreement: fade_where_the_cut_shows)."""
     lo, hi = ramp_zone(alpha)
     feather = max(2.0, (hi - lo) * FEATHER_FRACTION)
-    path, cost, lo, hi = _seam(old, new, alpha, feather / 2 + 1)
+    path, cost, lo, hi = _seam(old, new, alpha, feather / 2 + 1, int(feather // 2))
     weight = fade_where_the_cut_shows(path_weight(path, old.shape[1], feather), alpha, path, cost)
     blended = old.astype(np.float32) + (new.astype(np.float32) - old.astype(np.float32)) * weight[..., None]
     return keep_ends(old, new, alpha, blended)

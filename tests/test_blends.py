@@ -95,6 +95,21 @@ def test_where_every_cut_crosses_a_repainted_patch_the_seam_fades_instead(blend)
     assert step.max() < 0.1 * (230 - 128), step.max()  # a fade: no row jumps by the patch's difference (a cut: 13-41)
 
 
+def test_the_seam_keeps_its_feather_off_a_repainted_patch_beside_the_best_cut():
+    """Canvas and tile agree exactly on columns 146-149, right beside a patch repainted from column
+    150 on; elsewhere they differ a little. The cheapest single column lies next to the patch, but
+    the seam's feather (16 px here) would then half-mix the patch in. The path is steered by the
+    disagreement over the feather's width, so the patch is the tile's, whole, and never a blend."""
+    rng = np.random.default_rng(5)
+    old = np.clip(120 + rng.normal(0, 3, (96, 256, 3)), 0, 255).astype(np.uint8)
+    new = np.clip(old.astype(int) + rng.normal(0, 6, old.shape), 0, 255).astype(np.uint8)
+    new[:, 146:150] = old[:, 146:150]
+    new[:, 150:] = 220  # the repainted patch
+    ramp = np.tile(np.linspace(0, 1, 256, dtype=np.float32), (96, 1))
+    out = overlap_blend("seam")(old, new, ramp)
+    np.testing.assert_array_equal(out[:, 150:255], new[:, 150:255])
+
+
 def test_multiband_spreads_a_colour_step_but_keeps_the_ends():
     old = np.full((64, 32, 3), 80, np.uint8)
     new = np.full((64, 32, 3), 160, np.uint8)
