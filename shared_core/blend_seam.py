@@ -136,7 +136,7 @@ def seam_multiband_overlap(old: np.ndarray, new: np.ndarray, alpha: np.ndarray) 
     """The `seam_multiband` blend: the minimum-error path, multi-band blended across it."""
     lo, hi = ramp_zone(alpha)
     margin = (hi - lo) * MULTIBAND_MARGIN
-    path, cost, lo, hi = _seam(old, new, alpha, margin)
+    path, cost, lo, hi = _seam(old, new, alpha, margin, int((hi - lo) * FEATHER_FRACTION / 2))
     weight = fade_where_the_cut_shows(path_weight(path, old.shape[1], 0), alpha, path, cost)
     room = float(min((path - lo).min(), (hi - path).min()))
     return keep_ends(old, new, alpha, multiband(old, new, weight, levels_for(room)))
