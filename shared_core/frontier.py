@@ -79,14 +79,15 @@ class FrontierStep:
         c, s = self.contract, self.settings
         band = self.band[self.rows(tile)]
         repeat = np.arange(c.tile) % tile.rows  # an edge shorter than a tile: its real rows repeated
+        shown = band[repeat] if tile.rows < c.tile else band  # the band as the reference showed it
         if s.register:
-            raw, shift = register_tile(band[repeat], raw, c)
+            raw, shift = register_tile(shown, raw, c)
             self.shifts.append(shift)
         if not s.colour_match:
             return raw
         if tile.rows < c.tile:  # only the real rows count
             glued = np.array(raw)
-            glued[: tile.rows] = match_colour(band[repeat], raw[repeat], c, s.colour_space)[: tile.rows]
+            glued[: tile.rows] = match_colour(shown, raw[repeat], c, s.colour_space)[: tile.rows]
             return glued
         glued = match_colour(band, raw, c, s.colour_space)
         if tile.joint:
