@@ -117,7 +117,8 @@ def fade_where_the_cut_shows(weight: np.ndarray, alpha: np.ndarray, path: np.nda
     radius = max(1, len(path) // SHARE_ROWS)
     padded = np.pad(share, radius, mode="edge")
     share = np.convolve(padded, np.ones(2 * radius + 1) / (2 * radius + 1), mode="valid")
-    share = np.maximum.reduce([np.roll(share, k) for k in range(-radius, radius + 1)])  # cover the row edges
+    padded = np.pad(share, radius, mode="edge")  # widened to cover the rows at its edges (no wrap-around)
+    share = np.maximum.reduce([padded[k : k + len(share)] for k in range(2 * radius + 1)])
     return ((1.0 - share)[:, None] * weight + share[:, None] * alpha).astype(np.float32)
 
 

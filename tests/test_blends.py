@@ -95,6 +95,23 @@ def test_where_every_cut_crosses_a_repainted_patch_the_seam_fades_instead(blend)
     assert step.max() < 0.1 * (230 - 128), step.max()  # a fade: no row jumps by the patch's difference (a cut: 13-41)
 
 
+def test_a_patch_at_the_bottom_does_not_fade_the_top_rows():
+    """The fade's share is widened over neighbouring rows; the rows do not wrap around."""
+    from exquisite.shared_core.blend_seam import fade_where_the_cut_shows, path_weight
+
+    rng = np.random.default_rng(4)
+    old = np.clip(128 + rng.normal(0, 3, (128, 64, 3)), 0, 255).astype(np.uint8)
+    new = np.clip(old.astype(int) + rng.normal(0, 2, old.shape), 0, 255).astype(np.uint8)
+    new[100:] = 230  # repainted to the last row, every column of the zone
+    ramp = np.tile(np.linspace(0, 1, 64, dtype=np.float32), (128, 1))
+    cost = disagreement(old, new)
+    path = min_error_path(cost, 2, 62)
+    cut = path_weight(path, 64, 4.0)
+    weight = fade_where_the_cut_shows(cut, ramp, path, cost)
+    np.testing.assert_allclose(weight[110:], ramp[110:], atol=1e-6)
+    np.testing.assert_array_equal(weight[:60], cut[:60])
+
+
 def test_the_seam_keeps_its_feather_off_a_repainted_patch_beside_the_best_cut():
     """Canvas and tile agree exactly on columns 146-149, right beside a patch repainted from column
     150 on; elsewhere they differ a little. The cheapest single column lies next to the patch, but
