@@ -2,6 +2,7 @@
 reason, the blink comparator, live steps from another process, the deep-zoom canvas, no console
 errors. Screenshots of each view land in screenshots/ (ignored by git) for people to look at."""
 
+import contextlib
 import shutil
 import subprocess
 import sys
@@ -20,6 +21,8 @@ from exquisite.shared_core.viewer_data import read_session
 from exquisite.shared_core.viewer_server import serve
 from test_viewer_data import REASON, make_long_session, make_session
 
+WIDE = {"width": 1400, "height": 1000}
+"""The page size of most views (a wide timeline, comparator and zoom side by side)."""
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -51,16 +54,26 @@ class Console:
         page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
 
 
+@contextlib.contextmanager
+def viewer_page(browser, root: Path, viewport: dict | None = WIDE):
+    """A viewer server on `root` and a page of the browser, both closed afterwards: (server, page,
+    console)."""
+    server = serve([root])
+    server.start()
+    page = browser.new_page(viewport=viewport) if viewport else browser.new_page()
+    console = Console(page)
+    try:
+        yield server, page, console
+    finally:
+        page.close()
+        server.stop()
+
+
 @pytest.fixture
 def viewer(tmp_path, browser):
     make_session(tmp_path / "sessions" / "demo")
-    server = serve([tmp_path / "sessions"])
-    server.start()
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    console = Console(page)
-    yield server, page, console, tmp_path / "sessions" / "demo"
-    page.close()
-    server.stop()
+    with viewer_page(browser, tmp_path / "sessions") as (server, page, console):
+        yield server, page, console, tmp_path / "sessions" / "demo"
 
 
 def shot(page, name: str) -> None:
@@ -125,11 +138,7 @@ def test_the_blink_comparator_changes_the_displayed_image(viewer):
 
 def test_growth_to_the_left_puts_the_old_canvas_right_of_the_new_tile(tmp_path, browser):
     make_session(tmp_path / "left", "x_rtl")
-    server = serve([tmp_path / "left"])
-    server.start()
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    console = Console(page)
-    try:
+    with viewer_page(browser, tmp_path / "left") as (server, page, console):
         page.goto(server.url + "?session=left&step=3")
         page.locator("#compare .layer.before").wait_for(state="attached")
         # window: canvas columns 0-384 of 556 (the tile and as much before it, clipped to the step's
@@ -142,9 +151,6 @@ def test_growth_to_the_left_puts_the_old_canvas_right_of_the_new_tile(tmp_path, 
         assert outline == ["0", "256"]
         shot(page, "viewer-growing-left")
         assert console.errors == []
-    finally:
-        page.close()
-        server.stop()
 
 
 def test_a_step_committed_by_another_process_appears_without_reload(viewer):
@@ -178,11 +184,7 @@ def test_a_step_committed_by_another_process_appears_without_reload(viewer):
 
 def test_a_session_created_after_the_page_opened_appears(tmp_path, browser):
     (tmp_path / "empty").mkdir()
-    server = serve([tmp_path / "empty"])
-    server.start()
-    page = browser.new_page()
-    console = Console(page)
-    try:
+    with viewer_page(browser, tmp_path / "empty", viewport=None) as (server, page, console):
         page.goto(server.url)
         page.wait_for_function("() => document.querySelector('#banner').textContent.includes('No sessions yet')")
         assert page.locator("#empty").is_visible()
@@ -190,9 +192,6 @@ def test_a_session_created_after_the_page_opened_appears(tmp_path, browser):
         page.locator('#timeline .step[data-step="3"]').wait_for(timeout=15_000)
         assert page.locator("#session-picker").input_value() == "late" and page.locator("#empty").is_hidden()
         assert console.errors == []
-    finally:
-        page.close()
-        server.stop()
 
 
 def test_the_whole_canvas_is_tiled_and_outlines_every_step(viewer):
@@ -252,11 +251,7 @@ def test_the_blink_layers_show_the_right_pixels_of_a_long_session(tmp_path, brow
                 .user()
                 .copy()
             )
-    server = serve([folder])
-    server.start()
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    console = Console(page)
-    try:
+    with viewer_page(browser, folder) as (server, page, console):
         for record in records:
             number, direction = record["number"], record["direction"]
             page.goto(server.url + f"?session=long&step={number}")
@@ -286,9 +281,6 @@ def test_the_blink_layers_show_the_right_pixels_of_a_long_session(tmp_path, brow
             assert f"of {wa}×{ha}" + (", from the step's crops of the whole canvas" if cropped else ".") in hint
         shot(page, "viewer-compare-long-" + "-".join(directions))
         assert console.errors == []
-    finally:
-        page.close()
-        server.stop()
 
 
 def test_the_zoom_view_renders_a_head_with_no_whole_canvas_and_any_steps_canvas(tmp_path, browser):
@@ -296,14 +288,10 @@ def test_the_zoom_view_renders_a_head_with_no_whole_canvas_and_any_steps_canvas(
     server renders it); the toggle shows the canvas after the selected step instead."""
     folder = make_long_session(tmp_path / "long", ["x_ltr", "y_btt", "x_rtl", "y_ttb"])
     steps = read_session(folder, "long")["steps"]
-    server = serve([folder])
-    server.start()
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    console = Console(page)
     tiles = []
-    page.on("request", lambda r: tiles.append(r.url) if "/tiles/long/" in r.url else None)
     size = "() => { const i = EV.canvasView.viewer.world.getItemAt(0); return i ? [i.getContentSize().x, i.getContentSize().y] : null; }"
-    try:
+    with viewer_page(browser, folder) as (server, page, console):
+        page.on("request", lambda r: tiles.append(r.url) if "/tiles/long/" in r.url else None)
         page.goto(server.url + "?session=long&step=2")
         page.locator('.step-box[data-step="4"]').wait_for()
         assert page.evaluate(size) == steps[3]["size_after"]
@@ -324,9 +312,6 @@ def test_the_zoom_view_renders_a_head_with_no_whole_canvas_and_any_steps_canvas(
             f"() => JSON.stringify(({size})()) === '{json.dumps(steps[3]['size_after'], separators=(',', ':'))}'"
         )
         assert console.errors == []
-    finally:
-        page.close()
-        server.stop()
 
 
 def test_a_tile_moved_back_onto_its_band_says_so_in_the_seam_table(tmp_path, browser):
@@ -339,17 +324,10 @@ def test_a_tile_moved_back_onto_its_band_says_so_in_the_seam_table(tmp_path, bro
     source = np.ascontiguousarray(truth[SEARCH_PX : SEARCH_PX + CONTRACT.tile, :200])
     with Session.create(tmp_path / "sessions" / "moved", source, CONTRACT) as session:
         session.extend(StepSettings(colour_match=False), ShiftingModel(truth, 200, [(2, -1)]), steps=1)
-    server = serve([tmp_path / "sessions"])
-    server.start()
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    console = Console(page)
-    try:
+    with viewer_page(browser, tmp_path / "sessions") as (server, page, console):
         page.goto(server.url + "?session=moved&step=1")
         row = page.locator("table.seam tr.shift")
         row.wait_for()
         assert row.locator("th").inner_text() == "tile off its band (px; moved back before the glue)"
         assert row.locator("td").inner_text() == "-1 along the growth, +2 across"
         assert console.errors == []
-    finally:
-        page.close()
-        server.stop()
