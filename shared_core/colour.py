@@ -41,6 +41,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import InputError
+from .clipped_fill import depth_radius, fill_clipped
 from .colour_fit import mapped_values, registered_fit
 from .geometry import Contract
 
@@ -302,20 +303,26 @@ def robust_fit(
 class ColourMap:
     """A per-channel affine colour map (target ~ gain * source + offset) in `space`, fitted on two
     aligned regions by fit_colour_map; apply() it to any image of the source's. `ends` (rgb only,
-    (2, 3), NaN = the line's value): what source values 0 and 255 map to, when they were clipped."""
+    (2, 3), NaN = the line's value): what source values 0 and 255 map to, when they were clipped;
+    `by_depth` ((2, 3, BINS, 2) points, NaN = none): the same by depth in the clipped region
+    (clipped_fill.py), which apply() measures on the image it maps, with the fitted region's radius."""
 
-    def __init__(self, space: str, gain, offset, ends=None) -> None:
+    def __init__(self, space: str, gain, offset, ends=None, by_depth=None, radius: int = 0) -> None:
         self.space = space
         self.gain, self.offset = np.asarray(gain, dtype=np.float64), np.asarray(offset, dtype=np.float64)
         self.ends = np.full((2, 3), np.nan) if ends is None else np.asarray(ends, dtype=np.float64)
+        self.by_depth = None if by_depth is None or np.isnan(by_depth).all() else np.asarray(by_depth, np.float64)
+        self.radius = radius
 
     def table(self) -> np.ndarray:
-        """(256, 3) uint8: what each value of each RGB channel becomes (rgb maps)."""
+        """(256, 3) uint8: what each value of each RGB channel becomes (rgb maps; a clipped value
+        with `by_depth` becomes this on average, and per depth in apply)."""
         return _rgb_uint8(np.stack([mapped_values(self.gain[c], self.offset[c], self.ends[:, c]) for c in range(3)], 1))
 
     def is_identity(self) -> bool:
         if self.space == "rgb":
-            return bool((self.table() == np.arange(256, dtype=np.uint8)[:, None]).all())
+            same = bool((self.table() == np.arange(256, dtype=np.uint8)[:, None]).all())
+            return same and self.by_depth is None
         return bool(np.allclose(self.gain, 1.0, rtol=0, atol=1e-9) and np.allclose(self.offset, 0.0, rtol=0, atol=1e-9))
 
     def apply(self, image: np.ndarray) -> np.ndarray:
@@ -323,7 +330,12 @@ class ColourMap:
         if self.is_identity():
             return np.array(image)
         if self.space == "rgb":  # a per-channel map of 256 values: a table per channel
-            return self.table()[image, np.arange(3)]
+            mapped = self.table()[image, np.arange(3)]
+            for row, end in enumerate((0, 255)):
+                for ch in range(3) if self.by_depth is not None else ():
+                    if not np.isnan(self.by_depth[row, ch]).all():
+                        fill_clipped(mapped[..., ch], image[..., ch], end, self.by_depth[row, ch], self.radius)
+            return mapped
         to_space, from_space = _SPACES[self.space]
         return from_space(to_space(image) * self.gain + self.offset)
 
@@ -339,6 +351,7 @@ def fit_colour_map(
     robust: bool = True,
     clipping: bool = False,
     method: str = "registered",
+    by_depth: bool = True,
 ) -> ColourMap:
     """The map that takes source's colours onto target's, fitted on two aligned uint8 RGB regions of
     one shape that show the same place: a tile's overlap and the canvas under it (match_colour), or
@@ -375,7 +388,8 @@ def fit_colour_map(
     if method == "moments" or clipping:
         return ColourMap(space, *moments)
     size = fit_block_size(target.shape)
-    return ColourMap(space, *registered_fit(target, source, moments, max_gain, robust, size))
+    gain, offset, ends, depth = registered_fit(target, source, moments, max_gain, robust, size)
+    return ColourMap(space, gain, offset, ends, depth if by_depth else None, depth_radius(target.shape[0]))
 
 
 def match_colour(
@@ -385,6 +399,7 @@ def match_colour(
     space: str = "rgb",
     max_gain: float = MAX_GAIN,
     robust: bool = True,
+    by_depth: bool = True,
 ) -> np.ndarray:
     """The tile with its colours on the overlap mapped onto the canvas's (a new array).
 
@@ -392,7 +407,8 @@ def match_colour(
     and uint8; the tile's conditioning half lies on the band, so their overlap columns show the same
     place, and fit_colour_map fits the map there. `space` is "rgb" (sRGB channels) or "lab" (CIE Lab
     channels); `robust` (default) leaves out of the fit the blocks of the overlap where tile and canvas
-    disagree in content (see robust_fit). A tile whose overlap already matches comes back unchanged.
+    disagree in content (see robust_fit); `by_depth` (default) fills clipped values by their depth in
+    the clipped region (clipped_fill.py). A tile whose overlap already matches comes back unchanged.
     """
     if space not in SPACES:
         raise InputError(f"unknown colour space {space!r}: use one of {', '.join(SPACES)}")
@@ -402,9 +418,10 @@ def match_colour(
             f"{contract.tile}x{contract.tile} tile, got {turned_band.shape[:2]} and {turned_tile.shape[:2]}"
         )
     start, stop = reference_columns(contract)
-    return fit_colour_map(turned_band[:, start:stop], turned_tile[:, start:stop], space, max_gain, robust).apply(
-        turned_tile
+    fit = fit_colour_map(
+        turned_band[:, start:stop], turned_tile[:, start:stop], space, max_gain, robust, by_depth=by_depth
     )
+    return fit.apply(turned_tile)
 
 
 def _rgb_float(rgb: np.ndarray) -> np.ndarray:

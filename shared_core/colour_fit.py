@@ -14,7 +14,8 @@ pairs can tell, once they correspond. So (docs/seams.md, bench/seams/colour_fit.
 * trim blocks whose mean residual against the (clipped) prediction is large: content the tile
   changed (a repainted patch), dilated by one block because a patch's edge blocks are only partly off;
 * the censored ends: tile values 0 and 255 say only "at most" / "at least"; each maps to the canvas's
-  mean under them in the overlap when that lies beyond the line (a clipped highlight stays white);
+  mean under them in the overlap when that lies beyond the line (a clipped highlight stays white),
+  learned per depth inside the clipped region (clipped_fill.py: a rim is not a heart);
 * the offset is then set so the mapped overlap keeps the canvas's mean colour (what drift measures).
 
 The map is inverted to canvas ~ gain * tile + offset. Pure numpy; the same pixels give the same map.
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .clipped_fill import BINS, depth_points, depth_radius, depth_share
 from .registration import SEARCH_PX, register
 
 MARGIN = 5.0
@@ -41,17 +43,20 @@ MAX_PAIRS = 100_000
 """Pairs are taken on every k-th row and column so that at most this many enter (CPU time)."""
 
 
-def aligned_pairs(target: np.ndarray, source: np.ndarray, search: int) -> tuple[np.ndarray, np.ndarray]:
+def aligned_pairs(target: np.ndarray, source: np.ndarray, search: int):
     """(canvas, tile) float32 values of the registered pairs, inside a margin of `search` px (no
-    edge is compared with what a shift brought in), on every k-th row and column (MAX_PAIRS)."""
+    edge is compared with what a shift brought in), on every k-th row and column (MAX_PAIRS); and
+    `pick`, which takes the same pairs' values from any array of the source's shape."""
     rows, cols = target.shape[:2]
     dy, dx = register(target, source, search) if search else (0, 0)
     inner = (slice(search, rows - search), slice(search, cols - search))
     moved = (slice(search + dy, rows - search + dy), slice(search + dx, cols - search + dx))
     step = max(1, int(np.ceil(np.sqrt((rows - 2 * search) * (cols - 2 * search) / MAX_PAIRS))))
-    x = target[inner][::step, ::step].astype(np.float32)
-    y = source[moved][::step, ::step].astype(np.float32)
-    return x, y
+
+    def pick(values: np.ndarray) -> np.ndarray:
+        return values[moved][::step, ::step]
+
+    return target[inner][::step, ::step].astype(np.float32), pick(source).astype(np.float32), pick
 
 
 def _regress(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -87,18 +92,27 @@ def _kept_blocks(x: np.ndarray, y: np.ndarray, g, b, block: int) -> np.ndarray:
     return keep[..., None].astype(np.float32)
 
 
-def _censored_ends(x, y, keep, gain, offset) -> np.ndarray:
-    """(2, 3): what tile values 0 and 255 map to per channel (NaN: the line's own value)."""
+def _censored_ends(x, y, keep, gain, offset, source, pick) -> tuple[np.ndarray, np.ndarray]:
+    """What tile values 0 and 255 map to per channel: (2, 3) over all their pixels (NaN: the line's
+    own value) and (2, 3, BINS, 2) by depth in their clipped region (clipped_fill.depth_points)."""
     ends = np.full((2, 3), np.nan)
+    by_depth = np.full((2, 3, BINS, 2), np.nan)
     kept = keep[..., 0] > 0
+    radius = depth_radius(source.shape[0])
     for ch in range(3):
         for row, (value, sign) in enumerate(((0, -1.0), (255, 1.0))):
             at = kept & (y[..., ch] == value)
-            if int(at.sum()) >= MIN_PAIRS:
-                under = float(x[..., ch][at].mean(dtype=np.float64))
-                if sign * (under - (gain[ch] * value + offset[ch])) > 0:  # beyond the line: censored
-                    ends[row, ch] = float(np.rint(under))
-    return ends
+            if int(at.sum()) < MIN_PAIRS:
+                continue
+            under = x[..., ch][at]
+            line = gain[ch] * value + offset[ch]
+            if sign * (float(under.mean(dtype=np.float64)) - line) > 0:  # beyond the line: censored
+                ends[row, ch] = float(np.rint(under.mean(dtype=np.float64)))
+                points = depth_points(under, pick(depth_share(source[..., ch] == value, radius))[at])
+                clamp = np.maximum if sign > 0 else np.minimum  # a bin on the line's side keeps the line
+                points[:, 1] = clamp(points[:, 1], line)
+                by_depth[row, ch] = points
+    return ends, by_depth
 
 
 def mapped_values(gain: float, offset: float, ends) -> np.ndarray:
@@ -128,10 +142,10 @@ def _mean_keeping_offset(gain: float, ends, hist: np.ndarray, target_mean: float
 def registered_fit(target, source, initial, max_gain: float, robust: bool = True, block: int = 16):
     """(gain, offset, ends) per channel, target ~ gain * source + offset on two uint8 RGB regions that
     show the same place up to a small shift (see the module doc); `initial` = (gain, offset) of the
-    moments fit, which a channel keeps when its pairs cannot say more. ends: colour_fit._censored_ends."""
+    moments fit, which a channel keeps when its pairs cannot say more. ends, by_depth: _censored_ends."""
     rows, cols = target.shape[:2]
     search = SEARCH_PX if min(rows, cols) >= 4 * SEARCH_PX + 16 else 0
-    x, y = aligned_pairs(target, source, search)
+    x, y, pick = aligned_pairs(target, source, search)
     block = max(2, block * x.shape[0] // max(rows, 1))
     init_gain, init_offset = np.asarray(initial[0], np.float64), np.asarray(initial[1], np.float64)
     g, b = 1.0 / init_gain, -init_offset / init_gain  # tile ~ g canvas + b
@@ -153,10 +167,10 @@ def registered_fit(target, source, initial, max_gain: float, robust: bool = True
     if kept.any():  # a clamped gain moves the line: its offset through the kept pairs' means
         means = x[kept].mean(axis=0, dtype=np.float64) - gain * y[kept].mean(axis=0, dtype=np.float64)
         offset = np.where(usable & (gain != 1.0 / g), means, offset)
-    ends = _censored_ends(x, y, keep, gain, offset)
+    ends, by_depth = _censored_ends(x, y, keep, gain, offset, source, pick)
     for ch in range(3):
         if usable[ch] and kept.any():
             hist = np.bincount(y[..., ch][kept].astype(np.int64), minlength=256).astype(np.float64)
             target_mean = float(x[..., ch][kept].mean(dtype=np.float64))
             offset[ch] = _mean_keeping_offset(gain[ch], ends[:, ch], hist, target_mean)
-    return gain, offset, ends
+    return gain, offset, ends, by_depth

@@ -87,13 +87,21 @@ class FrontierStep:
             return raw
         if tile.rows < c.tile:  # only the real rows count
             glued = np.array(raw)
-            glued[: tile.rows] = match_colour(shown, raw[repeat], c, s.colour_space)[: tile.rows]
+            glued[: tile.rows] = match_colour(shown, raw[repeat], c, s.colour_space, by_depth=s.clipped_by_depth)[
+                : tile.rows
+            ]
             return glued
-        glued = match_colour(band, raw, c, s.colour_space)
+        glued = match_colour(band, raw, c, s.colour_space, by_depth=s.clipped_by_depth)
         if tile.joint:
             j = tile.joint
             across = Contract(tile=c.tile, band=j, overlap=j, advance=c.tile - j, cross_overlap=0)
-            turned = match_colour(reference[:j].transpose(1, 0, 2), glued.transpose(1, 0, 2), across, s.colour_space)
+            turned = match_colour(
+                reference[:j].transpose(1, 0, 2),
+                glued.transpose(1, 0, 2),
+                across,
+                s.colour_space,
+                by_depth=s.clipped_by_depth,
+            )
             glued = np.ascontiguousarray(turned.transpose(1, 0, 2))
         return glued
 

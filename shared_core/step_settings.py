@@ -36,6 +36,7 @@ class StepSettings:
     colour_match: bool = True
     colour_space: str = "rgb"
     register: bool = True
+    clipped_by_depth: bool = True
     blend_ramp_start: float | None = None
     blend_ramp_end: float | None = None
 
@@ -52,8 +53,9 @@ class StepSettings:
             raise InputError(f"the seed must be a whole number from 0 to 2**63-1, got {self.seed!r}")
         if not isinstance(self.colour_match, bool):
             raise InputError(f"colour_match is true or false, got {self.colour_match!r}")
-        if not isinstance(self.register, bool):
-            raise InputError(f"register is true or false, got {self.register!r}")
+        for name in ("register", "clipped_by_depth"):
+            if not isinstance(getattr(self, name), bool):
+                raise InputError(f"{name} is true or false, got {getattr(self, name)!r}")
         if self.colour_space not in COLOUR_SPACES:
             raise InputError(f"unknown colour space {self.colour_space!r}: use one of {', '.join(COLOUR_SPACES)}")
         if (self.blend_ramp_start, self.blend_ramp_end) != (None, None) and self.blend not in MASK_BLENDS:
@@ -68,8 +70,9 @@ class StepSettings:
 
 
 def recorded_settings(record: dict) -> StepSettings:
-    """The settings a step recorded; a step recorded before registration existed was glued without it."""
-    return StepSettings(**{"register": False, **record})
+    """The settings a step recorded; a step recorded before registration or the depth fill of clipped
+    values (clipped_fill.py) existed was glued without it, and replays so."""
+    return StepSettings(**{"register": False, "clipped_by_depth": False, **record})
 
 
 def next_settings(last: dict | None, chosen: dict, backend_blend: str | None = None) -> StepSettings:

@@ -9,6 +9,7 @@ from exquisite.shared_core.colour import (
     match_colour,
     rgb_to_lab,
 )
+from exquisite.shared_core.clipped_fill import depth_radius
 from exquisite.shared_core.registration import register
 from exquisite.shared_core.errors import InputError
 from exquisite.shared_core.geometry import Contract
@@ -157,7 +158,8 @@ def test_the_default_fit_is_exact_under_clipping_a_shift_noise_and_a_repainted_p
 
 def test_clipped_highlights_map_to_what_the_canvas_shows_under_them():
     """A tile value of 255 says only "at least 255": where the canvas is white under the clipped
-    highlight, the map sends 255 to white, not to the line's 255 / 1.1 (a grey highlight)."""
+    highlight, the map sends 255 to white, not to the line's 255 / 1.1 (a grey highlight); only its
+    rim shades towards the line, as the overlap's other clipped rims do."""
     truth = contrasty(BIG.tile, 400)
     truth[:40] = 255  # a white sky, clipped in the photo itself
     band = truth[:, 200 - BIG.band : 200]
@@ -166,7 +168,9 @@ def test_clipped_highlights_map_to_what_the_canvas_shows_under_them():
     np.testing.assert_allclose(fit.gain, 1 / 1.1, atol=0.005)
     assert (fit.table()[255] >= 250).all(), fit.table()[250:]  # the mean under the clipped values
     assert (fit.table()[254] < 236).all()  # the line itself: (254 - 4) / 1.1
-    assert (fit.apply(tile)[:40] >= 250).all()
+    radius = depth_radius(BIG.tile)  # the sky's rim, shaded as the overlap's rims are (clipped_fill.py)
+    assert (fit.apply(tile)[: 40 - radius] >= 250).all()
+    assert (fit.apply(tile)[40 - radius : 40] >= 236).all()  # never below the line
     moments = fit_colour_map(band, tile[:, : BIG.band], method="moments")
     assert (moments.table()[255] < fit.table()[255]).all(), moments.table()[255]  # a greyer highlight
 
