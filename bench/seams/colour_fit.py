@@ -26,8 +26,11 @@ patch's other content, which no colour fit can or should undo; colour8 is the co
 Every tile is first moved onto its band (registration.register_tile), as a session step does;
 --no-register glues it where the oracle shifted it (the chain before registration).
 
+--kept-patches keeps each repainted patch in the tile's conditioning half, as issue 12's own
+measurement did; by default a patch may reach into the new half by half its side.
+
 Run: python bench/seams/colour_fit.py [--tile 1024] [--steps 8] [--seeds 3] [--photos ...]
-     [--patches none,repaint] [--jobs 2] [--no-register]
+     [--patches none,repaint] [--jobs 2] [--no-register] [--kept-patches]
 """
 
 from __future__ import annotations
@@ -92,14 +95,14 @@ def chain(truth, contract, steps, first_seed, disturbance, options, register=Tru
 
 
 def one_case(args) -> dict:
-    name, seed, patch, tile, steps, candidates, register = args
+    name, seed, patch, tile, steps, candidates, register, kept = args
     half = tile // 2
     contract = Contract(tile=tile, band=half, overlap=half, advance=half)
     truth = panorama(name, tile, tile + steps * half + 4 * tile)
     out = {}
     for candidate in candidates:
         drifts, colours, seconds = chain(
-            truth, contract, steps, seed, Disturbance(patch=patch), CANDIDATES[candidate], register
+            truth, contract, steps, seed, Disturbance(patch=patch, patch_kept=kept), CANDIDATES[candidate], register
         )
         out[candidate] = (drifts[0], drifts[-1], seconds, colours[-1])
     return {"case": (name, seed, patch), "results": out}
@@ -118,15 +121,20 @@ def main(argv=None) -> int:
         "--no-register", action="store_true", help="glue each tile where it lies (before registration, the default)"
     )
     parser.add_argument("--cases", action="store_true", help="also print every case's drift after the last step")
+    parser.add_argument(
+        "--kept-patches",
+        action="store_true",
+        help="repainted patches stay in the conditioning half (issue 12's setting): drift is then colour alone",
+    )
     args = parser.parse_args(argv)
     candidates = args.candidates.split(",")
     cases = [
-        (p, 1000 * s + 1, patch, args.tile, args.steps, candidates, not args.no_register)
+        (p, 1000 * s + 1, patch, args.tile, args.steps, candidates, not args.no_register, args.kept_patches)
         for p, s, patch in itertools.product(args.photos.split(","), range(args.seeds), args.patches.split(","))
     ]
     print(
         f"tile {args.tile}, {args.steps} steps, photos {args.photos}, {args.seeds} seeds, patches {args.patches}, "
-        f"disturbance {Disturbance()} (patch per case), tiles registered: {not args.no_register}"
+        f"disturbance {Disturbance(patch_kept=args.kept_patches)} (patch per case), tiles registered: {not args.no_register}"
     )
     with Pool(args.jobs) as pool:
         done = pool.map(one_case, cases)

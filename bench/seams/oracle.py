@@ -122,6 +122,7 @@ class Disturbance:
     noise: float = 2.0  # Gaussian sigma, grey levels
     patch: str = "repaint"  # none, repaint, blur, or either (a seeded coin)
     patch_fraction: float = 0.25  # patch side as a fraction of the tile
+    patch_kept: bool = False  # the patch stays in the conditioning half (issue 12's own setting)
 
     def __post_init__(self) -> None:
         if self.patch not in PATCHES:
@@ -185,12 +186,14 @@ class PhotoOracle:
         return np.ascontiguousarray(from_frontier_right(out, request.direction))
 
     def _patch(self, tile: np.ndarray, rng: np.random.Generator) -> tuple[slice, slice]:
-        """One patch across the overlap where the tile's content disagrees with the canvas; its box."""
+        """One patch across the overlap where the tile's content disagrees with the canvas; its box.
+        It may reach into the new half by up to half its side (other content there, which drift then
+        counts), unless `patch_kept` keeps it in the conditioning half."""
         c, d = self.contract, self.disturbance
         side = max(2, int(c.tile * d.patch_fraction))
         top = int(rng.integers(0, c.tile - side))
         left = int(rng.integers(max(0, c.patch_start - side // 2), c.band))
-        box = (slice(top, top + side), slice(left, min(c.tile, left + side)))
+        box = (slice(top, top + side), slice(left, min(c.band if d.patch_kept else c.tile, left + side)))
         patch = tile[box]
         blur = rng.random() < 0.5 if d.patch == "either" else d.patch == "blur"
         if blur:

@@ -21,6 +21,7 @@ Printed per blend and colour matching: the median and the worst (max; min for PS
 
 Run: python bench/seams/run.py [--tile 1024] [--steps 8] [--seeds 3] [--photos astronaut,coffee]
      [--patches none,repaint] [--blends linear,seam] [--colour rgb] [--jobs 2] [--no-register] [--edges]
+     [--cases]
 Defaults: tile 1024 (band = overlap = advance = 512), 6 photos x 3 seeds x 2 patch variants, every
 blend with rgb matching plus the linear-off baseline: 288 sessions, about an hour on 2 cores.
 Measured on a shared 2-core machine (load 8-12): --tile 1024 --seeds 1 --photos retina,astronaut
@@ -173,6 +174,20 @@ def summarise(runs: list[dict], configs) -> list[str]:
     return lines
 
 
+def worst_seams(runs: list[dict], configs, count: int = 5) -> list[str]:
+    """--cases: per blend, the runs whose seam lies furthest above the linear-off baseline's."""
+    base = {r["case"]: r["seam"] for r in runs if (r["blend"], r["colour"]) == ("linear", "off")}
+    lines = []
+    for blend, colour in configs[1:]:
+        mine = sorted(
+            (r for r in runs if (r["blend"], r["colour"]) == (blend, colour)),
+            key=lambda r: base[r["case"]] - r["seam"],
+        )
+        worst = ", ".join(f"{' '.join(map(str, r['case']))} {r['seam'] - base[r['case']]:+.2f}" for r in mine[:count])
+        lines.append(f"{blend} {colour}: {worst}")
+    return lines
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tile", type=int, default=1024)
@@ -194,6 +209,7 @@ def main(argv=None) -> int:
         help="glue every tile where it lies (no registration, the session's default, for any row)",
     )
     parser.add_argument("--edges", action="store_true", help="also the PSNR of the outer rows (registration's edges)")
+    parser.add_argument("--cases", action="store_true", help="also each blend's runs furthest above the baseline")
     args = parser.parse_args(argv)
     configs = [("linear", "off")] + [
         (b, c) for b in args.blends.split(",") for c in args.colour.split(",") if (b, c) != ("linear", "off")
@@ -222,6 +238,9 @@ def main(argv=None) -> int:
     )
     print("|---|---|" + "---:|" * 13 + "---|")
     print("\n".join(summarise(runs, configs)))
+    if args.cases:
+        print("\nThe runs whose seam lies furthest above linear off's (+lin):")
+        print("\n".join(worst_seams(runs, configs)))
     if args.edges:
         print(f"\nThe outer {EDGE} rows (top and bottom) of what the steps added:")
         print("\n".join(edges(runs, configs)))
