@@ -54,7 +54,7 @@ class FrontierStep:
         self.patch = np.zeros((turned.shape[0], contract.overlap + contract.advance, 3), np.uint8)
         self.patch[:, : contract.overlap] = turned[:, length - contract.overlap : length]
         self.alpha = alpha_for(settings, contract)
-        self.blend = overlap_blend(settings.blend)
+        self.blend = overlap_blend(settings.blend, settings.steered_cuts)
         self.joints: list[dict] = []
         self.shifts: list[tuple[int, int]] = []  # per tile, the (dy, dx) registration moved it back by
 

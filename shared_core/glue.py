@@ -6,7 +6,8 @@ touched: columns [L - O, L) are blended (old canvas fading into the tile), [L, L
 new half, and everything before L - O stays bit-identical.
 
 Blends (all give an alpha over the tile: 0 = old canvas, 1 = tile):
-* hard   - the tile as it is (alpha 1 over the whole patch);
+* hard   - no pixel mixed: canvas or tile, cut along the minimum-error path across the overlap
+           (blend_seam.hard_overlap; its alpha is 1 over the whole patch, the old fixed cut);
 * linear - a ramp of `feather_px` from the overlap's inner edge, then the tile; feather = overlap
            dissolves across the whole overlap, feather 0 is hard;
 * smooth - the same with a smoothstep ramp (no kink where the fade begins and ends);
@@ -15,7 +16,8 @@ Blends (all give an alpha over the tile: 0 = old canvas, 1 = tile):
            from changing them.
 
 Blends that are not one alpha (they take the compositing mask's ramp as the zone they may work in):
-* multiband      - Laplacian multi-band blend with the seam line where the ramp crosses 1/2;
+* multiband      - Laplacian multi-band blend with the seam line where the ramp crosses 1/2 (the
+                   ramp's fade on rows where that line crosses a disagreement);
 * seam           - a minimum-error path through the overlap with a short feather along it;
 * seam_multiband - the same path, multi-band blended across it.
 Every blend is an `OverlapBlend(old, new, alpha) -> uint8` chosen by `overlap_blend(mode)`; the
@@ -94,20 +96,25 @@ def mix(old: np.ndarray, new: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     return np.rint(out, out=out).astype(np.uint8)
 
 
-def overlap_blend(blend: str) -> OverlapBlend:
-    """The function that blends the overlap in mode `blend` (refuses a mode whose extra is missing)."""
+def overlap_blend(blend: str, steered: bool = True) -> OverlapBlend:
+    """The function that blends the overlap in mode `blend` (refuses a mode whose extra is missing).
+    `steered` (the default): hard cuts along the minimum-error path and multiband fades where its
+    line crosses a disagreement (blend_seam); off, both cut at a fixed line, as steps recorded
+    before replay."""
     if blend not in BLENDS:
         raise ContractError(f"unknown blend {blend!r}: use one of {', '.join(BLENDS)}")
     if blend in ("multiband", "seam_multiband"):
         from .blend_multiband import multiband_overlap, require_opencv
-        from .blend_seam import seam_multiband_overlap
+        from .blend_seam import multiband_faded_overlap, seam_multiband_overlap
 
         require_opencv()
-        return multiband_overlap if blend == "multiband" else seam_multiband_overlap
-    if blend == "seam":
-        from .blend_seam import seam_overlap
+        if blend == "seam_multiband":
+            return seam_multiband_overlap
+        return multiband_faded_overlap if steered else multiband_overlap
+    if blend == "seam" or (blend == "hard" and steered):
+        from .blend_seam import hard_overlap, seam_overlap
 
-        return seam_overlap
+        return seam_overlap if blend == "seam" else hard_overlap
     return mix
 
 

@@ -37,6 +37,7 @@ class StepSettings:
     colour_space: str = "rgb"
     register: bool = True
     clipped_by_depth: bool = True
+    steered_cuts: bool = True
     blend_ramp_start: float | None = None
     blend_ramp_end: float | None = None
 
@@ -53,7 +54,7 @@ class StepSettings:
             raise InputError(f"the seed must be a whole number from 0 to 2**63-1, got {self.seed!r}")
         if not isinstance(self.colour_match, bool):
             raise InputError(f"colour_match is true or false, got {self.colour_match!r}")
-        for name in ("register", "clipped_by_depth"):
+        for name in ("register", "clipped_by_depth", "steered_cuts"):
             if not isinstance(getattr(self, name), bool):
                 raise InputError(f"{name} is true or false, got {getattr(self, name)!r}")
         if self.colour_space not in COLOUR_SPACES:
@@ -70,9 +71,10 @@ class StepSettings:
 
 
 def recorded_settings(record: dict) -> StepSettings:
-    """The settings a step recorded; a step recorded before registration or the depth fill of clipped
-    values (clipped_fill.py) existed was glued without it, and replays so."""
-    return StepSettings(**{"register": False, "clipped_by_depth": False, **record})
+    """The settings a step recorded; a step recorded before registration, the depth fill of clipped
+    values (clipped_fill.py) or the steered hard and multiband cuts (glue.overlap_blend) existed was
+    glued without it, and replays so."""
+    return StepSettings(**{"register": False, "clipped_by_depth": False, "steered_cuts": False, **record})
 
 
 def next_settings(last: dict | None, chosen: dict, backend_blend: str | None = None) -> StepSettings:

@@ -61,6 +61,22 @@ def test_the_seam_runs_where_canvas_and_tile_agree():
     np.testing.assert_array_equal(out[:, :20], old[:, :20])  # the disagreeing part never shows
 
 
+def test_the_hard_cut_mixes_no_pixel_and_runs_where_canvas_and_tile_agree():
+    """hard: every pixel is the canvas's or the tile's, and the cut lies where they agree, so the
+    disagreeing left part never shows; the fixed cut of steps recorded before (steered off) puts the
+    tile's whole overlap in, disagreement and all."""
+    rng = np.random.default_rng(6)
+    old = np.clip(100 + rng.normal(0, 3, (64, 32, 3)), 0, 255).astype(np.uint8)
+    new = old.copy()
+    new[:, :20] = 200
+    new[:, 20:] += rng.integers(0, 2, new[:, 20:].shape, dtype=np.uint8)  # agrees within noise
+    ones = np.ones((64, 32), np.float32)  # hard's alpha: 1 over the whole patch
+    out = overlap_blend("hard")(old, new, ones)
+    assert ((out == old) | (out == new)).all(axis=2).all()
+    np.testing.assert_array_equal(out[:, :20], old[:, :20])
+    np.testing.assert_array_equal(overlap_blend("hard", steered=False)(old, new, ones), new)
+
+
 def test_the_seam_follows_a_diagonal_agreement():
     old = np.zeros((64, 64, 3), np.uint8)
     new = np.full_like(old, 255)
@@ -71,7 +87,7 @@ def test_the_seam_follows_a_diagonal_agreement():
     assert ((path >= 10 + rows // 2) & (path < 14 + rows // 2)).all()
 
 
-@pytest.mark.parametrize("blend", ["seam", "seam_multiband"])
+@pytest.mark.parametrize("blend", ["seam", "seam_multiband", "hard", "multiband"])
 def test_where_every_cut_crosses_a_repainted_patch_the_seam_fades_instead(blend):
     """Rows 48-80 of the tile were repainted across the whole overlap: no path avoids them. There the
     seam blends take the ramp's own fade (the step across any column stays a fraction of the patch's
@@ -189,3 +205,30 @@ def test_replay_gives_identical_pixels_with_colour_matching_and_each_blend(tmp_p
         (session.step_dir(n) / "canvas_after.png").unlink()
     with Session.open(tmp_path / "s") as reopened:
         np.testing.assert_array_equal(reopened.canvas(), expected)
+
+
+@pytest.mark.parametrize("blend", ["hard", "multiband"])
+def test_a_step_recorded_before_the_steered_cuts_replays_with_its_fixed_cut(tmp_path, blend):
+    """Steps recorded without `steered_cuts` were cut at a fixed line and replay so; the next step
+    steers. A session glued with the fixed cut replays to the same pixels, and they differ from the
+    steered cut's on the same tiles (so the recorded choice decides)."""
+    from exquisite.shared_core.step_settings import next_settings, recorded_settings
+
+    record = {"direction": "x_ltr", "blend": blend, "seed": 3}
+    assert recorded_settings(record).steered_cuts is False
+    assert next_settings(record, {}).steered_cuts is True
+    truth = world(64, 400)
+    rows = (np.arange(64) >= 20) & (np.arange(64) < 40)
+    repaint = lambda tile: np.where(rows[:, None, None], 255 - tile, tile).astype(np.uint8)  # across every cut
+    canvases = {}
+    for steered in (False, True):
+        settings = StepSettings(blend=blend, colour_match=False, steered_cuts=steered)
+        folder = tmp_path / f"s{steered}"
+        with Session.create(folder, truth[:, :80], SMALL) as session:
+            assert all(r.committed for r in session.extend(settings, OracleGenerator(truth, repaint, (80, SMALL)), 2))
+            canvases[steered] = session.canvas()
+        for n in (1, 2):
+            (session.step_dir(n) / "canvas_after.png").unlink()
+        with Session.open(folder) as reopened:
+            np.testing.assert_array_equal(reopened.canvas(), canvases[steered])
+    assert not np.array_equal(canvases[False], canvases[True])
