@@ -32,7 +32,7 @@ from .colour import match_colour
 from .geometry import Contract, FrontierTile, check_canvas, frontier_tiles, pack_reference
 from .glue import blend_joint, joint_alpha, overlap_blend
 from .mask import frontier_mask
-from .registration import register_tile
+from .registration import register_tile, restore_uncovered
 from .seam_report import SEAM_WINDOW, joint_report, report_grown, tail_before
 from .step_settings import StepSettings, alpha_for
 
@@ -54,7 +54,7 @@ class FrontierStep:
         self.patch = np.zeros((turned.shape[0], contract.overlap + contract.advance, 3), np.uint8)
         self.patch[:, : contract.overlap] = turned[:, length - contract.overlap : length]
         self.alpha = alpha_for(settings, contract)
-        self.blend = overlap_blend(settings.blend, settings.steered_cuts)
+        self.blend = overlap_blend(settings.blend, steered=settings.glue_revision >= 1)
         self.joints: list[dict] = []
         self.shifts: list[tuple[int, int]] = []  # per tile, the (dy, dx) registration moved it back by
 
@@ -80,18 +80,28 @@ class FrontierStep:
         band = self.band[self.rows(tile)]
         repeat = np.arange(c.tile) % tile.rows  # an edge shorter than a tile: its real rows repeated
         shown = band[repeat] if tile.rows < c.tile else band  # the band as the reference showed it
+        shift = (0, 0)
         if s.register:
             raw, shift = register_tile(shown, raw, c)
             self.shifts.append(shift)
         if not s.colour_match:
             return raw
+        glued = self._colour_matched(tile, raw, shown, reference)
+        if s.glue_revision >= 1:  # what the move uncovered: the band's own pixels, not mapped
+            restore_uncovered(glued, shown, shift)
+        return glued
+
+    def _colour_matched(self, tile: FrontierTile, raw: np.ndarray, shown: np.ndarray, reference) -> np.ndarray:
+        """The tile's colours mapped onto the band it was shown, then onto its neighbours' joint rows."""
+        c, s = self.contract, self.settings
         if tile.rows < c.tile:  # only the real rows count
+            repeat = np.arange(c.tile) % tile.rows
             glued = np.array(raw)
-            glued[: tile.rows] = match_colour(shown, raw[repeat], c, s.colour_space, by_depth=s.clipped_by_depth)[
+            glued[: tile.rows] = match_colour(shown, raw[repeat], c, s.colour_space, by_depth=s.glue_revision >= 1)[
                 : tile.rows
             ]
             return glued
-        glued = match_colour(band, raw, c, s.colour_space, by_depth=s.clipped_by_depth)
+        glued = match_colour(shown, raw, c, s.colour_space, by_depth=s.glue_revision >= 1)
         if tile.joint:
             j = tile.joint
             across = Contract(tile=c.tile, band=j, overlap=j, advance=c.tile - j, cross_overlap=0)
@@ -100,7 +110,7 @@ class FrontierStep:
                 glued.transpose(1, 0, 2),
                 across,
                 s.colour_space,
-                by_depth=s.clipped_by_depth,
+                by_depth=s.glue_revision >= 1,
             )
             glued = np.ascontiguousarray(turned.transpose(1, 0, 2))
         return glued

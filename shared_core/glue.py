@@ -42,7 +42,7 @@ from .geometry import (
     to_frontier_right,
 )
 from .mask import check_mask, generation_mask, ramp
-from .registration import register_tile
+from .registration import register_tile, restore_uncovered
 from .rgb import check_rgb
 from .seam_report import report_grown, tail_before
 
@@ -201,6 +201,7 @@ def glue_step(
         turned_tile, shift = register_tile(band, turned_tile, contract)
     if colour_match:
         turned_tile = match_colour(band, turned_tile, contract, colour_space)
+        restore_uncovered(turned_tile, band, shift)  # the band's own pixels, not mapped (GLUE_REVISION 1)
     canvas.length = _paste(
         canvas.buffer_for_step(contract), canvas.length, turned_tile, contract, alpha, overlap_blend(blend)
     )

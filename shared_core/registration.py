@@ -46,16 +46,32 @@ def register_tile(band: np.ndarray, tile: np.ndarray, contract: Contract) -> tup
     m = SEARCH_PX
     padded = np.pad(tile, ((m, m), (m, m), (0, 0)), mode="reflect")
     moved = np.array(padded[m + dy : m + dy + t, m + dx : m + dx + tile.shape[1]])
-    rows = np.zeros(t, bool)  # rows the move uncovers: at the bottom if moved up, at the top if moved down
-    if dy > 0:
-        rows[t - dy :] = True
-    elif dy < 0:
-        rows[:-dy] = True
-    cols = np.zeros(b, bool)
-    cols[: max(0, -dx)] = True  # a tile moved right uncovers the band's first columns
-    uncovered = rows[:, None] | cols[None, :]
-    moved[:, :b][uncovered] = band[uncovered]
+    restore_uncovered(moved, band, (dy, dx))
     return moved, (dy, dx)
+
+
+def uncovered(shift: tuple[int, int], rows: int, band: int) -> np.ndarray:
+    """(rows, band) bool: the conditioning-half pixels a move by `shift` (register_tile) uncovers."""
+    dy, dx = shift
+    across = np.zeros(rows, bool)  # at the bottom if moved up, at the top if moved down
+    if dy > 0:
+        across[rows - dy :] = True
+    elif dy < 0:
+        across[:-dy] = True
+    along = np.zeros(band, bool)
+    along[: max(0, -dx)] = True  # a tile moved right uncovers the band's first columns
+    return across[:, None] | along[None, :]
+
+
+def restore_uncovered(tile: np.ndarray, band: np.ndarray, shift: tuple[int, int]) -> None:
+    """Put the band's own pixels (in place) where the move by `shift` uncovered the conditioning
+    half. register_tile does it before colour matching; a session step does it again after, because
+    the tile's colour map, applied to the whole tile, gave those canvas pixels the tile's cast
+    inverted (a strip of up to SEARCH_PX rows at a tile's edge, 16 ΔE off under a strong cast)."""
+    if shift != (0, 0):
+        b = band.shape[1]
+        hidden = uncovered(shift, tile.shape[0], b)
+        tile[:, :b][hidden] = band[hidden]
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,16 @@ from .glue import BLENDS, MASK_BLENDS, blend_alpha, overlap_blend
 from .mask import SHAPES, generation_mask
 
 
+GLUE_REVISION = 1
+"""How the glue works, recorded with every step so that a replay glues as the step did (StepSettings
+.glue_revision; steps recorded without it are revision 0). Revision 1 (issue 12):
+* clipped tile values are filled by their depth in the clipped region (clipped_fill.py), not with
+  one value per clipped end;
+* hard and multiband no longer cut at a fixed line (glue.overlap_blend(steered=True));
+* the pixels that registration uncovers in the conditioning half are the band's own after colour
+  matching (registration.restore_uncovered), not the band's mapped with the tile's cast."""
+
+
 @dataclass(frozen=True)
 class StepSettings:
     """Everything that decides one step besides the canvas and the generator's own settings."""
@@ -36,8 +46,7 @@ class StepSettings:
     colour_match: bool = True
     colour_space: str = "rgb"
     register: bool = True
-    clipped_by_depth: bool = True
-    steered_cuts: bool = True
+    glue_revision: int = GLUE_REVISION
     blend_ramp_start: float | None = None
     blend_ramp_end: float | None = None
 
@@ -54,9 +63,13 @@ class StepSettings:
             raise InputError(f"the seed must be a whole number from 0 to 2**63-1, got {self.seed!r}")
         if not isinstance(self.colour_match, bool):
             raise InputError(f"colour_match is true or false, got {self.colour_match!r}")
-        for name in ("register", "clipped_by_depth", "steered_cuts"):
-            if not isinstance(getattr(self, name), bool):
-                raise InputError(f"{name} is true or false, got {getattr(self, name)!r}")
+        if not isinstance(self.register, bool):
+            raise InputError(f"register is true or false, got {self.register!r}")
+        if isinstance(self.glue_revision, bool) or self.glue_revision not in range(GLUE_REVISION + 1):
+            raise InputError(
+                f"glue_revision {self.glue_revision!r} is not one this exquisite knows (0 to {GLUE_REVISION}): "
+                f"a step recorded by a newer exquisite needs that version to replay"
+            )
         if self.colour_space not in COLOUR_SPACES:
             raise InputError(f"unknown colour space {self.colour_space!r}: use one of {', '.join(COLOUR_SPACES)}")
         if (self.blend_ramp_start, self.blend_ramp_end) != (None, None) and self.blend not in MASK_BLENDS:
@@ -71,10 +84,9 @@ class StepSettings:
 
 
 def recorded_settings(record: dict) -> StepSettings:
-    """The settings a step recorded; a step recorded before registration, the depth fill of clipped
-    values (clipped_fill.py) or the steered hard and multiband cuts (glue.overlap_blend) existed was
-    glued without it, and replays so."""
-    return StepSettings(**{"register": False, "clipped_by_depth": False, "steered_cuts": False, **record})
+    """The settings a step recorded; a step recorded before registration (or a glue revision)
+    existed was glued without it, and replays so."""
+    return StepSettings(**{"register": False, "glue_revision": 0, **record})
 
 
 def next_settings(last: dict | None, chosen: dict, backend_blend: str | None = None) -> StepSettings:

@@ -209,20 +209,20 @@ def test_replay_gives_identical_pixels_with_colour_matching_and_each_blend(tmp_p
 
 @pytest.mark.parametrize("blend", ["hard", "multiband"])
 def test_a_step_recorded_before_the_steered_cuts_replays_with_its_fixed_cut(tmp_path, blend):
-    """Steps recorded without `steered_cuts` were cut at a fixed line and replay so; the next step
+    """Steps recorded before glue revision 1 were cut at a fixed line and replay so; the next step
     steers. A session glued with the fixed cut replays to the same pixels, and they differ from the
     steered cut's on the same tiles (so the recorded choice decides)."""
     from exquisite.shared_core.step_settings import next_settings, recorded_settings
 
     record = {"direction": "x_ltr", "blend": blend, "seed": 3}
-    assert recorded_settings(record).steered_cuts is False
-    assert next_settings(record, {}).steered_cuts is True
+    assert recorded_settings(record).glue_revision == 0
+    assert next_settings(record, {}).glue_revision == 1
     truth = world(64, 400)
     rows = (np.arange(64) >= 20) & (np.arange(64) < 40)
     repaint = lambda tile: np.where(rows[:, None, None], 255 - tile, tile).astype(np.uint8)  # across every cut
     canvases = {}
     for steered in (False, True):
-        settings = StepSettings(blend=blend, colour_match=False, steered_cuts=steered)
+        settings = StepSettings(blend=blend, colour_match=False, glue_revision=int(steered))
         folder = tmp_path / f"s{steered}"
         with Session.create(folder, truth[:, :80], SMALL) as session:
             assert all(r.committed for r in session.extend(settings, OracleGenerator(truth, repaint, (80, SMALL)), 2))

@@ -10,7 +10,7 @@ from exquisite.shared_core.clipped_fill import depth_share
 from exquisite.shared_core.colour import fit_colour_map, match_colour
 from exquisite.shared_core.errors import InputError
 from exquisite.shared_core.geometry import Contract
-from exquisite.shared_core.step_settings import StepSettings, next_settings, recorded_settings
+from exquisite.shared_core.step_settings import GLUE_REVISION, StepSettings, next_settings, recorded_settings
 from test_colour import gained, scenery
 
 CONTRACT = Contract(tile=256, band=128, overlap=128, advance=128)
@@ -75,13 +75,14 @@ def test_a_map_without_depth_maps_every_clipped_value_alike():
     assert fit_colour_map(band, tile).by_depth is not None
 
 
-def test_a_step_recorded_before_the_depth_fill_replays_without_it_and_the_next_step_has_it():
+def test_a_step_recorded_before_glue_revision_1_replays_as_revision_0_and_the_next_step_is_1():
     old = {"direction": "x_ltr", "blend": "linear", "seed": 3, "register": True}
-    assert recorded_settings(old).clipped_by_depth is False
-    assert recorded_settings({**old, "clipped_by_depth": True}).clipped_by_depth is True
-    assert next_settings(old, {}).clipped_by_depth is True
-    with pytest.raises(InputError, match="clipped_by_depth is true or false"):
-        StepSettings(clipped_by_depth="yes").checked(CONTRACT)  # type: ignore[arg-type]
+    assert recorded_settings(old).glue_revision == 0
+    assert recorded_settings({**old, "glue_revision": 1}).glue_revision == 1
+    assert next_settings(old, {}).glue_revision == GLUE_REVISION == 1
+    for bad in (2, -1, True, "1"):
+        with pytest.raises(InputError, match="not one this exquisite knows"):
+            StepSettings(glue_revision=bad).checked(CONTRACT)  # type: ignore[arg-type]
 
 
 def test_clipped_fill_is_pure_numpy():

@@ -230,7 +230,7 @@ def _owner_marks(calls, tile):
 
 @pytest.mark.parametrize("direction", DIRECTIONS)
 def test_cross_joints_lie_where_the_contract_says(tmp_path, direction):
-    """The fixed hard cut (steered_cuts off, as steps recorded before the steered cut replay): rows
+    """The fixed hard cut (glue revision 0, as steps recorded before the steered cut replay): rows
     from s_i + X_i // 2 on (up to the next joint) are tile i's, over the whole patch, so the joint is
     in the middle of the cross overlap of geometry's table."""
     truth = coded_world()
@@ -238,7 +238,7 @@ def test_cross_joints_lie_where_the_contract_says(tmp_path, direction):
     box = (24, 100, 24 + across, 180) if direction.startswith("y") else (100, 24, 180, 24 + across)
     oracle = WorldOracle(truth, mark=_owner_marks)
     with Session.create(tmp_path / "s", region(truth, box), SMALL, direction=direction) as session:
-        fixed = StepSettings(direction=direction, blend="hard", colour_match=False, steered_cuts=False)
+        fixed = StepSettings(direction=direction, blend="hard", colour_match=False, glue_revision=0)
         result = session.extend(fixed, oracle)[0]
         assert result.committed, result.reason
         after = to_frontier_right(session.canvas(), direction)
@@ -403,7 +403,7 @@ def test_cast_tiles_are_colour_matched_and_their_joints_reported(tmp_path):
     assert [j["at_row"] for j in joints] == [43, 86] and all(j["seam_step"] < 0.5 for j in joints)
     assert [round(t["drift_raw"]) for t in matched.seam["tiles"]][1:] != [0, 0]  # the casts were there
     with Session.create(tmp_path / "u", region(truth, box), SMALL) as session:
-        fixed = StepSettings(blend="hard", colour_match=False, steered_cuts=False)  # the joint's cut at its middle
+        fixed = StepSettings(blend="hard", colour_match=False, glue_revision=0)  # the joint's cut at its middle
         raw = session.extend(fixed, WorldOracle(truth, mark=_casts))[0]
     worst = max(raw.seam["joints"], key=lambda j: j["seam_step"])
     assert worst["seam_step"] > 5 and worst["seam_at_px"] == frontier_tiles(150, SMALL)[1].joint // 2

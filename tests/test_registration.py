@@ -174,3 +174,31 @@ def test_the_cli_turns_registration_off_and_the_next_step_keeps_that(tmp_path):
     assert recorded == [False, False]
     assert main(["extend", str(tmp_path / "s"), "-n", "1", "--register", *common]) == 0
     assert json.loads((tmp_path / "s/steps/0003/step.json").read_text())["settings"]["register"] is True
+
+
+class CastShiftingModel(ShiftingModel):
+    """ShiftingModel with a strong colour cast (gain and offset per channel) on every tile."""
+
+    def generate(self, request):
+        tile = to_frontier_right(super().generate(request), request.direction).astype(np.float64)
+        cast = np.clip(tile * (1.1, 0.9, 1.05) + (8, -6, 3), 0, 255).round().astype(np.uint8)
+        return np.ascontiguousarray(from_frontier_right(cast, request.direction))
+
+
+@pytest.mark.parametrize(("revision", "same"), [(1, True), (0, False)])
+def test_what_a_move_uncovers_is_the_bands_own_pixels_after_colour_matching(tmp_path, revision, same):
+    """A tile 3 px off with a strong cast: the 3 rows the move uncovers in its overlap are the band's
+    own pixels on the canvas (glue revision 1), not the band mapped by the inverse of the tile's cast
+    (revision 0, replayed as recorded): that strip showed as a seam at the cut blends."""
+    m = SEARCH_PX
+    truth = texture(CONTRACT.tile + 2 * m, 600)
+    whole = truth[m : m + CONTRACT.tile]
+    settings = StepSettings(blend="hard", glue_revision=revision, colour_match=True)
+    with Session.create(tmp_path / "s", np.ascontiguousarray(whole[:, :200]), CONTRACT) as session:
+        result = session.extend(settings, CastShiftingModel(truth, 200, [(3, 0)]), steps=1)[0]
+        grown = session.canvas()
+    assert tuple(result.seam["shift_px"]) == (3, 0)
+    strip = (slice(CONTRACT.tile - 3, CONTRACT.tile), slice(200 - CONTRACT.overlap, 200))
+    assert np.array_equal(grown[strip], whole[strip]) is same
+    if not same:
+        assert np.abs(grown[strip].astype(int) - whole[strip]).mean() > 4
