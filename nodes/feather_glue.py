@@ -129,8 +129,8 @@ SPEC = NodeSpec(
         Param(
             "blend",
             "COMBO",
-            "How the overlap is blended: hard (no pixel mixed: a cut where tile and canvas agree), "
-            "a fade (linear, smooth), or by the mask (mask, multiband, seam, seam_multiband).",
+            "Overlap blend: hard (cut where tile and canvas agree), a fade (linear, smooth), or by the "
+            "mask (mask, multiband, seam...).",
             default="linear",
             options=BLENDS,
         ),
