@@ -152,14 +152,16 @@ def hard_overlap(old: np.ndarray, new: np.ndarray, alpha: np.ndarray) -> np.ndar
     """The `hard` blend: no pixel is mixed, each comes from the canvas or the tile, cut along the
     minimum-error path anywhere across the overlap (a fixed cut at its inner edge shows whatever
     differs there in full: docs/seams.md), steered by the disagreement over HARD_STEERING of the
-    overlap's width. Where even that path crosses a disagreement, those rows
+    overlap's width and kept that far from its ends. Where even that path crosses a disagreement, those rows
     fade across the overlap instead (fade_where_the_cut_shows). `alpha` is not used: hard has no
     ramp, the whole overlap is its zone."""
     height, width = old.shape[:2]
     if width < 2:
         return np.array(new)
     cost = disagreement(old, new)
-    path = min_error_path(disagreement(old, new, max(SMOOTHING, int(width * HARD_STEERING))), 0, width)
+    radius = max(SMOOTHING, int(width * HARD_STEERING))
+    keep = min(radius, (width - 1) // 2)  # off the ends, where the box sees only one side's padding
+    path = min_error_path(disagreement(old, new, radius), keep, width - keep)
     across = np.broadcast_to(((np.arange(width) + 0.5) / width).astype(np.float32), (height, width))
     weight = fade_where_the_cut_shows(path_weight(path, width, 0), across, path, cost)
     blended = old.astype(np.float32) + (new.astype(np.float32) - old.astype(np.float32)) * weight[..., None]

@@ -103,7 +103,7 @@ def _pixels_digest(array):
 def test_a_canvas_one_tile_across_gives_the_recorded_single_tile_files(tmp_path, key):
     """Every step file's pixels equal those the single-tile code wrote before frontiers existed
     (recorded in fixtures/single_tile_golden.json, colour matching off so that work on colour.py
-    does not move them)."""
+    does not move them, glue revision 0 as they were recorded: hard then cut at a fixed line)."""
     golden = json.loads(GOLDEN.read_text())[key]
     name, direction, blend, _ = key.split("/")
     contract = {"contract2": SMALL, "contract1": SMALL_LEGACY}[name]
@@ -112,7 +112,7 @@ def test_a_canvas_one_tile_across_gives_the_recorded_single_tile_files(tmp_path,
     with Session.create(tmp_path / "s", start, contract, direction=direction) as session:
         wholes = [session.canvas()]
         session.extend(
-            StepSettings(direction=direction, blend=blend, colour_match=False, seed=5, prompt="p"),
+            StepSettings(direction=direction, blend=blend, colour_match=False, seed=5, prompt="p", glue_revision=0),
             MockGenerator(),
             steps=3,
             on_step=lambda _: wholes.append(session.canvas()),

@@ -5,7 +5,7 @@ import pytest
 
 from exquisite.shared_core.errors import ContractError, InputError
 from exquisite.shared_core.geometry import DIRECTIONS, from_frontier_right, to_frontier_right
-from exquisite.shared_core.glue import glue, blend_alpha, mix
+from exquisite.shared_core.glue import glue, blend_alpha, mix, overlap_blend
 from exquisite.shared_core.mask import generation_mask, ramp
 from rulers import SMALL, SMALL_LEGACY, marked_tile, world
 
@@ -31,14 +31,17 @@ def test_tile_lands_where_the_contract_says(direction, blend, contract):
     np.testing.assert_array_equal(out_norm[:, :origin], canvas_norm[:, :origin])
     # the new half: exactly the tile's new half
     np.testing.assert_array_equal(out_norm[:, length:], tile_norm[:, contract.band :])
-    # the overlap: old + (tile - old) * alpha, the tile's conditioning half lying on the band
+    # the overlap: the blend of the canvas's last overlap columns and the tile's conditioning half lying
+    # on the band (old + (tile - old) * alpha for the alpha blends)
     alpha = blend_alpha(contract, blend)[:, contract.patch_start : contract.band]
-    expected = mix(canvas_norm[:, origin:], tile_norm[:, contract.patch_start : contract.band], alpha)
+    expected = overlap_blend(blend)(canvas_norm[:, origin:], tile_norm[:, contract.patch_start : contract.band], alpha)
     np.testing.assert_array_equal(out_norm[:, origin:length], expected)
 
 
 @pytest.mark.parametrize("direction", DIRECTIONS)
-def test_hard_seam_lies_exactly_at_the_overlap_edge(direction):
+def test_a_fixed_cut_lies_exactly_at_the_overlap_edge(direction):
+    """A linear feather of 0 is a fixed cut (hard before glue revision 1): the tile's conditioning
+    half covers the band from its first column on, to the pixel."""
     length = 90
     canvas_norm = world(64, length)
     tile_norm = marked_tile(SMALL)
@@ -47,7 +50,8 @@ def test_hard_seam_lies_exactly_at_the_overlap_edge(direction):
         np.ascontiguousarray(from_frontier_right(tile_norm, direction)),
         direction,
         SMALL,
-        "hard",
+        "linear",
+        feather_px=0,
     )
     out_norm = to_frontier_right(out, direction)
     changed = (out_norm[:, :length] != canvas_norm).any(axis=(0, 2))
