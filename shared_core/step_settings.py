@@ -96,13 +96,14 @@ def next_settings(last: dict | None, chosen: dict, backend_blend: str | None = N
     (`default_blend`, e.g. openai's mask blend: only it keeps pixels a model repainted); else what
     the session's last step used; else the default. The seed moves on by one from the last step's,
     so a repeated call does not repeat a tile. A newly chosen blend drops a compositing ramp that
-    belonged to the previous one.
+    belonged to the previous one. The glue revision is never continued: a new step is glued by the
+    newest (GLUE_REVISION).
     """
     known = {f.name for f in fields(StepSettings)}
     unknown = set(chosen) - known
     if unknown:
         raise InputError(f"unknown step settings {sorted(unknown)}")
-    last = {k: v for k, v in (last or {}).items() if k in known}
+    last = {k: v for k, v in (last or {}).items() if k in known and k != "glue_revision"}  # a new step: the newest
     blend = chosen.get("blend") or backend_blend
     if blend is not None and blend != last.get("blend"):
         last.pop("blend_ramp_start", None)

@@ -80,6 +80,7 @@ def test_a_step_recorded_before_glue_revision_1_replays_as_revision_0_and_the_ne
     assert recorded_settings(old).glue_revision == 0
     assert recorded_settings({**old, "glue_revision": 1}).glue_revision == 1
     assert next_settings(old, {}).glue_revision == GLUE_REVISION == 1
+    assert next_settings({**old, "glue_revision": 0}, {}).glue_revision == 1  # never continued
     for bad in (2, -1, True, "1"):
         with pytest.raises(InputError, match="not one this exquisite knows"):
             StepSettings(glue_revision=bad).checked(CONTRACT)  # type: ignore[arg-type]
