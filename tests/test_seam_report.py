@@ -44,7 +44,8 @@ def test_a_tile_equal_to_the_truth_reports_no_seam_in_every_mode(blend, contract
     assert report.seam_step < 1e-6 and report.drift < 1e-6 and report.gradient_discontinuity < 1e-6, report
 
 
-def test_an_offset_tile_glued_hard_shows_its_step_at_the_paste_edge():
+def test_an_offset_tile_cut_in_at_the_paste_edge_shows_its_step_there():
+    """A fixed cut (linear feather 0) at the overlap's inner edge: the report finds the step there."""
     truth = smooth(BIG.tile, 400)
     length = 200
     tile = truth[:, length - BIG.band : length - BIG.band + BIG.tile].astype(int)
@@ -54,7 +55,7 @@ def test_an_offset_tile_glued_hard_shows_its_step_at_the_paste_edge():
             rgb_to_lab(tile[:, : BIG.band]).mean((0, 1)) - rgb_to_lab(truth[:, length - BIG.band : length]).mean((0, 1))
         )
     )
-    hard = report_for(truth, length, tile, BIG, "hard")
+    hard = report_for(truth, length, tile, BIG, "linear", feather_px=0)
     linear = report_for(truth, length, tile, BIG, "linear")
     assert hard.seam_at_px == 0 and abs(hard.seam_step - expected) < 0.25 * expected, (hard, expected)
     assert abs(hard.gradient_discontinuity - expected) < 0.35 * expected
