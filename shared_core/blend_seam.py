@@ -1,4 +1,5 @@
-"""A minimum-error seam through the overlap (dynamic programming, as in image quilting).
+"""A minimum-error seam through the overlap (dynamic programming, as in image quilting): the seam
+blends, and the cut of hard and the fade of multiband where their cut would show.
 
 When the tile's overlap disagrees with the canvas (a model that moved or repainted something), any
 fade shows both versions at once as a ghost. A seam instead cuts from the canvas to the tile along
@@ -35,8 +36,9 @@ SMOOTHING = 1
 HARD_STEERING = 1 / 20
 """hard's path is steered by the disagreement averaged over a box of this fraction of the overlap's
 width in radius: with nothing mixed, what shows at its cut is the mean difference of the two sides
-over a few pixels, not one pixel's (bench/seams/run.py --tile 256 --blends hard: worst +1.87 over the
-linear baseline at radius 3, +1.32 at 6, +1.43 at 10)."""
+over a few pixels, not one pixel's (bench/seams/run.py --tile 256 --blends hard, before the end margin
+and the uncovered-strip fix: worst +1.87 over the linear baseline at radius 3, +1.32 at 6, +1.43 at
+10; with both, 1/20 leaves +0.10 at tile 256 and +0.29 at tile 1024: docs/seams.md)."""
 
 
 def disagreement(old: np.ndarray, new: np.ndarray, radius: int = SMOOTHING) -> np.ndarray:
@@ -152,9 +154,9 @@ def hard_overlap(old: np.ndarray, new: np.ndarray, alpha: np.ndarray) -> np.ndar
     """The `hard` blend: no pixel is mixed, each comes from the canvas or the tile, cut along the
     minimum-error path anywhere across the overlap (a fixed cut at its inner edge shows whatever
     differs there in full: docs/seams.md), steered by the disagreement over HARD_STEERING of the
-    overlap's width and kept that far from its ends. Where even that path crosses a disagreement, those rows
-    fade across the overlap instead (fade_where_the_cut_shows). `alpha` is not used: hard has no
-    ramp, the whole overlap is its zone."""
+    overlap's width and kept that far from its ends. Where even that path crosses a disagreement,
+    those rows fade across the overlap instead (fade_where_the_cut_shows). `alpha` is not used:
+    hard has no ramp, the whole overlap is its zone."""
     height, width = old.shape[:2]
     if width < 2:
         return np.array(new)
