@@ -105,9 +105,9 @@ def _censored_ends(x, y, keep, gain, offset, source, pick) -> tuple[np.ndarray, 
             if int(at.sum()) < MIN_PAIRS:
                 continue
             under = x[..., ch][at]
-            line = gain[ch] * value + offset[ch]
-            if sign * (float(under.mean(dtype=np.float64)) - line) > 0:  # beyond the line: censored
-                ends[row, ch] = float(np.rint(under.mean(dtype=np.float64)))
+            line, mean = gain[ch] * value + offset[ch], float(under.mean(dtype=np.float64))
+            if sign * (mean - line) > 0:  # beyond the line: censored
+                ends[row, ch] = float(np.rint(mean))
                 points = depth_points(under, pick(depth_share(source[..., ch] == value, radius))[at])
                 clamp = np.maximum if sign > 0 else np.minimum  # a bin on the line's side keeps the line
                 points[:, 1] = clamp(points[:, 1], line)
